@@ -1,0 +1,132 @@
+"""The Python entry points: ``load`` a model by name and ``list_models``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .architectures import Architecture
+from .errors import ConfigError, InputError, ModelUnavailableError, PluginError, RegistryError, WeightsNotFoundError
+from .plugins import Catalogue, get_catalogue
+from .registry import ModelEntry
+from .weights import resolve_weights, weights_state
+
+if TYPE_CHECKING:
+    import torch
+
+    from .causal import CausalAnalyzer
+    from .interfaces import Model
+
+__all__ = ["load", "list_models", "get_entry", "model_status", "runnable_architecture"]
+
+_INTERFACE_FOR_TASK = {
+    "generator": "Generator", "encoder": "Encoder", "autoencoder": "Autoencoder",
+    "causal-analyzer": "CausalAnalyzer",
+}
+
+
+def list_models(pattern: str | None = None, task: str | None = None) -> list[ModelEntry]:
+    """Registry entries matching ``pattern`` (glob or substring) and ``task``, sorted by name."""
+    return get_catalogue().registry.search(pattern, task)
+
+
+def get_entry(name: str) -> ModelEntry:
+    """The validated registry entry called ``name`` (``UnknownModelError`` if none)."""
+    return get_catalogue().registry.get(name)
+
+
+def model_status(entry: ModelEntry, catalogue: Catalogue | None = None) -> dict[str, Any]:
+    """The row ``zoo list --json`` prints for ``entry``; cheap (no hashing, no network)."""
+    catalogue = catalogue or get_catalogue()
+    reason = catalogue.unavailable_reason(entry)
+    arch = catalogue.architectures.get(entry.architecture)
+    return {
+        "name": entry.name,
+        "task": entry.task,
+        "architecture": entry.architecture,
+        "plugin": arch.plugin if arch else (entry.plugin or None),
+        "weights": "unavailable" if reason else weights_state(entry),
+        "size_bytes": entry.weights.size if entry.weights else 0,
+        "description": entry.description,
+        "available": reason is None,
+        "unavailable_reason": reason,
+    }
+
+
+def runnable_architecture(entry: ModelEntry, catalogue: Catalogue | None = None) -> Architecture:
+    """The architecture that runs ``entry``, or a ``ModelUnavailableError`` saying what to install."""
+    catalogue = catalogue or get_catalogue()
+    reason = catalogue.unavailable_reason(entry)
+    if reason is not None:
+        raise ModelUnavailableError(f"{entry.name} is unavailable: {reason}")
+    arch = catalogue.architecture(entry.architecture)
+    if arch.task != entry.task:
+        raise RegistryError(f"{entry.source}: models.{entry.name}.task: {entry.task!r} does not match "
+                            f"architecture {arch.name!r}, which is a {arch.task}")
+    return arch
+
+
+def _model_class(arch: Architecture) -> type:
+    from . import causal
+
+    cls = arch.load_class()
+    interface_name = _INTERFACE_FOR_TASK[arch.task]
+    if arch.task == "causal-analyzer":
+        interface: type = causal.CausalAnalyzer
+    else:
+        from . import interfaces
+
+        interface = getattr(interfaces, interface_name)
+    if not (isinstance(cls, type) and issubclass(cls, interface)):
+        raise PluginError(f"architecture {arch.name!r} ({arch.plugin}): {arch.target} must subclass "
+                          f"zoo_core.{interface_name} for task {arch.task!r}")
+    return cls
+
+
+def load(name: str, *, device: str | torch.device | None = "auto", dtype: str | torch.dtype | None = "float32",
+         weights: str | Path | None = None, strict: bool = True) -> Model | CausalAnalyzer:
+    """Load the model called ``name``, ready to use.
+
+    Generative models come back in eval mode on ``device`` (``auto``: cuda, mps or cpu)
+    with floating tensors in ``dtype``, their weights resolved from ``weights`` (a path),
+    the bundled copy, the HF cache or the Hub, in that order, and verified. A causal
+    analyzer comes back built from its entry's config; it needs no torch.
+
+    Example:
+        >>> model = zoo_core.load("dcgan-fashion", device="cpu")
+        >>> images = model.sample(16, seed=0)  # (16, 1, 32, 32) in [-1, 1]
+    """
+    catalogue = get_catalogue()
+    entry = catalogue.registry.get(name)
+    arch = runnable_architecture(entry, catalogue)
+    cls = _model_class(arch)
+    if arch.task == "causal-analyzer":
+        if weights is not None:
+            raise InputError(f"{name} is a causal analyzer; it takes no --weights")
+        try:
+            analyzer = cls.from_config(entry.config)
+        except ConfigError as exc:
+            raise ConfigError(f"{entry.source}: models.{name}.{exc}") from None
+        analyzer.zoo_entry = entry
+        return analyzer
+    import torch
+
+    from .devices import resolve_device, resolve_dtype
+    from .loading import build_model, load_weights_into
+
+    resolved = resolve_weights(entry, weights)
+    if resolved is None:
+        raise WeightsNotFoundError(f"{name} has no weights in the registry; pass --weights PATH")
+    target_device = device if isinstance(device, torch.device) else resolve_device(device)
+    target_dtype = dtype if isinstance(dtype, torch.dtype) else resolve_dtype(dtype)
+    try:
+        model = build_model(cls, entry.config, architecture=arch.name)
+    except ConfigError as exc:
+        raise ConfigError(f"{entry.source}: models.{name}.{exc}") from None
+    load_weights_into(model, resolved.path, device=target_device, dtype=target_dtype,
+                      architecture=arch.name, strict=strict)
+    model.zoo_entry = entry
+    model.zoo_weights = resolved
+    return model
+
+

@@ -1,0 +1,106 @@
+"""``zoo list``, ``zoo info`` and ``zoo plugins``: read the catalogue, never import torch."""
+
+from __future__ import annotations
+
+import click
+
+from ..api import model_status
+from ..architectures import TASKS
+from ..plugins import get_catalogue
+from ..run_options import options_for
+from .output import emit_json, human_size, table
+
+__all__ = ["list_command", "info_command", "plugins_command"]
+
+
+@click.command("list")
+@click.argument("pattern", required=False)
+@click.option("--task", type=click.Choice(TASKS), help="only models of this task")
+@click.option("--json", "as_json", is_flag=True, help="print a JSON list")
+def list_command(pattern: str | None, task: str | None, as_json: bool) -> None:
+    """List models; PATTERN is a glob (dcgan-*) or a substring of name or description."""
+    catalogue = get_catalogue()
+    rows = [model_status(entry, catalogue) for entry in catalogue.registry.search(pattern, task)]
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("no models match" if (pattern or task) else "no models registered", err=True)
+        return
+    table(["NAME", "TASK", "WEIGHTS", "SIZE", "PLUGIN", "DESCRIPTION"],
+          [[r["name"], r["task"], r["weights"], human_size(r["size_bytes"]), r["plugin"] or "-", r["description"]]
+           for r in rows])
+    missing = sorted({r["plugin"] for r in rows if not r["available"] and r["plugin"]})
+    if missing:
+        click.echo(f"\nunavailable models need: pip install {' '.join(missing)}", err=True)
+
+
+@click.command("info")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+def info_command(name: str, as_json: bool) -> None:
+    """Show a model's registry entry, weights state and run options."""
+    catalogue = get_catalogue()
+    entry = catalogue.registry.get(name)
+    status = model_status(entry, catalogue)
+    arch = catalogue.architectures.get(entry.architecture)
+    options = [{"name": f"--{o.name}", "type": o.type, "default": o.default, "help": o.help,
+                "choices": list(o.choices), "required": o.required, "multiple": o.multiple}
+               for o in options_for(entry.task, arch)]
+    document = {**entry.to_dict(), "status": status, "run_options": options}
+    if as_json:
+        emit_json(document)
+        return
+    lines = [
+        ("name", entry.name), ("task", entry.task), ("architecture", entry.architecture),
+        ("plugin", status["plugin"] or "-"), ("description", entry.description),
+        ("available", "yes" if status["available"] else f"no: {status['unavailable_reason']}"),
+        ("weights", status["weights"]), ("license", entry.license or "-"), ("dataset", entry.dataset or "-"),
+        ("source", entry.source),
+    ]
+    if entry.weights:
+        w = entry.weights
+        lines += [("file", f"{w.filename} ({human_size(w.size)}, {w.size} bytes)"), ("sha256", w.sha256)]
+        if w.repo_id:
+            lines.append(("hub", f"{w.repo_id} @ {w.revision}"))
+        if w.bundled:
+            lines.append(("bundled", str(w.bundled)))
+    if entry.classes:
+        lines.append(("classes", ", ".join(f"{i}={c}" for i, c in enumerate(entry.classes))))
+    for key, value in lines:
+        click.echo(f"{key + ':':14}{value}")
+    if entry.config:
+        click.echo("config:")
+        for key, value in entry.config.items():
+            click.echo(f"  {key} = {value!r}")
+    if entry.metrics:
+        click.echo("metrics:")
+        for key, metric in entry.metrics.items():
+            click.echo(f"  {key} = {metric.value:g}{' ' + metric.unit if metric.unit else ''}  ({metric.how})")
+    if entry.recipe:
+        click.echo(f"recipe:       {entry.recipe}")
+    click.echo(f"run options (zoo run {entry.name} ...):")
+    for option in options:
+        default = "" if option["default"] in (None, False) else f" [default: {option['default']}]"
+        click.echo(f"  {option['name']:14}{option['help']}{default}")
+
+
+@click.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="print a JSON list")
+def plugins_command(as_json: bool) -> None:
+    """Show installed plugins, what they provide, and any that failed to load."""
+    plugins = get_catalogue().plugins
+    if as_json:
+        emit_json([p.to_dict() for p in plugins])
+        return
+    if not plugins:
+        click.echo("no plugins installed (entry-point group 'zoo'); see README.md to install or write one")
+        return
+    table(["PLUGIN", "DISTRIBUTION", "VERSION", "API", "STATUS", "LOAD", "PROVIDES"],
+          [[p.name, p.distribution, p.version, str(p.api if p.api is not None else "-"), p.status,
+            f"{p.load_seconds * 1000:.0f} ms",
+            ", ".join(p.architectures + p.models + [f"zoo {c}" for c in p.commands]) or "-"]
+           for p in plugins])
+    for p in plugins:
+        if p.status != "ok":
+            click.echo(f"{p.name}: {p.status}: {p.error}")

@@ -1,0 +1,62 @@
+"""``zoo train`` and ``zoo eval``: shared verbs that dispatch to the architecture's plugin.
+
+Plugins do not add their own ``train`` commands (they would collide); an architecture
+names a click command as ``Architecture(train="pkg.module:command")`` and the core runs it
+with the remaining arguments.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ..api import get_entry, runnable_architecture
+from ..architectures import import_object
+from ..errors import InputError, PluginError
+from ..plugins import get_catalogue
+
+__all__ = ["train_command", "eval_command"]
+
+_PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
+
+
+def _plugin_command(target: str, what: str) -> click.Command:
+    command = import_object(target, what=what)
+    if not isinstance(command, click.Command):
+        raise PluginError(f"{what}: {target} is not a click command")
+    return command
+
+
+@click.command("train", context_settings=_PASS_THROUGH, add_help_option=False)
+@click.argument("architecture", required=False)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def train_command(architecture: str | None, args: tuple[str, ...]) -> None:
+    """Train an architecture: zoo train ARCH [OPTIONS]; 'zoo train ARCH --help' for its options."""
+    catalogue = get_catalogue()
+    trainable = sorted(name for name, a in catalogue.architectures.items() if a.train)
+    if architecture is None or architecture in ("--help", "-h"):
+        click.echo("Usage: zoo train ARCHITECTURE [OPTIONS]\n\n  Trainable architectures: "
+                   + (", ".join(trainable) or "none (install a plugin that provides one)"))
+        return
+    arch = catalogue.architecture(architecture)
+    if not arch.train:
+        raise InputError(f"architecture {architecture!r} ({arch.plugin}) cannot be trained with zoo train; "
+                         f"trainable: {', '.join(trainable) or 'none'}")
+    command = _plugin_command(arch.train, f"zoo train {architecture}")
+    command.main(args=list(args), prog_name=f"zoo train {architecture}", standalone_mode=False)
+
+
+@click.command("eval", context_settings=_PASS_THROUGH, add_help_option=False)
+@click.argument("name", required=False)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def eval_command(name: str | None, args: tuple[str, ...]) -> None:
+    """Evaluate a model and reproduce its registry metrics: zoo eval NAME [OPTIONS]."""
+    if name is None or name in ("--help", "-h"):
+        click.echo("Usage: zoo eval NAME [OPTIONS]\n\n  Recompute a model's metrics; "
+                   "'zoo eval NAME --help' lists the options its plugin takes.")
+        return
+    entry = get_entry(name)
+    arch = runnable_architecture(entry)
+    if not arch.evaluate:
+        raise InputError(f"{name}: architecture {arch.name!r} ({arch.plugin}) provides no evaluation")
+    command = _plugin_command(arch.evaluate, f"zoo eval {name}")
+    command.main(args=[name, *args], prog_name=f"zoo eval {name}", standalone_mode=False)

@@ -1,0 +1,56 @@
+"""The hooks a zoo plugin may implement.
+
+A plugin is a module named by an entry point in the ``zoo`` group. It sets
+``ZOO_PLUGIN_API = 1`` (the plugin API it was written for) and implements any of these
+hooks with ``@zoo_core.hookimpl``. Each hook receives a ``register`` callback rather than
+returning values, so the core can detect duplicates and keep registration lazy: nothing
+here may import torch or the plugin's model code.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from .architectures import Architecture
+
+__all__ = ["hookspec", "hookimpl", "PROJECT_NAME"]
+
+PROJECT_NAME = "zoo"
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def register_architectures(register: Callable[[Architecture], None]) -> None:
+    """Register architectures with ``register(zoo_core.Architecture(...))``.
+
+    An ``Architecture`` names its model class by import path (``"pkg.module:Class"``), so
+    registering costs nothing; the class is imported on first use. Called once per plugin.
+    """
+
+
+@hookspec
+def register_models(register: Callable[..., None]) -> None:
+    """Register registry entries this plugin ships.
+
+    ``register(path)`` adds every ``[models.*]`` table of a TOML file (bundled weights are
+    resolved relative to that file); ``register(mapping)`` adds one entry given as a dict
+    with a ``name`` key and an optional ``base_dir``. Called once per plugin.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add click commands to the ``zoo`` CLI with ``@cli.command()``.
+
+    Keep imports inside the command functions: the hook runs for every ``zoo`` invocation.
+    Shared verbs (``run``, ``train``, ``eval``) belong to the core; provide training and
+    evaluation through ``Architecture(train=..., evaluate=...)`` instead.
+    """
+
+

@@ -1,0 +1,103 @@
+"""All Hugging Face Hub I/O: where the cache is, what is cached, and downloads.
+
+zoo stores Hub files in the standard Hugging Face cache (``HF_HUB_CACHE``, else
+``HF_HOME/hub``, else ``~/.cache/huggingface/hub``), so ``hf cache`` manages them. The
+environment (``HF_ENDPOINT``, ``HF_HOME``, ``HF_HUB_CACHE``, ``HF_HUB_OFFLINE``) is read at
+call time, not when huggingface_hub is imported, and huggingface_hub itself is imported
+only when a download really happens: it costs ~0.4 s of start-up.
+``HF_TOKEN`` is read by huggingface_hub itself; zoo never prints or logs it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import HubError, WeightsNotFoundError
+
+__all__ = ["hub_cache_dir", "is_offline", "cached_path", "download", "remove_cached", "fetch_command"]
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def hub_cache_dir() -> Path:
+    """The Hugging Face hub cache directory, honouring HF_HUB_CACHE and HF_HOME."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "huggingface" / "hub"
+
+
+def is_offline() -> bool:
+    """True when HF_HUB_OFFLINE asks for no network access."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
+
+
+def _repo_folder(repo_id: str) -> Path:
+    return hub_cache_dir() / ("models--" + repo_id.replace("/", "--"))
+
+
+def cached_path(repo_id: str, revision: str, filename: str) -> Path | None:
+    """The cached file for a pinned commit, or None; makes no request and imports nothing."""
+    path = _repo_folder(repo_id) / "snapshots" / revision / filename
+    return path if path.is_file() else None
+
+
+def remove_cached(path: Path) -> None:
+    """Delete a cached snapshot file and the blob it points to, so it is not used again."""
+    path = Path(path)
+    target = path.resolve()
+    for victim in (path, target):
+        try:
+            victim.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def fetch_command(name: str) -> str:
+    return f"run 'zoo pull {name}' where the Hub is reachable (with HF_HUB_OFFLINE unset)"
+
+
+def download(repo_id: str, filename: str, revision: str, *, name: str) -> Path:
+    """Download one file of a pinned commit into the HF cache and return its path.
+
+    Errors become ``HubError`` (the Hub said no) or ``WeightsNotFoundError`` (offline or
+    unreachable, and not cached), each naming the model and what to do.
+    """
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub import errors as hf_errors
+
+    where = f"{repo_id}@{revision[:12]}/{filename}"
+    endpoint = os.environ.get("HF_ENDPOINT") or None
+    try:
+        path = hf_hub_download(
+            repo_id, filename, revision=revision, cache_dir=hub_cache_dir(),
+            local_files_only=is_offline(), endpoint=endpoint, library_name="zoo",
+        )
+    except hf_errors.GatedRepoError as exc:
+        raise HubError(f"{name}: {repo_id} is gated: accept its terms on the Hub and set HF_TOKEN") from exc
+    except hf_errors.RepositoryNotFoundError as exc:
+        raise HubError(f"{name}: repository {repo_id} not found on the Hub "
+                       "(if it is private, set HF_TOKEN)") from exc
+    except hf_errors.RevisionNotFoundError as exc:
+        raise HubError(f"{name}: revision {revision} not found in {repo_id}") from exc
+    except hf_errors.RemoteEntryNotFoundError as exc:
+        raise HubError(f"{name}: file {filename} not found in {repo_id} at {revision[:12]}") from exc
+    except hf_errors.LocalEntryNotFoundError as exc:
+        reason = "HF_HUB_OFFLINE is set" if is_offline() else "the Hub could not be reached"
+        raise WeightsNotFoundError(f"{name}: {where} is not in the cache ({hub_cache_dir()}) and {reason}; "
+                                   f"{fetch_command(name)}, or pass --weights PATH") from exc
+    except hf_errors.HfHubHTTPError as exc:
+        status = getattr(getattr(exc, "response", None), "status_code", "?")
+        raise HubError(f"{name}: the Hub answered HTTP {status} for {where}; try again later") from exc
+    except OSError as exc:
+        raise HubError(f"{name}: download of {where} failed: {exc}") from exc
+    except Exception as exc:
+        # huggingface_hub lets transport errors (a connection cut mid-body) escape raw
+        if type(exc).__module__.split(".")[0].startswith("httpx"):
+            raise HubError(f"{name}: download of {where} broke off ({type(exc).__name__}: {exc}); "
+                           "run the command again to retry") from exc
+        raise
+    return Path(path)

@@ -1,0 +1,91 @@
+"""Build a model straight onto its device from a safetensors file, strictly.
+
+The model is constructed on the meta device (no memory, no random init), the file's
+header is compared with the model's state-dict layout before any tensor is read, and the
+tensors are then loaded directly onto the target device and assigned: the model is
+never built twice and never passes through the CPU when it runs on a GPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import PluginError, StateDictMismatchError
+from .interfaces import Model
+from .safetensors_header import read_header
+
+__all__ = ["load_weights_into", "build_model", "compare_layout"]
+
+_SHOWN = 5
+
+
+def _listing(names: list[str]) -> str:
+    shown = ", ".join(names[:_SHOWN])
+    return shown + (f" (+{len(names) - _SHOWN} more)" if len(names) > _SHOWN else "")
+
+
+def compare_layout(expected: Mapping[str, tuple[int, ...]], found: Mapping[str, tuple[int, ...]],
+                   *, where: str, architecture: str) -> None:
+    """Raise ``StateDictMismatchError`` naming missing, unexpected and wrongly shaped keys."""
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(found) if tuple(expected[k]) != tuple(found[k]))
+    if not (missing or unexpected or wrong):
+        return
+    parts = []
+    if missing:
+        parts.append(f"missing keys: {_listing(missing)}")
+    if unexpected:
+        parts.append(f"unexpected keys: {_listing(unexpected)}")
+    if wrong:
+        shapes = [f"{k} (file {list(found[k])}, model {list(expected[k])})" for k in wrong]
+        parts.append(f"wrong shapes: {_listing(shapes)}")
+    raise StateDictMismatchError(f"{where} does not fit architecture {architecture!r}: " + "; ".join(parts))
+
+
+def build_model(model_class: type[Model], config: Any, *, architecture: str) -> Model:
+    """Construct ``model_class`` from ``config`` on the meta device (no allocation)."""
+    if not (isinstance(model_class, type) and issubclass(model_class, Model)):
+        raise PluginError(f"architecture {architecture!r}: {model_class!r} is not a zoo_core.Model subclass")
+    with torch.device("meta"):
+        return model_class.from_config(config)
+
+
+def load_weights_into(model: Model, path: Path, *, device: torch.device, dtype: torch.dtype,
+                      architecture: str, strict: bool = True) -> Model:
+    """Load ``path`` into a meta-device ``model`` on ``device`` with floats cast to ``dtype``."""
+    from safetensors.torch import load_file
+
+    found = {name: shape for name, (_, shape) in read_header(path).items()}
+    expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
+    if strict:
+        compare_layout(expected, found, where=str(path), architecture=architecture)
+    state = load_file(str(path), device=str(device))
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and tensor.dtype != dtype:
+            state[name] = tensor.to(dtype)
+    if not strict:
+        state = {k: v for k, v in state.items() if k in expected and tuple(v.shape) == expected[k]}
+    model.load_state_dict(state, strict=strict, assign=True)
+    leftover = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
+    if leftover and strict:
+        raise PluginError(f"architecture {architecture!r}: {_listing(leftover)} are not in its state dict "
+                          "(non-persistent buffers must be created lazily in forward)")
+    for name in leftover:  # non-strict: what the file lacked starts as zeros
+        _materialise(model, name, device=device, dtype=dtype)
+    return model.to(device=device).eval()
+
+
+def _materialise(model: Model, name: str, *, device: torch.device, dtype: torch.dtype) -> None:
+    module_name, _, attr = name.rpartition(".")
+    module = model.get_submodule(module_name)
+    old = getattr(module, attr)
+    new = torch.zeros(old.shape, device=device, dtype=dtype if old.is_floating_point() else old.dtype)
+    if isinstance(old, torch.nn.Parameter):
+        module._parameters[attr] = torch.nn.Parameter(new, requires_grad=old.requires_grad)
+    else:
+        module._buffers[attr] = new
