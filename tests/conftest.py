@@ -121,7 +121,7 @@ def make_toy_weights(package: Path) -> dict[str, Path]:
     weights.mkdir(exist_ok=True)
     made = {
         "toy-gen": (ToyGenerator.from_config({}), "toy-mlp", "generator", {}),
-        "toy-cgen": (ToyGenerator.from_config({"num_classes": 3}), "toy-mlp", "generator", {"num_classes": 3}),
+        "toy-cgen": (ToyGenerator.from_config({"num_classes": 3}), "toy-cmlp", "generator", {"num_classes": 3}),
         "toy-ae": (ToyAutoencoder.from_config({}), "toy-conv-ae", "autoencoder", {}),
     }
     lines, paths = [], {}

@@ -112,7 +112,8 @@ class Generator(Model):
     @torch.inference_mode()
     def sample(self, num: int, seed: int = 0, labels: int | torch.Tensor | None = None,
                batch_size: int | None = None) -> torch.Tensor:
-        """``num`` images from ``seed``; the same seed gives the same images at any batch size.
+        """``num`` images from ``seed``; all latents are drawn first, so the batch size does
+        not change which latents each image gets (only float rounding may differ).
 
         Unconditional models take no labels; conditional ones take one class for all, one
         per sample, or none (cycling through the classes).

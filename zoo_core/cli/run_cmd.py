@@ -26,9 +26,10 @@ def _click_option(option: Option) -> click.Option:
     if option.type == "bool":
         return click.Option([flag], is_flag=True, default=bool(option.default), help=option.help)
     kind = click.Choice(option.choices) if option.type == "choice" else _CLICK_TYPES[option.type]
-    return click.Option([flag], type=kind, default=option.default, required=option.required,
-                        multiple=option.multiple, help=option.help,
-                        show_default=option.default not in (None, False, ()))
+    extra = {} if option.default is None else {"default": option.default, "show_default": True}
+    # click 8.2+ treats an explicit default=None as a value and skips the required check
+    return click.Option([flag], type=kind, required=option.required, multiple=option.multiple,
+                        help=option.help, **extra)
 
 
 class _ModelCommand(click.Command):

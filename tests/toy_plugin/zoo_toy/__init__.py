@@ -13,12 +13,13 @@ ZOO_PLUGIN_API = 1
 
 @zoo_core.hookimpl
 def register_architectures(register):
-    register(zoo_core.Architecture(
-        name="toy-mlp", task="generator", target="zoo_toy.models:ToyGenerator",
-        description="one linear layer and a tanh", conditional=True,
-        options=(zoo_core.Option("temperature", type="float", default=1.0, help="scale the latents"),),
-        train="zoo_toy.commands:train", evaluate="zoo_toy.commands:evaluate",
-    ))
+    mlp = dict(task="generator", target="zoo_toy.models:ToyGenerator",
+               options=(zoo_core.Option("temperature", type="float", default=1.0, help="scale the latents"),),
+               evaluate="zoo_toy.commands:evaluate")
+    register(zoo_core.Architecture(name="toy-mlp", description="one linear layer and a tanh",
+                                   train="zoo_toy.commands:train", **mlp))
+    register(zoo_core.Architecture(name="toy-cmlp", description="toy-mlp with class labels", conditional=True,
+                                   **mlp))
     register(zoo_core.Architecture(
         name="toy-conv-ae", task="autoencoder", target="zoo_toy.models:ToyAutoencoder",
         description="a two-layer convolutional autoencoder",

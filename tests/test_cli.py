@@ -1,0 +1,234 @@
+"""Every zoo command, in-process through ``main`` and as a real subprocess."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+import zoo_core
+
+
+def test_version(zoo):
+    code, out, _ = zoo("--version")
+    assert code == 0 and out.strip() == f"zoo {zoo_core.__version__}"
+
+
+def test_list_json_has_the_documented_keys(toy, zoo):
+    code, out, err = zoo("list", "--json")
+    assert code == 0 and err == ""
+    rows = json.loads(out)
+    keys = {"name", "task", "architecture", "plugin", "weights", "size_bytes", "description"}
+    assert all(keys <= set(row) for row in rows)
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["toy-gen"]["weights"] == "bundled" and by_name["toy-gen"]["plugin"] == "zoo-toy"
+    assert by_name["toy-parents"]["weights"] == "none"
+    assert by_name["taesd"]["weights"] == "unavailable" and by_name["taesd"]["size_bytes"] == 9793292
+
+
+def test_list_filters_and_text_table(toy, zoo):
+    code, out, _ = zoo("list", "toy-*", "--task", "generator")
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["toy-cgen", "toy-gen"]
+    assert zoo("list", "--task", "nonsense")[0] == 2
+
+
+def test_info_shows_entry_state_and_run_options(toy, zoo):
+    code, out, _ = zoo("info", "toy-cgen", "--json")
+    info = json.loads(out)
+    assert info["status"]["weights"] == "bundled" and info["classes"] == ["zero", "one", "two"]
+    names = [o["name"] for o in info["run_options"]]
+    assert names == ["--num", "--seed", "--label", "--out", "--out-dir", "--batch-size", "--device", "--dtype",
+                     "--weights", "--temperature", "--json"]
+    code, out, _ = zoo("info", "toy-cgen")
+    assert "sha256:" in out and "--temperature" in out and "1=one" in out
+
+
+def test_run_help_lists_exactly_the_models_options(toy, zoo):
+    code, out, _ = zoo("run", "toy-parents", "--help")
+    assert code == 0 and "--graph" in out and "--num" not in out and "--seed" not in out
+    code, out, _ = zoo("run", "toy-gen", "--help")
+    assert "--temperature" in out and "--label" not in out and "--graph" not in out
+
+
+def test_unknown_option_lists_the_ones_it_takes(toy, zoo):
+    code, out, err = zoo("run", "toy-gen", "--steps", "3")
+    assert code == 2 and out == ""
+    assert err.startswith("zoo: error: zoo run toy-gen takes no option --steps; it takes: --num, --seed,")
+    assert err.count("\n") == 1
+
+
+def _png_text(path):
+    with Image.open(path) as image:
+        image.load()
+        return dict(image.text)
+
+
+def test_generator_grid_is_reproducible_and_carries_provenance(toy, zoo, tmp_path):
+    a, b, c = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "c.png"
+    assert zoo("run", "toy-gen", "--num", "9", "--seed", "5", "--out", str(a))[0] == 0
+    assert zoo("run", "toy-gen", "--num", "9", "--seed", "5", "--out", str(b), "--batch-size", "4")[0] == 0
+    assert zoo("run", "toy-gen", "--num", "9", "--seed", "6", "--out", str(c))[0] == 0
+    assert a.read_bytes() == b.read_bytes()
+    assert a.read_bytes() != c.read_bytes()
+    text = _png_text(a)
+    sha = hashlib.sha256(toy["toy-gen"].read_bytes()).hexdigest()
+    assert text == {"zoo:model": "toy-gen", "zoo:architecture": "toy-mlp", "zoo:sha256": sha, "zoo:revision": "",
+                    "zoo:weights": "bundled", "zoo:seed": "5"}
+    with Image.open(a) as image:
+        assert image.size == (3 * 10 + 2, 3 * 10 + 2) and image.mode == "L"
+
+
+def test_generator_out_dir_writes_one_png_per_image(toy, zoo, tmp_path):
+    out_dir = tmp_path / "samples"
+    code, out, _ = zoo("run", "toy-gen", "--num", "3", "--out-dir", str(out_dir), "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert sorted(p.name for p in out_dir.iterdir()) == ["00000.png", "00001.png", "00002.png"]
+    assert result["images"] == [str(out_dir / f"0000{i}.png") for i in range(3)]
+    assert "grid" not in result
+    assert result["run"]["model"] == "toy-gen" and result["run"]["seed"] == 0
+    assert result["run"]["device"] == "cpu" and result["run"]["dtype"] == "float32"
+    assert set(result["run"]) >= {"revision", "sha256", "seconds"}
+
+
+def test_default_output_is_named_after_the_model(toy, zoo, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = zoo("run", "toy-gen", "--num", "2")
+    assert code == 0 and out.strip() == "wrote toy-gen.png" and (tmp_path / "toy-gen.png").exists()
+
+
+def test_labels_by_index_and_by_name(toy, zoo, tmp_path):
+    by_name, by_index = tmp_path / "n.png", tmp_path / "i.png"
+    assert zoo("run", "toy-cgen", "--label", "Two", "--out", str(by_name))[0] == 0
+    code, out, _ = zoo("run", "toy-cgen", "--label", "2", "--out", str(by_index), "--json")
+    assert json.loads(out)["class"] == "two"
+    assert by_name.read_bytes() == by_index.read_bytes()
+    code, _, err = zoo("run", "toy-cgen", "--label", "sandal")
+    assert code == 1 and "--label 'sandal': unknown class; use one of 0=zero, 1=one, 2=two" in err
+    code, _, err = zoo("run", "toy-cgen", "--label", "7")
+    assert code == 1 and "must be in 0..2" in err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--num", "0"], "--num must be positive, got 0"),
+    (["--batch-size", "-1"], "--batch-size must be positive"),
+    (["--out", "/nonexistent-dir/x.png"], "directory /nonexistent-dir does not exist"),
+    (["--num", "many"], "'many' is not a valid integer"),
+])
+def test_bad_generator_arguments_are_one_line_errors(toy, zoo, args, message):
+    code, out, err = zoo("run", "toy-gen", *args)
+    assert code in (1, 2) and out == ""
+    assert message in err and err.startswith("zoo: error:") and err.count("\n") == 1
+
+
+def test_failed_run_leaves_no_partial_file(toy, zoo, tmp_path):
+    target = tmp_path / "grid.png"
+    code, _, _ = zoo("run", "toy-cgen", "--label", "9", "--out", str(target))
+    assert code == 1 and not target.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name != "site"] == []
+
+
+def _write_images(folder, sizes):
+    folder.mkdir()
+    for i, size in enumerate(sizes):
+        Image.new("RGB", size, (40 * i, 100, 200)).save(folder / f"img{i}.png")
+
+
+def test_autoencoder_reconstructs_inputs_into_out_dir_and_grid(toy, zoo, tmp_path):
+    _write_images(tmp_path / "in", [(8, 8), (8, 8)])
+    out_dir = tmp_path / "out"
+    code, out, err = zoo("run", "toy-ae", "--input", str(tmp_path / "in"), "--out-dir", str(out_dir))
+    assert code == 0, err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["img0.png", "img1.png"]
+    assert "PSNR" in out and "dB" in out
+    code, out, _ = zoo("run", "toy-ae", "--input", str(tmp_path / "in" / "img0.png"), "--out",
+                       str(tmp_path / "pairs.png"), "--json")
+    result = json.loads(out)
+    assert result["mean_psnr_db"] > 0 and len(result["psnr_db"]) == 1
+    with Image.open(tmp_path / "pairs.png") as image:
+        assert image.size == (2 * 10 + 2, 10 + 2)
+
+
+def test_autoencoder_without_input_samples_like_a_generator(toy, zoo, tmp_path):
+    code, out, _ = zoo("run", "toy-ae", "--num", "4", "--out", str(tmp_path / "s.png"), "--json")
+    assert code == 0 and json.loads(out)["image_shape"] == [3, 8, 8]
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda d: (d / "notes.png").write_text("not an image"), "not a readable image"),
+    (lambda d: Image.new("RGB", (7, 8)).save(d / "odd.png"), "must be a positive multiple of 2"),
+])
+def test_autoencoder_bad_inputs(toy, zoo, tmp_path, make, message):
+    make(tmp_path)
+    code, _, err = zoo("run", "toy-ae", "--input", str(tmp_path), "--out-dir", str(tmp_path / "o"))
+    assert code == 1 and message in err and err.count("\n") == 1
+
+
+def test_causal_analyzer_run_text_and_json(toy, zoo):
+    code, out, _ = zoo("run", "toy-parents", "--graph", "X -> Y; Z -> Y")
+    assert code == 0 and "Y: X, Z" in out
+    code, out, _ = zoo("run", "toy-parents", "--graph", "X -> Y", "--json")
+    document = json.loads(out)
+    assert document["parents"] == {"X": [], "Y": ["X"]} and document["run"]["model"] == "toy-parents"
+    code, _, err = zoo("run", "toy-parents")
+    assert code == 2 and "Missing option '--graph'" in err
+    code, _, err = zoo("run", "toy-parents", "--graph", "X => Y")
+    assert code == 1 and "cannot read edge 'X => Y'" in err
+
+
+def test_train_and_eval_dispatch_to_the_architectures_plugin(toy, zoo):
+    code, out, _ = zoo("train", "toy-mlp", "--steps", "7")
+    assert code == 0 and out.strip() == "toy-mlp: trained for 7 steps"
+    code, out, _ = zoo("eval", "toy-gen", "--num", "4")
+    assert code == 0 and out.startswith("toy-gen: mean_abs_pixel=")
+    code, _, err = zoo("train", "toy-conv-ae")
+    assert code == 1 and "cannot be trained" in err and "trainable: toy-mlp" in err
+
+
+def test_plugin_command_runs(toy, zoo):
+    assert zoo("toy-hello") == (0, "hello from zoo-toy\n", "")
+
+
+def test_errors_are_one_line_unless_debug(toy, zoo):
+    code, _, err = zoo("run", "toy-gen", "--weights", "missing.safetensors")
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    code, _, err = zoo("--debug", "run", "toy-gen", "--weights", "missing.safetensors")
+    assert code == 1 and "Traceback" in err and "WeightsNotFoundError" in err
+
+
+def test_unknown_command_and_model_suggest_fixes(zoo):
+    code, _, err = zoo("lsit")
+    assert code == 2 and "did you mean 'list'" in err
+    code, _, err = zoo("run", "sd-vae-ft-ms")
+    assert code == 1 and "did you mean sd-vae-ft-mse" in err
+
+
+def _cli(site, *args, **env):
+    environment = dict(os.environ, **env)
+    environment["PYTHONPATH"] = os.pathsep.join([str(site.root), environment.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, "-m", "zoo_core", *args], capture_output=True, text=True,
+                          env=environment, timeout=120)
+
+
+def test_real_subprocess_round_trip(toy, site, tmp_path):
+    listing = _cli(site, "list", "--json")
+    assert listing.returncode == 0 and json.loads(listing.stdout)
+    info = _cli(site, "info", "toy-gen", "--json")
+    assert json.loads(info.stdout)["name"] == "toy-gen"
+    plugins = _cli(site, "plugins", "--json")
+    assert json.loads(plugins.stdout)[0]["distribution"] == "zoo-toy"
+    run = _cli(site, "run", "toy-gen", "--num", "4", "--out", str(tmp_path / "g.png"), "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["grid"] == str(tmp_path / "g.png")
+    verify = _cli(site, "verify", "toy-gen")
+    assert verify.returncode == 0 and "bundled ok" in verify.stdout
+    missing = _cli(site, "run", "nope")
+    assert missing.returncode == 1 and missing.stderr.startswith("zoo: error: unknown model 'nope'")
+    usage = _cli(site, "run", "toy-gen", "--bogus")
+    assert usage.returncode == 2

@@ -1,0 +1,141 @@
+"""Strict loading on the meta device, dtype and device handling, and the interfaces."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+import zoo_core
+from zoo_core.errors import ConfigError, InputError, StateDictMismatchError
+from zoo_core.interfaces import seeded_noise
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def _save(tmp_path, tensors):
+    path = tmp_path / "w.safetensors"
+    save_file(tensors, str(path))
+    return path
+
+
+def test_strict_mismatch_names_missing_unexpected_and_wrong_shapes(toy, tmp_path):
+    path = _save(tmp_path, {"linear.weight": torch.zeros(64, 9), "extra.bias": torch.zeros(3)})
+    with pytest.raises(StateDictMismatchError) as info:
+        zoo_core.load("toy-gen", device="cpu", weights=path)
+    message = str(info.value)
+    assert "missing keys: linear.bias" in message
+    assert "unexpected keys: extra.bias" in message
+    assert "wrong shapes: linear.weight (file [64, 9], model [64, 8])" in message
+
+
+def test_non_strict_loads_what_fits(toy, tmp_path):
+    path = _save(tmp_path, {"linear.weight": torch.ones(64, 8)})
+    model = zoo_core.load("toy-gen", device="cpu", weights=path, strict=False)
+    assert torch.equal(model.linear.weight, torch.ones(64, 8))
+    assert torch.equal(model.linear.bias, torch.zeros(64))
+
+
+def test_loaded_model_matches_the_file_exactly_in_eval_mode(toy):
+    from safetensors.torch import load_file
+
+    model = zoo_core.load("toy-gen", device="cpu")
+    stored = load_file(str(toy["toy-gen"]))
+    assert not model.training
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, stored[name]), name
+
+
+def test_model_is_built_on_meta_and_never_initialised(toy, monkeypatch):
+    from zoo_toy.models import ToyGenerator  # imported by the toy plugin's lazy target
+
+    calls = []
+    real = torch.nn.Linear.reset_parameters
+    monkeypatch.setattr(torch.nn.Linear, "reset_parameters",
+                        lambda self: calls.append(self.weight.device.type) or real(self))
+    zoo_core.load("toy-gen", device="cpu")
+    assert calls == ["meta"]
+    assert ToyGenerator is not None
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32"])
+def test_dtype_is_applied_to_floating_weights(toy, dtype):
+    model = zoo_core.load("toy-gen", device="cpu", dtype=dtype)
+    assert model.linear.weight.dtype == getattr(torch, dtype)
+    assert model.sample(2, seed=0).dtype == getattr(torch, dtype)
+
+
+def test_bad_device_and_dtype_are_input_errors(toy):
+    with pytest.raises(InputError, match="--device 'gpu': use auto, cpu, cuda"):
+        zoo_core.load("toy-gen", device="gpu")
+    with pytest.raises(InputError, match="--dtype 'float8'"):
+        zoo_core.load("toy-gen", device="cpu", dtype="float8")
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="no CUDA device is available"):
+            zoo_core.load("toy-gen", device="cuda")
+
+
+def test_bad_config_names_entry_and_field(toy, monkeypatch):
+    package = toy["toy-gen"].parent.parent
+    registry = package / "user.toml"  # beside models.toml, so bundled paths still resolve
+    registry.write_text((package / "models.toml").read_text().replace(
+        "config = {  }", 'config = { latent_dim = "eight" }', 1))
+    monkeypatch.setenv("ZOO_REGISTRY", str(registry))
+    with pytest.raises(ConfigError) as info:
+        zoo_core.load("toy-gen", device="cpu")
+    assert str(info.value) == f"{registry}: models.toy-gen.config.latent_dim: expected int, got str 'eight'"
+
+
+def test_same_seed_same_images_at_any_batch_size(toy):
+    model = zoo_core.load("toy-gen", device="cpu")
+    whole = model.sample(10, seed=3)
+    batched = model.sample(10, seed=3, batch_size=3)
+    torch.testing.assert_close(whole, batched)  # same latents; matmul rounding may differ by batch
+    assert not torch.equal(whole, model.sample(10, seed=4))
+    assert whole.shape == (10, 1, 8, 8) and whole.min() >= -1 and whole.max() <= 1
+
+
+def test_noise_is_drawn_on_the_cpu(toy):
+    model = zoo_core.load("toy-gen", device="cpu")
+    assert torch.equal(model.sample_latents(5, seed=7), seeded_noise((5, 8), 7))
+
+
+def test_conditional_labels(toy):
+    model = zoo_core.load("toy-cgen", device="cpu")
+    assert model.num_classes == 3
+    a, b = model.sample(4, seed=0, labels=0), model.sample(4, seed=0, labels=2)
+    assert not torch.equal(a, b)
+    with pytest.raises(InputError, match="labels must be in 0..2"):
+        model.sample(2, labels=5)
+    with pytest.raises(InputError, match="unconditional"):
+        zoo_core.load("toy-gen", device="cpu").sample(2, labels=1)
+
+
+def test_autoencoder_reconstructs_and_checks_inputs(toy):
+    model = zoo_core.load("toy-ae", device="cpu")
+    images = torch.rand(2, 3, 8, 8) * 2 - 1
+    assert model.reconstruct(images).shape == images.shape
+    with pytest.raises(InputError, match=r"expected images of shape \(N, 3, H, W\)"):
+        model.reconstruct(torch.zeros(1, 1, 8, 8))
+    with pytest.raises(InputError, match="must be a positive multiple of 2"):
+        model.reconstruct(torch.zeros(1, 3, 7, 8))
+
+
+def test_causal_analyzer_loads_without_weights(toy):
+    analyzer = zoo_core.load("toy-parents")
+    assert isinstance(analyzer, zoo_core.CausalAnalyzer)
+    assert analyzer.analyze(graph="A -> B").data == {"parents": {"A": [], "B": ["A"]}}
+
+
+@cuda
+def test_loads_straight_onto_the_gpu(toy):
+    model = zoo_core.load("toy-gen", device="cuda", dtype="float16")
+    assert model.linear.weight.device.type == "cuda" and model.linear.weight.dtype == torch.float16
+    cpu = zoo_core.load("toy-gen", device="cpu")
+    # same seed, same latents on any device
+    assert torch.equal(model.sample_latents(4, seed=1).float().cpu(), cpu.sample_latents(4, seed=1).half().float())
+
+
+@cuda
+def test_auto_device_picks_cuda(toy):
+    assert zoo_core.load("toy-gen").device.type == "cuda"

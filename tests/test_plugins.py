@@ -1,0 +1,179 @@
+"""Plugin discovery through entry-point metadata, isolation of broken plugins, collisions."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import zoo_core
+from zoo_core.plugins import get_catalogue
+
+GOOD_PLUGIN = """
+import zoo_core
+ZOO_PLUGIN_API = 1
+
+@zoo_core.hookimpl
+def register_architectures(register):
+    register(zoo_core.Architecture(name="{arch}", task="generator", target="{module}.model:Net"))
+
+@zoo_core.hookimpl
+def register_models(register):
+    register({{"name": "{model}", "architecture": "{arch}", "task": "generator", "description": "d"}})
+"""
+
+
+def good(site, dist, module, arch="shared-arch", model="shared-model"):
+    site.install(dist, module, {"__init__.py": GOOD_PLUGIN.format(arch=arch, module=module, model=model)})
+
+
+def test_toy_plugin_is_discovered_through_entry_point_metadata(toy):
+    catalogue = get_catalogue()
+    (info,) = [p for p in catalogue.plugins if p.distribution == "zoo-toy"]
+    assert info.status == "ok" and info.version == "0.1.0" and info.api == 1
+    assert set(info.architectures) == {"toy-mlp", "toy-cmlp", "toy-conv-ae", "toy-parents"}
+    assert {"toy-gen", "toy-cgen", "toy-ae", "toy-parents"} <= set(info.models)
+    assert info.commands == ["toy-hello"]
+    assert catalogue.architectures["toy-mlp"].plugin == "zoo-toy"
+
+
+def test_plugin_that_fails_to_import_is_isolated(toy, site, zoo):
+    site.install("zoo-broken", "zoo_broken", {"__init__.py": "raise RuntimeError('kaput on import')\n"})
+    code, out, err = zoo("list")
+    assert code == 0
+    assert "toy-gen" in out
+    assert err.count("zoo-broken 0.1.0") == 1 and "RuntimeError: kaput on import" in err
+    code, out, _ = zoo("plugins", "--json")
+    broken = next(p for p in json.loads(out) if p["distribution"] == "zoo-broken")
+    assert broken["status"] == "broken" and "kaput on import" in broken["error"]
+
+
+def test_plugin_whose_hook_raises_contributes_nothing(toy, site, zoo):
+    site.install("zoo-hookfail", "zoo_hookfail", {"__init__.py": """
+        import zoo_core
+        ZOO_PLUGIN_API = 1
+
+        @zoo_core.hookimpl
+        def register_architectures(register):
+            register(zoo_core.Architecture(name="half", task="generator", target="x.y:Z"))
+
+        @zoo_core.hookimpl
+        def register_models(register):
+            raise ValueError("hook went wrong")
+        """})
+    code, out, err = zoo("list", "--json")
+    assert code == 0 and "toy-gen" in out
+    assert "zoo-hookfail 0.1.0" in err and "hook went wrong" in err
+    assert "half" not in get_catalogue().architectures  # not half-loaded
+
+
+def test_incompatible_plugin_api_is_reported_not_loaded(site, zoo):
+    good(site, "zoo-future", "zoo_future", arch="future-arch", model="future-model")
+    init = site.root / "zoo_future" / "__init__.py"
+    init.write_text(init.read_text().replace("ZOO_PLUGIN_API = 1", "ZOO_PLUGIN_API = 2"))
+    code, out, err = zoo("plugins")
+    assert code == 0
+    assert "incompatible" in out and "targets plugin API 2; this zoo-core supports plugin API 1" in out
+    assert "future-arch" not in get_catalogue().architectures
+
+
+def test_plugin_without_api_declaration_is_incompatible(site):
+    site.install("zoo-old", "zoo_old", {"__init__.py": "x = 1\n"})
+    (info,) = [p for p in get_catalogue().plugins if p.distribution == "zoo-old"]
+    assert info.status == "incompatible" and "does not declare ZOO_PLUGIN_API" in info.error
+
+
+def test_collisions_drop_both_and_name_both_distributions(site, capsys):
+    good(site, "zoo-one", "zoo_one")
+    good(site, "zoo-two", "zoo_two")
+    catalogue = get_catalogue()
+    err = capsys.readouterr().err
+    assert "shared-arch" not in catalogue.architectures
+    assert "shared-model" not in catalogue.registry
+    arch_line = next(line for line in err.splitlines() if "architecture 'shared-arch'" in line)
+    assert "zoo-one 0.1.0" in arch_line and "zoo-two 0.1.0" in arch_line
+    assert "model 'shared-model' is registered by both" in err
+
+
+def test_command_collisions_keep_the_cli_alive(site, zoo):
+    command = """
+        import zoo_core
+        ZOO_PLUGIN_API = 1
+
+        @zoo_core.hookimpl
+        def register_commands(cli):
+            @cli.command("{name}")
+            def cmd():
+                print("from {module}")
+        """
+    site.install("zoo-c1", "zoo_c1", {"__init__.py": command.format(name="greet", module="zoo_c1")})
+    site.install("zoo-c2", "zoo_c2", {"__init__.py": command.format(name="greet", module="zoo_c2")})
+    site.install("zoo-c3", "zoo_c3", {"__init__.py": command.format(name="list", module="zoo_c3")})
+    code, out, err = zoo("list")
+    assert code == 0 and "from zoo_c3" not in out
+    assert "shadows a core command" in err and "zoo-c3" in err
+    code, _, err = zoo("greet")
+    assert code == 2 and "no such command 'greet'" in err
+
+
+def test_zoo_plugins_env_restricts_and_empty_loads_none(toy, site, monkeypatch):
+    good(site, "zoo-other", "zoo_other", arch="other-arch", model="other-model")
+    monkeypatch.setenv("ZOO_PLUGINS", "zoo-toy")
+    assert [p.distribution for p in get_catalogue().plugins] == ["zoo-toy"]
+    zoo_core.plugins.reset()
+    monkeypatch.setenv("ZOO_PLUGINS", "zoo_other")  # entry-point names work too
+    assert [p.distribution for p in get_catalogue().plugins] == ["zoo-other"]
+    zoo_core.plugins.reset()
+    monkeypatch.setenv("ZOO_PLUGINS", "")
+    assert get_catalogue().plugins == []
+
+
+def test_registered_architecture_with_bad_descriptor_breaks_only_that_plugin(toy, site):
+    site.install("zoo-badarch", "zoo_badarch", {"__init__.py": """
+        import zoo_core
+        ZOO_PLUGIN_API = 1
+
+        @zoo_core.hookimpl
+        def register_architectures(register):
+            register(zoo_core.Architecture(name="Bad Name", task="generator", target="a:B"))
+        """})
+    plugins = {p.distribution: p for p in get_catalogue().plugins}
+    assert plugins["zoo-badarch"].status == "broken" and "Bad Name" in plugins["zoo-badarch"].error
+    assert plugins["zoo-toy"].status == "ok"
+
+
+def _subprocess_env(site):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(site.root), env.get("PYTHONPATH", "")])
+    return env
+
+
+SNIFF = """
+import sys
+from zoo_core.cli import main
+code = main(sys.argv[1:])
+heavy = sorted(m for m in ("torch", "zoo_toy.models", "huggingface_hub.file_download", "safetensors.torch")
+               if m in sys.modules)
+print("HEAVY=" + ",".join(heavy), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("args", [["list"], ["list", "--json"], ["info", "toy-gen"], ["info", "taesd", "--json"],
+                                  ["plugins"], ["plugins", "--json"]])
+def test_listing_commands_never_import_torch_or_model_code(toy, site, args):
+    result = subprocess.run([sys.executable, "-c", SNIFF, *args], capture_output=True, text=True,
+                            env=_subprocess_env(site), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY=\n" in result.stderr or result.stderr.rstrip().endswith("HEAVY=")
+
+
+def test_zoo_run_imports_the_model_code_on_first_use(toy, site):
+    result = subprocess.run([sys.executable, "-c", SNIFF, "run", "toy-gen", "--num", "2", "--out",
+                             str(site.root / "g.png")], capture_output=True, text=True, env=_subprocess_env(site),
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "torch" in result.stderr and "zoo_toy.models" in result.stderr

@@ -1,0 +1,235 @@
+"""Weights: the Hub path against a loopback fake Hub, sha256 checks, the cache, refusals."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+import textwrap
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+import zoo_core
+from zoo_core import hub as zoo_hub
+from zoo_core.errors import (HubError, IntegrityError, UnsafeWeightsError, WeightsFormatError,
+                             WeightsNotFoundError)
+from zoo_core.integrity import zoo_cache_dir
+from zoo_core.safetensors_header import read_header
+from zoo_core.weights import resolve_weights
+
+REPO = "acme/toy-gen"
+
+
+@pytest.fixture
+def published(toy, hub, tmp_path, monkeypatch):
+    """The toy generator's weights published on the fake Hub, under a user-registry entry."""
+    data = toy["toy-gen"].read_bytes()
+    commit = hub.publish(REPO, {"model.safetensors": data})
+    registry = tmp_path / "user.toml"
+    registry.write_text(textwrap.dedent(f"""
+        [models.hub-gen]
+        architecture = "toy-mlp"
+        task = "generator"
+        description = "toy generator from the Hub"
+        [models.hub-gen.weights]
+        filename = "model.safetensors"
+        size = {len(data)}
+        sha256 = "{hashlib.sha256(data).hexdigest()}"
+        repo_id = "{REPO}"
+        revision = "{commit}"
+        """))
+    monkeypatch.setenv("ZOO_REGISTRY", str(registry))
+    return {"data": data, "commit": commit}
+
+
+def _file_requests(hub):
+    return [r for r in hub.requests if "/resolve/" in r[1]]
+
+
+def test_download_verifies_then_reuses_the_cache_without_requests(published, hub, zoo):
+    code, out, err = zoo("pull", "hub-gen")
+    assert code == 0, err
+    assert "downloaded" in out
+    cached = zoo_hub.cached_path(REPO, published["commit"], "model.safetensors")
+    assert cached is not None and cached.read_bytes() == published["data"]
+    assert str(cached).startswith(str(zoo_hub.hub_cache_dir()))  # the standard HF cache under HF_HOME
+    hub.clear_requests()
+    model = zoo_core.load("hub-gen", device="cpu")
+    assert model.zoo_weights.origin == "cache"
+    assert _file_requests(hub) == []
+    assert zoo("list", "hub-gen", "--json")[1].count('"weights": "cached"') == 1
+
+
+def test_offline_with_nothing_cached_names_the_file_and_the_fix(published, hub, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(WeightsNotFoundError) as info:
+        zoo_core.load("hub-gen", device="cpu")
+    message = str(info.value)
+    assert "hub-gen" in message and "model.safetensors" in message and "HF_HUB_OFFLINE is set" in message
+    assert "zoo pull hub-gen" in message
+    assert _file_requests(hub) == []
+
+
+def test_offline_with_the_file_cached_just_works(published, hub, monkeypatch):
+    zoo_core.load("hub-gen", device="cpu")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    zoo_core.plugins.reset()
+    assert zoo_core.load("hub-gen", device="cpu").zoo_weights.origin == "cache"
+
+
+def test_corrupt_download_is_refused_and_deleted(published, hub, zoo):
+    hub.set_fault(REPO, "model.safetensors", "corrupt")
+    code, _, err = zoo("pull", "hub-gen")
+    assert code == 1
+    assert "has sha256" in err and "expected" in err and "deleted" in err
+    assert zoo_hub.cached_path(REPO, published["commit"], "model.safetensors") is None
+    blobs = list((zoo_hub.hub_cache_dir() / "models--acme--toy-gen" / "blobs").iterdir())
+    assert blobs == []
+    hub.set_fault(REPO, "model.safetensors", None)
+    assert zoo("pull", "hub-gen")[0] == 0  # the next run downloads it afresh
+
+
+def test_truncated_body_fails_cleanly_and_leaves_nothing(published, hub, zoo):
+    hub.set_fault(REPO, "model.safetensors", "truncate")
+    code, _, err = zoo("pull", "hub-gen")
+    assert code == 1 and err.startswith("zoo: error: hub-gen: download of") and "broke off" in err
+    assert zoo_hub.cached_path(REPO, published["commit"], "model.safetensors") is None
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda t: t.replace(REPO, "acme/missing"), "repository acme/missing not found"),
+    (lambda t: t.replace('filename = "model.safetensors"', 'filename = "other.safetensors"'),
+     "file other.safetensors not found in acme/toy-gen"),
+    (lambda t: __import__("re").sub(r'revision = "[0-9a-f]{40}"', 'revision = "' + "c" * 40 + '"', t),
+     "revision " + "c" * 40 + " not found"),
+])
+def test_hub_404s_become_one_line_errors(published, change, message, zoo, monkeypatch):
+    path = __import__("pathlib").Path(__import__("os").environ["ZOO_REGISTRY"])
+    path.write_text(change(path.read_text()))
+    code, _, err = zoo("pull", "hub-gen")
+    assert code == 1 and message in err and err.count("\n") == 1
+
+
+def test_server_error_with_nothing_cached(published, hub, zoo, sleeps):
+    hub.set_fault(REPO, "model.safetensors", "500")
+    code, _, err = zoo("run", "hub-gen", "--num", "1")
+    assert code == 1
+    assert "is not in the cache" in err and "the Hub could not be reached" in err
+    assert sleeps  # huggingface_hub retried before giving up
+
+
+def test_unreachable_endpoint_falls_back_to_cache(published, hub, monkeypatch):
+    zoo_core.load("hub-gen", device="cpu")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    zoo_core.plugins.reset()
+    assert zoo_core.load("hub-gen", device="cpu").zoo_weights.origin == "cache"
+
+
+def test_bundled_copy_is_hashed_once_then_remembered(toy, monkeypatch):
+    entry = zoo_core.get_entry("toy-gen")
+    calls = []
+    real = zoo_core.integrity.sha256_file
+    monkeypatch.setattr(zoo_core.integrity, "sha256_file", lambda p: calls.append(p) or real(p))
+    resolve_weights(entry)
+    resolve_weights(entry)
+    assert len(calls) == 1
+    memo = json.loads((zoo_cache_dir() / "verified.json").read_text())
+    assert str(toy["toy-gen"].resolve()) in memo
+
+
+def test_damaged_bundled_copy_is_an_integrity_error(toy, zoo):
+    path = toy["toy-gen"]
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+    code, _, err = zoo("run", "toy-gen", "--num", "1")
+    assert code == 1 and "bundled weights of toy-gen" in err and "has sha256" in err
+    assert path.exists()  # a bundled copy is reported, never deleted
+    code, _, err = zoo("verify", "toy-gen")
+    assert code == 1 and "mismatch" not in err and "has sha256" in err
+
+
+def test_verify_rehashes_and_deletes_a_bad_cached_file(published, hub, zoo):
+    assert zoo("pull", "hub-gen")[0] == 0
+    cached = zoo_hub.cached_path(REPO, published["commit"], "model.safetensors")
+    assert zoo("verify", "hub-gen")[0] == 0
+    blob = cached.resolve()
+    blob.chmod(0o644)
+    blob.write_bytes(published["data"][:-1] + b"\x00")
+    code, out, err = zoo("verify", "hub-gen", "--json")
+    assert code == 1
+    (row,) = json.loads(out)
+    assert row["checks"][0]["status"] == "mismatch"
+    assert not blob.exists()
+
+
+@pytest.mark.parametrize("name", ["model.bin", "model.pt", "model.pth", "model.ckpt", "weights.pkl"])
+def test_pickle_formats_are_refused_by_name(toy, tmp_path, name, zoo):
+    path = tmp_path / name
+    path.write_bytes(b"\x80\x04whatever")
+    code, _, err = zoo("run", "toy-gen", "--weights", str(path))
+    assert code == 1 and "pickle-based format" in err and "safetensors" in err
+
+
+def test_pickle_content_is_refused_whatever_the_name(tmp_path):
+    path = tmp_path / "innocent.safetensors"
+    torch.save({"x": torch.zeros(1)}, path)  # a zip archive holding a pickle
+    with pytest.raises(UnsafeWeightsError):
+        read_header(path)
+
+
+def _raw(tmp_path, header, body=b""):
+    blob = json.dumps(header).encode() if not isinstance(header, bytes) else header
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(struct.pack("<Q", len(blob)) + blob + body)
+    return path
+
+
+HOSTILE = [
+    ("tiny file", None, "not a safetensors file (only"),
+    ("huge header length", "huge", "header length"),
+    ("header not json", b"{nope", "header is not JSON"),
+    ("header not object", [1, 2], "header must be a JSON object"),
+    ("unknown dtype", {"w": {"dtype": "X9", "shape": [1], "data_offsets": [0, 4]}}, "unknown dtype"),
+    ("negative shape", {"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, "non-negative integers"),
+    ("offsets past end", {"w": {"dtype": "F32", "shape": [1000], "data_offsets": [0, 4000]}}, "fall outside"),
+    ("size mismatch", {"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}, "do not hold"),
+    ("overlap", {"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+                 "b": {"dtype": "F32", "shape": [1], "data_offsets": [2, 6]}}, "overlap"),
+]
+
+
+@pytest.mark.parametrize("header,message", [h[1:] for h in HOSTILE], ids=[h[0] for h in HOSTILE])
+def test_malformed_or_hostile_headers_are_clear_errors(tmp_path, header, message):
+    if header is None:
+        path = tmp_path / "w.safetensors"
+        path.write_bytes(b"\x01\x02")
+    elif header == "huge":
+        path = tmp_path / "w.safetensors"
+        path.write_bytes(struct.pack("<Q", 2**62) + b"{}")
+    else:
+        path = _raw(tmp_path, header, b"\x00" * 8)
+    with pytest.raises(WeightsFormatError) as info:
+        read_header(path)
+    assert message in str(info.value) and str(path) in str(info.value)
+
+
+def test_explicit_weights_path_is_used_and_hashed(toy, tmp_path):
+    other = torch.nn.Linear(8, 64)
+    path = tmp_path / "mine.safetensors"
+    save_file({"linear.weight": other.weight.detach(), "linear.bias": other.bias.detach()}, str(path))
+    model = zoo_core.load("toy-gen", device="cpu", weights=path)
+    assert model.zoo_weights.origin == "explicit"
+    assert model.zoo_weights.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert torch.equal(model.linear.weight, other.weight.detach())
+
+
+def test_missing_explicit_weights(toy):
+    with pytest.raises(WeightsNotFoundError, match="--weights .*nope.safetensors: no such file"):
+        zoo_core.load("toy-gen", device="cpu", weights="nope.safetensors")
+
+
+def test_hub_error_classes_are_zoo_errors():
+    assert issubclass(HubError, zoo_core.ZooError) and issubclass(IntegrityError, zoo_core.WeightsError)
