@@ -113,7 +113,7 @@ def make_toy_weights(package: Path) -> dict[str, Path]:
 
     sys.path.insert(0, str(package.parent))
     try:
-        from zoo_toy.models import ToyAutoencoder, ToyGenerator
+        from zoo_toy.models import ToyAutoencoder, ToyEncoder, ToyGenerator
     finally:
         sys.path.remove(str(package.parent))
     torch.manual_seed(0)
@@ -123,6 +123,7 @@ def make_toy_weights(package: Path) -> dict[str, Path]:
         "toy-gen": (ToyGenerator.from_config({}), "toy-mlp", "generator", {}),
         "toy-cgen": (ToyGenerator.from_config({"num_classes": 3}), "toy-cmlp", "generator", {"num_classes": 3}),
         "toy-ae": (ToyAutoencoder.from_config({}), "toy-conv-ae", "autoencoder", {}),
+        "toy-enc": (ToyEncoder.from_config({}), "toy-conv-enc", "encoder", {}),
     }
     lines, paths = [], {}
     for name, (model, arch, task, config) in made.items():

@@ -232,3 +232,20 @@ def test_real_subprocess_round_trip(toy, site, tmp_path):
     assert missing.returncode == 1 and missing.stderr.startswith("zoo: error: unknown model 'nope'")
     usage = _cli(site, "run", "toy-gen", "--bogus")
     assert usage.returncode == 2
+
+
+def test_encoder_writes_latents_as_safetensors(toy, zoo, tmp_path):
+    from safetensors import safe_open
+
+    _write_images(tmp_path / "in", [(8, 8), (8, 8), (8, 8)])
+    out = tmp_path / "latents.safetensors"
+    code, stdout, err = zoo("run", "toy-enc", "--input", str(tmp_path / "in"), "--out", str(out), "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["latent_shape"] == [3, 2, 4, 4]
+    with safe_open(str(out), "pt") as handle:
+        assert handle.get_tensor("latents").shape == (3, 2, 4, 4)
+        assert handle.metadata()["model"] == "toy-enc"
+    code, _, err = zoo("run", "toy-enc", "--out", str(out))
+    assert code == 2 and "Missing option '--input'" in err
+    code, _, err = zoo("run", "toy-enc", "--input", str(tmp_path / "in"), "--out", str(tmp_path / "l.npy"))
+    assert code == 1 and "saved as .safetensors" in err

@@ -5,9 +5,7 @@ Importing ``zoo_core`` does not import torch: the generative interfaces
 (``Generator``, ``Encoder``, ``Autoencoder``, ``Model``) are imported on first access.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
+import typing as _typing
 
 from ._version import __version__
 from .api import get_entry, list_models, load
@@ -34,7 +32,7 @@ from .hookspecs import hookimpl
 from .plugins import PLUGIN_API
 from .registry import Metric, ModelEntry, Weights
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .interfaces import Autoencoder, Encoder, Generator, Model
 
 _TORCH_EXPORTS = {"Model", "Generator", "Encoder", "Autoencoder"}
@@ -76,7 +74,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> type:
     if name in _TORCH_EXPORTS:
         from . import interfaces
 

@@ -25,6 +25,10 @@ def register_architectures(register):
         description="a two-layer convolutional autoencoder",
     ))
     register(zoo_core.Architecture(
+        name="toy-conv-enc", task="encoder", target="zoo_toy.models:ToyEncoder",
+        description="the encoder half of toy-conv-ae",
+    ))
+    register(zoo_core.Architecture(
         name="toy-parents", task="causal-analyzer", target="zoo_toy.causal:ParentsAnalyzer",
         description="lists each variable's parents in a causal graph",
         options=(zoo_core.Option("graph", required=True, help="edges like 'A -> B; B -> C'"),),

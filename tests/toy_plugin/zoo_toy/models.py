@@ -79,3 +79,21 @@ class ToyAutoencoder(zoo_core.Autoencoder):
 
     def decode(self, latents, labels=None):
         return torch.tanh(self.decoder(latents))  # (N, C, H, W)
+
+
+class ToyEncoder(zoo_core.Encoder):
+    """The encoder half of ToyAutoencoder, as an encoder-only model."""
+
+    config_class = ToyAutoencoderConfig
+    size_multiple = 2
+
+    def __init__(self, config: ToyAutoencoderConfig) -> None:
+        super().__init__(config)
+        self.encoder = nn.Conv2d(config.channels, config.latent_channels, 4, stride=2, padding=1)
+
+    @property
+    def input_channels(self):
+        return self.config.channels
+
+    def encode(self, images):
+        return self.encoder(images)  # (N, latent_channels, H/2, W/2)
