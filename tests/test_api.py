@@ -14,7 +14,7 @@ def test_all_lists_exactly_the_public_names():
 
     public = {name for name in dir(zoo_core)
               if not name.startswith("_") and not isinstance(getattr(zoo_core, name), types.ModuleType)}
-    assert sorted(zoo_core.__all__) == sorted(public | set(zoo_core._TORCH_EXPORTS) | {"__version__"})
+    assert sorted(zoo_core.__all__) == sorted(public | {"__version__"})
     for name in zoo_core.__all__:
         assert getattr(zoo_core, name) is not None
 

@@ -127,3 +127,20 @@ def test_search_by_glob_substring_and_task():
     assert names(pattern="taesd*") == ["taesd", "taesdxl"]
     assert names(pattern="xl") == ["sdxl-vae", "taesdxl"]
     assert names(task="causal-analyzer") == ["do-calculus", "pc"]
+
+
+def test_parsed_registry_cache_follows_edits(tmp_path):
+    path = write(tmp_path, GOOD)
+    assert parse_registry_file(path)[0].description == "a good entry"
+    assert parse_registry_file(path)[0].description == "a good entry"  # served from the JSON copy
+    path.write_text(textwrap.dedent(GOOD).replace("a good entry", "an edited one"))
+    assert parse_registry_file(path)[0].description == "an edited one"
+    path.write_text(textwrap.dedent(GOOD).replace("size = 10", "size = = 10"))
+    with pytest.raises(RegistryError, match="invalid TOML"):
+        parse_registry_file(path)
+
+
+def test_registry_with_a_toml_date_still_validates(tmp_path):
+    path = write(tmp_path, GOOD.replace('license = "mit"', "license = 2024-01-01"))
+    with pytest.raises(RegistryError, match="models.good.license: expected str, got date"):
+        parse_registry_file(path)

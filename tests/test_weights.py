@@ -15,7 +15,7 @@ import zoo_core
 from zoo_core import hub as zoo_hub
 from zoo_core.errors import (HubError, IntegrityError, UnsafeWeightsError, WeightsFormatError,
                              WeightsNotFoundError)
-from zoo_core.integrity import zoo_cache_dir
+from zoo_core.paths import zoo_cache_dir
 from zoo_core.safetensors_header import read_header
 from zoo_core.weights import resolve_weights
 

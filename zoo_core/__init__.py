@@ -1,16 +1,14 @@
 """zoo: a plugin-based model zoo for generative image models and causal inference.
 
 The one obvious entry points are ``zoo_core.load(name)`` and ``zoo_core.list_models()``.
-Importing ``zoo_core`` does not import torch: the generative interfaces
-(``Generator``, ``Encoder``, ``Autoencoder``, ``Model``) are imported on first access.
+Importing ``zoo_core`` is cheap: names are imported from their modules on first access,
+and nothing here imports torch until a generative model is used.
 """
 
+import importlib as _importlib
 import typing as _typing
 
 from ._version import __version__
-from .api import get_entry, list_models, load
-from .architectures import TASKS, Architecture, Option
-from .causal import AnalysisResult, CausalAnalyzer
 from .errors import (
     ConfigError,
     HubError,
@@ -28,13 +26,26 @@ from .errors import (
     WeightsNotFoundError,
     ZooError,
 )
-from .hookspecs import hookimpl
-from .plugins import PLUGIN_API
-from .registry import Metric, ModelEntry, Weights
 
 if _typing.TYPE_CHECKING:
+    from .api import get_entry, list_models, load
+    from .architectures import TASKS, Architecture, Option
+    from .causal import AnalysisResult, CausalAnalyzer
+    from .hookspecs import hookimpl
     from .interfaces import Autoencoder, Encoder, Generator, Model
+    from .plugins import PLUGIN_API
+    from .registry import Metric, ModelEntry, Weights
 
+_LAZY = {
+    "load": "api", "list_models": "api", "get_entry": "api",
+    "Architecture": "architectures", "Option": "architectures", "TASKS": "architectures",
+    "AnalysisResult": "causal", "CausalAnalyzer": "causal",
+    "hookimpl": "hookspecs",
+    "Model": "interfaces", "Generator": "interfaces", "Encoder": "interfaces", "Autoencoder": "interfaces",
+    "PLUGIN_API": "plugins",
+    "Metric": "registry", "ModelEntry": "registry", "Weights": "registry",
+}
+#: Names whose module imports torch.
 _TORCH_EXPORTS = {"Model", "Generator", "Encoder", "Autoencoder"}
 
 __all__ = [
@@ -74,9 +85,14 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> type:
-    if name in _TORCH_EXPORTS:
-        from . import interfaces
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zoo_core' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
-        return getattr(interfaces, name)
-    raise AttributeError(f"module 'zoo_core' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

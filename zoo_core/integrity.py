@@ -15,19 +15,11 @@ import tempfile
 from pathlib import Path
 
 from .errors import IntegrityError
+from .paths import zoo_cache_dir
 
 __all__ = ["sha256_file", "check_file", "file_sha256", "zoo_cache_dir", "forget"]
 
 _CHUNK = 4 * 1024 * 1024
-
-
-def zoo_cache_dir() -> Path:
-    """zoo's own small cache (verification results): ``ZOO_CACHE_DIR`` or ``~/.cache/zoo``."""
-    explicit = os.environ.get("ZOO_CACHE_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "zoo"
 
 
 def sha256_file(path: Path) -> str:

@@ -12,9 +12,7 @@ from pathlib import Path
 
 from . import hub
 from .errors import IntegrityError, WeightsNotFoundError
-from .integrity import check_file, file_sha256
 from .registry import ModelEntry
-from .safetensors_header import refuse_unsafe
 
 __all__ = ["ResolvedWeights", "resolve_weights", "weights_state"]
 
@@ -44,6 +42,9 @@ def weights_state(entry: ModelEntry) -> str:
 def resolve_weights(entry: ModelEntry, explicit: Path | str | None = None, *,
                     allow_download: bool = True) -> ResolvedWeights | None:
     """The file to load for ``entry``; None for entries that need no weights."""
+    from .integrity import check_file, file_sha256
+    from .safetensors_header import refuse_unsafe
+
     if explicit is not None:
         path = Path(explicit).expanduser()
         if not path.is_file():
