@@ -50,8 +50,8 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     recorded: list[float] = []
     fake_time = SimpleNamespace(sleep=recorded.append)
-    monkeypatch.setattr(hf_http, "time", fake_time)
-    monkeypatch.setattr(hf_file_download, "time", fake_time)
+    monkeypatch.setattr(hf_http, "time", fake_time, raising=False)
+    monkeypatch.setattr(hf_file_download, "time", fake_time, raising=False)
     return recorded
 
 

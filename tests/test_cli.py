@@ -249,3 +249,13 @@ def test_encoder_writes_latents_as_safetensors(toy, zoo, tmp_path):
     assert code == 2 and "Missing option '--input'" in err
     code, _, err = zoo("run", "toy-enc", "--input", str(tmp_path / "in"), "--out", str(tmp_path / "l.npy"))
     assert code == 1 and "saved as .safetensors" in err
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA device")
+def test_run_on_the_gpu_in_half_precision(toy, zoo, tmp_path):
+    code, out, err = zoo("run", "toy-gen", "--device", "cuda", "--dtype", "float16", "--num", "4",
+                         "--out", str(tmp_path / "g.png"), "--json")
+    assert code == 0, err
+    run = json.loads(out)["run"]
+    assert run["device"].startswith("cuda") and run["dtype"] == "float16"
+    assert (tmp_path / "g.png").stat().st_size > 0

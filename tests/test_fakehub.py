@@ -17,9 +17,13 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
-import httpx2
 import huggingface_hub.constants as hf_constants
 import pytest
+
+try:  # huggingface_hub 2.x ships its HTTP stack as httpx2, 1.x uses httpx
+    import httpx2
+except ImportError:  # pragma: no cover - depends on the installed huggingface_hub
+    import httpx as httpx2
 from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.errors import (
     EntryNotFoundError,

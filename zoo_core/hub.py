@@ -69,6 +69,8 @@ def download(repo_id: str, filename: str, revision: str, *, name: str) -> Path:
     from huggingface_hub import hf_hub_download
     from huggingface_hub import errors as hf_errors
 
+    # RemoteEntryNotFoundError arrived in huggingface_hub 1.0; before, EntryNotFoundError was raised
+    remote_missing = getattr(hf_errors, "RemoteEntryNotFoundError", hf_errors.EntryNotFoundError)
     where = f"{repo_id}@{revision[:12]}/{filename}"
     endpoint = os.environ.get("HF_ENDPOINT") or None
     try:
@@ -83,12 +85,12 @@ def download(repo_id: str, filename: str, revision: str, *, name: str) -> Path:
                        "(if it is private, set HF_TOKEN)") from exc
     except hf_errors.RevisionNotFoundError as exc:
         raise HubError(f"{name}: revision {revision} not found in {repo_id}") from exc
-    except hf_errors.RemoteEntryNotFoundError as exc:
-        raise HubError(f"{name}: file {filename} not found in {repo_id} at {revision[:12]}") from exc
     except hf_errors.LocalEntryNotFoundError as exc:
         reason = "HF_HUB_OFFLINE is set" if is_offline() else "the Hub could not be reached"
         raise WeightsNotFoundError(f"{name}: {where} is not in the cache ({hub_cache_dir()}) and {reason}; "
                                    f"{fetch_command(name)}, or pass --weights PATH") from exc
+    except remote_missing as exc:
+        raise HubError(f"{name}: file {filename} not found in {repo_id} at {revision[:12]}") from exc
     except hf_errors.HfHubHTTPError as exc:
         status = getattr(getattr(exc, "response", None), "status_code", "?")
         raise HubError(f"{name}: the Hub answered HTTP {status} for {where}; try again later") from exc
