@@ -86,7 +86,7 @@ def test_generator_grid_is_reproducible_and_carries_provenance(toy, zoo, tmp_pat
 
 def test_generator_out_dir_writes_one_png_per_image(toy, zoo, tmp_path):
     out_dir = tmp_path / "samples"
-    code, out, _ = zoo("run", "toy-gen", "--num", "3", "--out-dir", str(out_dir), "--json")
+    code, out, _ = zoo("run", "toy-gen", "--num", "3", "--out-dir", str(out_dir), "--device", "cpu", "--json")
     assert code == 0
     result = json.loads(out)
     assert sorted(p.name for p in out_dir.iterdir()) == ["00000.png", "00001.png", "00002.png"]
