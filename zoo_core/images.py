@@ -7,13 +7,12 @@ timestamp, so the same seed gives the same bytes. Files appear atomically.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import torch
 
+from .atomic import write_atomic
 from .errors import InputError
 
 __all__ = ["to_uint8", "make_grid", "save_png", "save_pngs", "read_image", "image_files", "IMAGE_SUFFIXES"]
@@ -42,23 +41,15 @@ def make_grid(images: torch.Tensor, *, columns: int | None = None, padding: int 
 
 def _atomic_write(path: Path, data: bytes) -> None:
     path = Path(path)
-    if path.exists() and path.is_dir():
+    if path.is_dir():
         raise InputError(f"{path} is a directory; give a file name ending in .png")
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise InputError(f"cannot write {path}: directory {directory} does not exist")
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
+        write_atomic(path, data)
+    except PermissionError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _png_bytes(pixels: torch.Tensor, metadata: Mapping[str, str]) -> bytes:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from .atomic import write_atomic
 from .errors import IntegrityError
 from .paths import zoo_cache_dir
 
@@ -47,10 +46,7 @@ def _write_memo(memo: dict[str, list]) -> None:
     path = _memo_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".verified.", suffix=".tmp")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(memo, handle, indent=0, sort_keys=True)
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(memo, indent=0, sort_keys=True))
     except OSError:
         pass  # a read-only cache only costs a re-hash next time
 

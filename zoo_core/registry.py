@@ -282,7 +282,7 @@ def _toml_cache_path(resolved: str) -> Path:
 
 
 def _write_toml_cache(cache: Path, stamp: list, document: dict[str, Any]) -> None:
-    import tempfile
+    from .atomic import write_atomic
 
     try:
         text = json.dumps({"stamp": stamp, "document": document})
@@ -290,10 +290,7 @@ def _write_toml_cache(cache: Path, stamp: list, document: dict[str, Any]) -> Non
         return  # TOML dates and times have no JSON form; such files are parsed each time
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, cache)
+        write_atomic(cache, text)
     except OSError:
         pass
 
