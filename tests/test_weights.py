@@ -187,6 +187,14 @@ def _raw(tmp_path, header, body=b""):
     return path
 
 
+def test_safetensors_whose_header_length_starts_with_0x80_is_not_mistaken_for_a_pickle(tmp_path):
+    header = json.dumps({"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}).encode().ljust(128)
+    path = _raw(tmp_path, header, b"\x00" * 4)  # header length 128: the file starts with b"\x80"
+    assert path.read_bytes()[:1] == b"\x80"
+    assert read_header(path) == {"x": ("F32", (1,))}
+
+
+
 HOSTILE = [
     ("tiny file", None, "not a safetensors file (only"),
     ("huge header length", "huge", "header length"),

@@ -35,10 +35,12 @@ def refuse_unsafe(path: Path) -> None:
                                  "(convert it once, where you trust it, with safetensors.torch.save_file)")
     try:
         with open(path, "rb") as handle:
-            magic = handle.read(2)
+            magic = handle.read(9)
     except OSError:
         return
-    if magic[:1] == b"\x80" or magic == b"PK":
+    # a safetensors file starts with its header length (u64 LE), whose low byte may be 0x80,
+    # then its JSON header: only call it a pickle or zip when byte 8 is not that header's '{'
+    if magic[8:9] != b"{" and (magic[:1] == b"\x80" or magic[:2] == b"PK"):
         raise UnsafeWeightsError(f"{path} looks like a pickle or torch zip archive; zoo loads .safetensors only")
 
 
