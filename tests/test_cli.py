@@ -188,7 +188,7 @@ def test_train_and_eval_dispatch_to_the_architectures_plugin(toy, zoo):
     code, out, _ = zoo("eval", "toy-gen", "--num", "4")
     assert code == 0 and out.startswith("toy-gen: mean_abs_pixel=")
     code, _, err = zoo("train", "toy-conv-ae")
-    assert code == 1 and "cannot be trained" in err and "trainable: toy-mlp" in err
+    assert code == 1 and "cannot be trained" in err and "toy-mlp" in err.split("trainable: ")[1]
 
 
 def test_plugin_command_runs(toy, zoo):
@@ -222,7 +222,7 @@ def test_real_subprocess_round_trip(toy, site, tmp_path):
     info = _cli(site, "info", "toy-gen", "--json")
     assert json.loads(info.stdout)["name"] == "toy-gen"
     plugins = _cli(site, "plugins", "--json")
-    assert json.loads(plugins.stdout)[0]["distribution"] == "zoo-toy"
+    assert "zoo-toy" in [p["distribution"] for p in json.loads(plugins.stdout)]  # beside any installed plugin
     run = _cli(site, "run", "toy-gen", "--num", "4", "--out", str(tmp_path / "g.png"), "--json")
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["grid"] == str(tmp_path / "g.png")
