@@ -145,6 +145,42 @@ def test_registered_architecture_with_bad_descriptor_breaks_only_that_plugin(toy
     assert plugins["zoo-toy"].status == "ok"
 
 
+MISBEHAVING = {
+    "exits on import": ("import sys\nsys.exit(3)\n", "SystemExit: 3"),
+    "registers a non-command": ("""
+        import zoo_core
+        ZOO_PLUGIN_API = 1
+
+        @zoo_core.hookimpl
+        def register_commands(cli):
+            cli.add_command(42, "forty-two")
+        """, "'forty-two' is not a click command"),
+}
+
+
+@pytest.mark.parametrize("source,error", list(MISBEHAVING.values()), ids=list(MISBEHAVING))
+def test_misbehaving_plugin_breaks_only_itself(toy, site, zoo, source, error):
+    site.install("zoo-bad", "zoo_bad", {"__init__.py": source})
+    code, out, err = zoo("list", "--json")
+    assert code == 0 and "toy-gen" in {row["name"] for row in json.loads(out)}
+    assert "zoo-bad 0.1.0" in err and error in err
+
+
+def test_plugin_printing_on_stdout_keeps_json_output_one_document(toy, site, zoo):
+    site.install("zoo-chatty", "zoo_chatty", {"__init__.py": """
+        import zoo_core
+        print("hello from import")
+        ZOO_PLUGIN_API = 1
+
+        @zoo_core.hookimpl
+        def register_models(register):
+            print("hello from a hook")
+        """})
+    code, out, err = zoo("list", "--json")
+    assert code == 0 and "toy-gen" in {row["name"] for row in json.loads(out)}
+    assert "hello from import" in err and "hello from a hook" in err
+
+
 def _subprocess_env(site):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(site.root), env.get("PYTHONPATH", "")])

@@ -9,6 +9,7 @@ Two plugins claiming the same architecture, model or command name lose that name
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import os
 import sys
@@ -173,6 +174,9 @@ def _stage_plugin(manager: pluggy.PluginManager, module: Any, info: PluginInfo) 
                 info.hooks.append(hook_name)
                 kwargs = arguments[hook_name]
                 impl.function(*[kwargs[arg] for arg in impl.argnames])
+    for name, command in group.commands.items():
+        if not isinstance(command, click.Command):
+            raise PluginError(f"register_commands: {name!r} is not a click command, got {type(command).__name__}")
     staged.commands = list(group.commands.values())
     return staged
 
@@ -182,7 +186,9 @@ def _load_one(catalogue: Catalogue, ep: importlib.metadata.EntryPoint) -> tuple[
     info = PluginInfo(ep.name, dist.name if dist else "?", dist.version if dist else "?", ep.value)
     start = time.perf_counter()
     try:
-        module = ep.load()
+        # a plugin that prints while it loads must not break the one JSON document on stdout
+        with contextlib.redirect_stdout(sys.stderr):
+            module = ep.load()
         info.api = getattr(module, "ZOO_PLUGIN_API", None)
         if info.api not in SUPPORTED_PLUGIN_APIS:
             info.status = "incompatible"
@@ -191,11 +197,12 @@ def _load_one(catalogue: Catalogue, ep: importlib.metadata.EntryPoint) -> tuple[
             return info, None
         catalogue.manager.register(module, name=ep.name)
         try:
-            staged = _stage_plugin(catalogue.manager, module, info)
+            with contextlib.redirect_stdout(sys.stderr):
+                staged = _stage_plugin(catalogue.manager, module, info)
         except BaseException:
             catalogue.manager.unregister(module)
             raise
-    except Exception as exc:  # noqa: BLE001 - isolate whatever the plugin does wrong
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - isolate whatever the plugin does wrong
         info.status, info.error = "broken", f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
         return info, None
     finally:
