@@ -2,7 +2,8 @@
 
 Plugins do not add their own ``train`` commands (they would collide); an architecture
 names a click command as ``Architecture(train="pkg.module:command")`` and the core runs it
-with the remaining arguments.
+with the remaining arguments. The command line as typed is in ``click_context.obj["zoo_argv"]``
+(for recording the recipe in a model card).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def train_command(architecture: str | None, args: tuple[str, ...]) -> None:
         raise InputError(f"architecture {architecture!r} ({arch.plugin}) cannot be trained with zoo train; "
                          f"trainable: {', '.join(trainable) or 'none'}")
     command = _plugin_command(arch.train, f"zoo train {architecture}")
-    command.main(args=list(args), prog_name=f"zoo train {architecture}", standalone_mode=False)
+    command.main(args=list(args), prog_name=f"zoo train {architecture}", standalone_mode=False,
+                 obj={"zoo_argv": ["zoo", "train", architecture, *args]})
 
 
 @click.command("eval", context_settings=_PASS_THROUGH, add_help_option=False)
@@ -59,4 +61,5 @@ def eval_command(name: str | None, args: tuple[str, ...]) -> None:
     if not arch.evaluate:
         raise InputError(f"{name}: architecture {arch.name!r} ({arch.plugin}) provides no evaluation")
     command = _plugin_command(arch.evaluate, f"zoo eval {name}")
-    command.main(args=[name, *args], prog_name=f"zoo eval {name}", standalone_mode=False)
+    command.main(args=[name, *args], prog_name=f"zoo eval {name}", standalone_mode=False,
+                 obj={"zoo_argv": ["zoo", "eval", name, *args]})

@@ -1,0 +1,35 @@
+"""zoo-gan: DCGAN and class-conditional DCGAN, with weights trained on Fashion-MNIST.
+
+This module is imported by every ``zoo`` command, so it only registers descriptors; the
+model code (and torch) loads when a model is used.
+"""
+
+from pathlib import Path
+
+import zoo_core
+
+ZOO_PLUGIN_API = 1
+
+
+@zoo_core.hookimpl
+def register_architectures(register):
+    register(zoo_core.Architecture(
+        name="dcgan", task="generator", target="zoo_gan.dcgan:DCGAN",
+        description="DCGAN (Radford et al. 2015): strided transposed convolutions, BatchNorm, ReLU",
+        train="zoo_gan.train:train_dcgan", evaluate="zoo_gan.evaluate:evaluate",
+    ))
+    register(zoo_core.Architecture(
+        name="cdcgan", task="generator", target="zoo_gan.dcgan:DCGAN", conditional=True,
+        description="class-conditional DCGAN: label embedding in G, projection discriminator",
+        train="zoo_gan.train:train_cdcgan", evaluate="zoo_gan.evaluate:evaluate",
+    ))
+    register(zoo_core.Architecture(
+        name="fashion-classifier", task="encoder", target="zoo_gan.classifier:FeatureClassifier",
+        description="Fashion-MNIST CNN whose 128 penultimate features measure generated images",
+        train="zoo_gan.train:train_classifier", evaluate="zoo_gan.evaluate:evaluate",
+    ))
+
+
+@zoo_core.hookimpl
+def register_models(register):
+    register(Path(__file__).parent / "models.toml")

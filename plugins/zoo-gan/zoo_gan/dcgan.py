@@ -1,0 +1,195 @@
+"""DCGAN (Radford, Metz & Chintala 2015) and its class-conditional variant.
+
+The generator maps z ~ N(0, I) through strided transposed convolutions, each followed by
+BatchNorm and ReLU, to a tanh image; the discriminator mirrors it with strided
+convolutions and LeakyReLU(0.2), no BatchNorm on its first layer. Image sizes 28, 32 and
+64 start from a 7×7 (28) or 4×4 (32, 64) map and double until they reach the size.
+The conditional variant concatenates a learned label embedding to z and adds a projection
+term <embed(y), φ(x)> to the discriminator's logit (Miyato & Koyama 2018).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+import zoo_core
+from zoo_core.errors import ConfigError, InputError
+
+__all__ = ["DCGANConfig", "DCGAN", "DCGANGenerator", "DCGANDiscriminator", "slerp"]
+
+
+@dataclass
+class DCGANConfig:
+    image_size: int = 32  # 28, 32 or 64; Fashion-MNIST's 28x28 is padded to 32 for training
+    channels: int = 1  # 1 = greyscale, 3 = RGB
+    latent_dim: int = 100  # size of z, as in the paper
+    width: int = 64  # feature maps of the generator's last / discriminator's first block (ngf = ndf)
+    num_classes: int = 0  # > 0 makes the model class-conditional
+
+    def __post_init__(self) -> None:
+        if self.image_size not in (28, 32, 64):
+            raise ConfigError(f"image_size must be 28, 32 or 64, got {self.image_size}")
+        for name in ("channels", "latent_dim", "width"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.num_classes < 0:
+            raise ConfigError(f"num_classes must be >= 0, got {self.num_classes}")
+
+    @property
+    def base_size(self) -> int:
+        """Side of the first feature map: 7 for 28×28 images, else 4."""
+        return 7 if self.image_size == 28 else 4
+
+    @property
+    def stages(self) -> int:
+        """Number of 2× upsamplings from the base map to the image."""
+        return int(math.log2(self.image_size // self.base_size))
+
+
+class DCGANGenerator(nn.Module):
+    def __init__(self, config: DCGANConfig) -> None:
+        super().__init__()
+        c = config
+        self.embed = nn.Embedding(c.num_classes, c.latent_dim) if c.num_classes else None
+        in_channels = c.latent_dim * (2 if c.num_classes else 1)
+        channels = c.width * 2 ** (c.stages - 1)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(in_channels, channels, c.base_size, 1, 0, bias=False),
+            nn.BatchNorm2d(channels), nn.ReLU(inplace=True),
+        ]
+        for _ in range(c.stages - 1):
+            layers += [nn.ConvTranspose2d(channels, channels // 2, 4, 2, 1, bias=False),
+                       nn.BatchNorm2d(channels // 2), nn.ReLU(inplace=True)]
+            channels //= 2
+        layers += [nn.ConvTranspose2d(channels, c.channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        self._clear_fused()
+
+    def _clear_fused(self) -> None:
+        # kept outside nn.Module's registry so the folded copy never enters state_dict()
+        object.__setattr__(self, "_fused", None)
+        object.__setattr__(self, "_fused_key", None)
+
+    def inputs(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        if self.embed is not None:
+            if labels is None:
+                raise InputError("this generator is class-conditional: give labels")
+            z = torch.cat([z, self.embed(labels).to(z.dtype)], dim=1)
+        return z[:, :, None, None]  # (N, in, 1, 1)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.inputs(z, labels)
+        if self.training:
+            return self.net(x)  # (N, C, H, W) in [-1, 1]
+        return self.fused()(x.contiguous(memory_format=torch.channels_last))
+
+    def train(self, mode: bool = True) -> DCGANGenerator:
+        self._clear_fused()  # weights may change while training; refold when back in eval
+        return super().train(mode)
+
+    def fused(self) -> nn.Sequential:
+        """The inference network: BatchNorm folded into each transposed convolution.
+
+        Folding removes a full pass over every feature map per layer; the result equals the
+        eval-mode network up to float rounding. Built on first use, kept until ``train()``.
+        """
+        if self._fused is None or self._fused_key != self._key():
+            layers: list[nn.Module] = []
+            modules = list(self.net)
+            i = 0
+            while i < len(modules):
+                conv = modules[i]
+                if isinstance(conv, nn.ConvTranspose2d) and i + 1 < len(modules) and \
+                        isinstance(modules[i + 1], nn.BatchNorm2d):
+                    layers.append(_fold(conv, modules[i + 1]))
+                    i += 2
+                else:
+                    layers.append(conv)
+                    i += 1
+            fused = nn.Sequential(*layers).to(memory_format=torch.channels_last).eval()
+            object.__setattr__(self, "_fused", fused)
+            object.__setattr__(self, "_fused_key", self._key())
+        return self._fused
+
+    def _key(self) -> tuple:
+        first = self.net[0].weight
+        return (first.device, first.dtype, first.data_ptr(), first._version)
+
+
+def _fold(conv: nn.ConvTranspose2d, norm: nn.BatchNorm2d) -> nn.ConvTranspose2d:
+    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)  # (out,)
+    fused = nn.ConvTranspose2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                               bias=True, device=conv.weight.device, dtype=conv.weight.dtype)
+    with torch.no_grad():
+        fused.weight.copy_(conv.weight * scale.view(1, -1, 1, 1))  # ConvTranspose weight: (in, out, kh, kw)
+        fused.bias.copy_(norm.bias - norm.running_mean * scale)
+    fused.requires_grad_(False)
+    return fused
+
+
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, config: DCGANConfig) -> None:
+        super().__init__()
+        c = config
+        channels = c.width
+        layers: list[nn.Module] = [nn.Conv2d(c.channels, channels, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+        for _ in range(c.stages - 1):
+            layers += [nn.Conv2d(channels, channels * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(channels * 2),
+                       nn.LeakyReLU(0.2, inplace=True)]
+            channels *= 2
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Conv2d(channels, 1, c.base_size, 1, 0)
+        self.embed = nn.Embedding(c.num_classes, channels) if c.num_classes else None
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        phi = self.features(images)  # (N, C0, base, base)
+        logits = self.head(phi).flatten()  # (N,)
+        if self.embed is not None:
+            if labels is None:
+                raise InputError("this discriminator is class-conditional: give labels")
+            logits = logits + (self.embed(labels) * phi.sum(dim=(2, 3))).sum(dim=1)  # projection term
+        return logits
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation between latents ``a`` and ``b`` (D,) at fractions ``t`` (T,)."""
+    cos = torch.clamp((a / a.norm()) @ (b / b.norm()), -1.0, 1.0)
+    omega = torch.arccos(cos)
+    if omega.abs() < 1e-6:
+        return a + (b - a) * t[:, None]
+    return (torch.sin((1 - t) * omega)[:, None] * a + torch.sin(t * omega)[:, None] * b) / torch.sin(omega)
+
+
+class DCGAN(zoo_core.Generator):
+    """Generator and discriminator together: ``sample`` uses the first, ``score`` the second."""
+
+    config_class = DCGANConfig
+
+    def __init__(self, config: DCGANConfig) -> None:
+        super().__init__(config)
+        self.generator = DCGANGenerator(config)
+        self.discriminator = DCGANDiscriminator(config)
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        return (self.config.latent_dim,)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.config.channels, self.config.image_size, self.config.image_size)
+
+    @property
+    def num_classes(self) -> int:
+        return self.config.num_classes
+
+    def decode(self, latents: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.generator(latents, labels).contiguous()
+
+    @torch.inference_mode()
+    def score(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The discriminator's logits (N,): higher means 'looks real' to it."""
+        return self.discriminator(images.to(self.device, self.dtype), labels)

@@ -1,0 +1,177 @@
+"""Training tasks for ``zoo_core.training.fit``: the DCGANs and the feature classifier."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from zoo_core.interfaces import seeded_noise
+from zoo_core.metrics import frechet_distance
+from zoo_core.training import FitResult, TrainContext
+
+from .classifier import ClassifierConfig, FeatureClassifier
+from .dcgan import DCGAN, DCGANConfig
+
+__all__ = ["GANTask", "ClassifierTask", "init_dcgan_weights"]
+
+
+def init_dcgan_weights(module: nn.Module) -> None:
+    """The paper's initialisation: conv weights ~ N(0, 0.02), BatchNorm scale ~ N(1, 0.02)."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class GANTask:
+    """Non-saturating GAN training with Adam(2e-4, β1=0.5), as in the DCGAN paper.
+
+    The held-out metric is the Fréchet distance, in the feature classifier's space, between
+    ``eval_samples`` generated images and ``reference`` features of real images.
+    """
+
+    def __init__(self, ctx: TrainContext, config: DCGANConfig, *, lr: float, seed: int,
+                 classifier: FeatureClassifier | None, reference: torch.Tensor | None, eval_samples: int,
+                 recipe: str, dataset: str, classes: tuple[str, ...]) -> None:
+        self.ctx, self.config, self.seed = ctx, config, seed
+        self.recipe, self.dataset, self.classes = recipe, dataset, classes
+        torch.manual_seed(seed)  # identical initial weights on every rank
+        self.model = DCGAN(config).to(ctx.device)
+        self.model.apply(init_dcgan_weights)
+        self.generator = ctx.wrap(self.model.generator)
+        self.discriminator = ctx.wrap(self.model.discriminator)
+        torch.manual_seed(seed * 1000 + ctx.rank + 1)  # different noise on each rank
+        betas = (0.5, 0.999)
+        self.opt_g = torch.optim.Adam(self.model.generator.parameters(), lr=lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.model.discriminator.parameters(), lr=lr, betas=betas)
+        self.classifier, self.reference, self.eval_samples = classifier, reference, eval_samples
+        self.monitor = "fd" if classifier is not None else "epochs_left"
+        self._epoch = 0
+        self.max_epochs = 0
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"dcgan": self.model}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"generator": self.opt_g, "discriminator": self.opt_d}
+
+    def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        n = len(images)
+        y = labels if self.config.num_classes else None
+        z = torch.randn(n, self.config.latent_dim, device=self.ctx.device)
+        ones = torch.ones(n, device=self.ctx.device)
+        zeros = torch.zeros(n, device=self.ctx.device)
+        with self.ctx.autocast():
+            fake = self.generator(z, y)
+            d_real = self.discriminator(images, y).float()
+            d_fake = self.discriminator(fake.detach(), y).float()
+            loss_d = F.binary_cross_entropy_with_logits(d_real, ones) + \
+                F.binary_cross_entropy_with_logits(d_fake, zeros)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        with self.ctx.autocast():
+            loss_g = F.binary_cross_entropy_with_logits(self.discriminator(fake, y).float(), ones)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
+                "d_real": torch.sigmoid(d_real).mean().detach(), "d_fake": torch.sigmoid(d_fake).mean().detach()}
+
+    @torch.no_grad()
+    def _generate(self, num: int, seed: int) -> torch.Tensor:
+        self.model.eval()
+        z = seeded_noise((num, self.config.latent_dim), seed).to(self.ctx.device)
+        y = (torch.arange(num) % self.config.num_classes).to(self.ctx.device) if self.config.num_classes else None
+        out = torch.cat([self.model.decode(z[i:i + 1000], None if y is None else y[i:i + 1000])
+                         for i in range(0, num, 1000)])
+        return out.float()
+
+    def validate(self) -> dict[str, float]:
+        self._epoch += 1
+        if self.classifier is None:
+            return {"epochs_left": float(self.max_epochs - self._epoch)}
+        samples = self._generate(self.eval_samples, seed=self.seed + 12345)
+        metrics = {"fd": frechet_distance(self.classifier.features_of(samples), self.reference)}
+        if self.config.num_classes:
+            predicted = self.classifier.classify(samples)
+            wanted = torch.arange(len(samples)) % self.config.num_classes
+            metrics["class_accuracy"] = float((predicted == wanted).float().mean())
+        return metrics
+
+    def preview(self) -> torch.Tensor:
+        return self._generate(64, seed=self.seed)
+
+    def export(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return self.model.state_dict(), asdict(self.config)
+
+    def model_card(self, result: FitResult) -> str:
+        from .card import model_card
+
+        kind = "class-conditional DCGAN" if self.config.num_classes else "DCGAN"
+        return model_card(title=f"{kind} on {self.dataset}", config=asdict(self.config), result=result,
+                          recipe=self.recipe, dataset=self.dataset,
+                          classes=self.classes if self.config.num_classes else (),
+                          monitor_note=f"Fréchet distance of {self.eval_samples} samples to 10,000 real training "
+                                       "images in the feature space of zoo's Fashion-MNIST classifier "
+                                       "(not Inception FID)")
+
+
+class ClassifierTask:
+    """Cross-entropy training of the feature classifier; held out: 5k training images."""
+
+    monitor = "val_error"
+
+    def __init__(self, ctx: TrainContext, config: ClassifierConfig, *, lr: float, seed: int,
+                 val_images: torch.Tensor, val_labels: torch.Tensor, recipe: str) -> None:
+        self.ctx, self.config, self.recipe = ctx, config, recipe
+        torch.manual_seed(seed)
+        self.model = FeatureClassifier(config).to(ctx.device)
+        self.net = ctx.wrap(self.model)
+        torch.manual_seed(seed * 1000 + ctx.rank + 1)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=lr, weight_decay=5e-4)
+        self.val_images, self.val_labels = val_images, val_labels
+        self.test_accuracy: float | None = None
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"classifier": self.model}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"classifier": self.optimizer}
+
+    def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        flip = torch.rand(len(images), device=images.device) < 0.5  # left-right flips: free augmentation
+        images = torch.where(flip[:, None, None, None], images.flip(-1), images)
+        with self.ctx.autocast():
+            loss = F.cross_entropy(self.net(images).float(), labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return {"loss": loss.detach()}
+
+    def validate(self) -> dict[str, float]:
+        self.model.eval()
+        predicted = self.model.classify(self.val_images)
+        accuracy = float((predicted == self.val_labels.cpu()).float().mean())
+        return {"val_error": 1.0 - accuracy, "val_accuracy": accuracy}
+
+    def preview(self) -> torch.Tensor:
+        return self.val_images[:64]
+
+    def export(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return self.model.state_dict(), asdict(self.config)
+
+    def model_card(self, result: FitResult) -> str:
+        from .card import model_card
+
+        extra = {} if self.test_accuracy is None else {"test_accuracy": self.test_accuracy}
+        return model_card(title="Fashion-MNIST feature classifier", config=asdict(self.config), result=result,
+                          recipe=self.recipe, dataset="fashion-mnist", classes=(), extra=extra,
+                          monitor_note="error on 5,000 held-out training images")

@@ -1,0 +1,184 @@
+"""``zoo train dcgan|cdcgan|fashion-classifier``: click commands the core's ``zoo train`` runs."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+import click
+
+from zoo_core.errors import InputError
+
+DEVICE_HELP = "auto, cpu, cuda or cuda:N (under torchrun each rank takes its local GPU)"
+
+
+def _common(command: Any) -> Any:
+    options = [
+        click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+                     help="output folder: a Hub model repo (model.safetensors, config.json, README.md)"),
+        click.option("--dataset", type=click.Choice(["fashion-mnist", "folder"]), default="fashion-mnist",
+                     show_default=True),
+        click.option("--data-dir", type=click.Path(path_type=Path),
+                     help="folder with the Fashion-MNIST IDX files, or your images for --dataset folder"),
+        click.option("--epochs", type=int, default=40, show_default=True,
+                     help="at most this many epochs (training stops earlier when the held-out metric stalls)"),
+        click.option("--patience", type=int, default=4, show_default=True,
+                     help="stop after this many epochs without a better held-out metric"),
+        click.option("--batch-size", type=int, default=128, show_default=True, help="per process"),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--device", default="auto", show_default=True, help=DEVICE_HELP),
+        click.option("--no-amp", is_flag=True, help="train in float32 on CUDA too (default: bf16 autocast)"),
+        click.option("--resume", is_flag=True, help="continue from OUT/checkpoint.safetensors"),
+        click.option("--quiet", is_flag=True, help="no progress bar"),
+        click.option("--limit", type=int, help="train on the first N images only (smoke tests)"),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _recipe(fallback: str) -> str:
+    """The command line as typed (the core's ``zoo train`` passes it in the click context)."""
+    context = click.get_current_context(silent=True)
+    argv = (context.obj or {}).get("zoo_argv") if context is not None and isinstance(context.obj, dict) else None
+    return shlex.join(argv) if argv else fallback
+
+
+def _limited(data: Any, limit: int | None) -> Any:
+    if limit is None:
+        return data
+    if limit <= 0:
+        raise InputError(f"--limit must be positive, got {limit}")
+    data.images, data.labels = data.images[:limit], data.labels[:limit]
+    return data
+
+
+def _check(epochs: int, patience: int, batch_size: int) -> None:
+    for name, value in (("--epochs", epochs), ("--patience", patience), ("--batch-size", batch_size)):
+        if value <= 0:
+            raise InputError(f"{name} must be positive, got {value}")
+
+
+def _load_classifier(spec: str, device: Any) -> Any:
+    """A registry name, or a training output folder / .safetensors file of the classifier."""
+    import zoo_core
+
+    from .classifier import ClassifierConfig, FeatureClassifier
+
+    path = Path(spec)
+    if path.suffix == ".safetensors" or path.is_dir():
+        weights = path / "model.safetensors" if path.is_dir() else path
+        config_file = weights.with_name("config.json")
+        config = json.loads(config_file.read_text()) if config_file.exists() else {}
+        from zoo_core.loading import build_model, load_weights_into
+
+        model = build_model(FeatureClassifier, ClassifierConfig(**config), architecture="fashion-classifier")
+        return load_weights_into(model, weights, device=device, dtype=__import__("torch").float32,
+                                 architecture="fashion-classifier")
+    return zoo_core.load(spec, device=device)
+
+
+def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path | None, epochs: int,
+               patience: int, batch_size: int, seed: int, device: str, no_amp: bool, resume: bool, quiet: bool,
+               limit: int | None, image_size: int, width: int, latent_dim: int, lr: float, classifier: str, eval_samples: int) -> None:
+    import torch
+
+    from zoo_core.data import load_dataset, to_model_range
+    from zoo_core.training import fit, training_context
+
+    from .dcgan import DCGANConfig
+    from .tasks import GANTask
+
+    _check(epochs, patience, batch_size)
+    name = "cdcgan" if conditional else "dcgan"
+    with training_context(device, amp=not no_amp) as ctx:
+        data = _limited(load_dataset(dataset, "train", data_dir=data_dir, channels=1, size=image_size), limit)
+        if conditional and (data.labels < 0).any():
+            raise InputError("cdcgan needs labelled data: --dataset folder with one subfolder per class")
+        channels = data.images.shape[1]
+        config = DCGANConfig(image_size=image_size, channels=channels, latent_dim=latent_dim, width=width,
+                             num_classes=len(data.classes) if conditional else 0)
+        images = to_model_range(data.images, image_size)
+        feature_net, reference = None, None
+        if channels == 1 and image_size == 32 and classifier != "none":
+            feature_net = _load_classifier(classifier, ctx.device)
+            pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:10000]
+            reference = feature_net.features_of(images[pick])
+        elif ctx.is_main:
+            why = "--classifier none" if classifier == "none" else "the feature classifier takes 1x32x32 images"
+            click.echo(f"{why}: no held-out metric, so training runs for --epochs without early stopping",
+                       err=True)
+        task = GANTask(ctx, config, lr=lr, seed=seed, classifier=feature_net, reference=reference,
+                       eval_samples=eval_samples, recipe=_recipe(f"zoo train {name}"), dataset=data.name,
+                       classes=data.classes)
+        task.max_epochs = epochs
+        result = fit(task, ctx, images, data.labels, out_dir=out_dir, batch_size=batch_size, max_epochs=epochs,
+                     patience=patience, seed=seed, resume=resume, progress=not quiet)
+        if ctx.is_main:
+            click.echo(f"{name}: best epoch {result.best_epoch} of {result.epochs}: "
+                       + ", ".join(f"{k} {v:.4g}" for k, v in result.best.items())
+                       + f"; {result.seconds / 60:.1f} min, {result.images_per_second:.0f} images/s; "
+                       f"model repo in {out_dir}")
+
+
+def _gan_command(conditional: bool) -> click.Command:
+    @click.command()
+    @_common
+    @click.option("--image-size", type=click.Choice(["28", "32", "64"]), default="32", show_default=True)
+    @click.option("--width", type=int, default=64, show_default=True, help="ngf = ndf")
+    @click.option("--latent-dim", type=int, default=100, show_default=True)
+    @click.option("--lr", type=float, default=2e-4, show_default=True)
+    @click.option("--classifier", default="fashion-classifier", show_default=True,
+                  help="feature network for the held-out Fréchet distance: a registry name, a training output "
+                       "folder, or 'none'")
+    @click.option("--eval-samples", type=int, default=5000, show_default=True,
+                  help="samples per epoch for the held-out metric")
+    def command(image_size: str, **options: Any) -> None:
+        """Train a DCGAN (class-conditional for cdcgan) on Fashion-MNIST or a folder of images."""
+        _train_gan(conditional, image_size=int(image_size), **options)
+
+    return command
+
+
+train_dcgan = _gan_command(conditional=False)
+train_cdcgan = _gan_command(conditional=True)
+
+
+@click.command()
+@_common
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+def train_classifier(out_dir: Path, dataset: str, data_dir: Path | None, epochs: int, patience: int,
+                     batch_size: int, seed: int, device: str, no_amp: bool, resume: bool, quiet: bool,
+                     limit: int | None, lr: float) -> None:
+    """Train the Fashion-MNIST feature classifier (held out: the last 5,000 training images)."""
+    from zoo_core.data import load_dataset, to_model_range
+    from zoo_core.training import fit, training_context
+
+    from .classifier import ClassifierConfig
+    from .tasks import ClassifierTask
+
+    _check(epochs, patience, batch_size)
+    if dataset != "fashion-mnist":
+        raise InputError("the feature classifier is trained on --dataset fashion-mnist")
+    with training_context(device, amp=not no_amp) as ctx:
+        train = _limited(load_dataset(dataset, "train", data_dir=data_dir), limit)
+        test = load_dataset(dataset, "test", data_dir=data_dir)
+        images = to_model_range(train.images, 32)
+        held_out = min(5000, len(images) // 10)
+        val_images, val_labels = images[-held_out:], train.labels[-held_out:]
+        task = ClassifierTask(ctx, ClassifierConfig(), lr=lr, seed=seed, val_images=val_images.to(ctx.device),
+                              val_labels=val_labels, recipe=_recipe("zoo train fashion-classifier"))
+        result = fit(task, ctx, images[:-held_out], train.labels[:-held_out], out_dir=out_dir, batch_size=batch_size,
+                     max_epochs=epochs, patience=patience, seed=seed, resume=resume, progress=not quiet)
+        if ctx.is_main:
+            best = _load_classifier(str(out_dir), ctx.device)
+            predicted = best.classify(to_model_range(test.images, 32))
+            task.test_accuracy = float((predicted == test.labels).float().mean())
+            from zoo_core.atomic import write_atomic
+
+            write_atomic(out_dir / "README.md", task.model_card(result))
+            click.echo(f"fashion-classifier: best epoch {result.best_epoch} of {result.epochs}, validation accuracy "
+                       f"{result.best['val_accuracy']:.4f}, test accuracy {task.test_accuracy:.4f}; "
+                       f"{result.seconds / 60:.1f} min; model repo in {out_dir}")

@@ -1,0 +1,307 @@
+"""A small, shared training loop: seeded, resumable, distributed, early-stopping.
+
+Plugins describe *what* to train with a ``TrainingTask`` (modules, optimizers, one step,
+a held-out metric, a preview); ``fit`` does the rest the same way for every model family:
+
+- seeded: the model initialisation, data order and noise follow from ``--seed``;
+- resumable: a checkpoint (weights, optimizer state, RNG, history) is written atomically
+  after every epoch as one safetensors file, with no pickle anywhere;
+- distributed: under ``torchrun --nproc-per-node N`` each rank trains on its own shard with
+  DistributedDataParallel (gloo on CPU, NCCL on GPU); rank 0 writes the files;
+- early stopping: training ends when the monitored held-out metric has not improved for
+  ``patience`` epochs (or at ``max_epochs``), and the best epoch's weights are exported as
+  a Hub model repo (``model.safetensors``, ``config.json``, ``README.md``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from .atomic import atomic_target, write_atomic
+from .errors import InputError
+
+__all__ = ["TrainContext", "TrainingTask", "FitResult", "fit", "optimizer_to_tensors", "optimizer_from_tensors",
+           "write_model_repo", "training_context"]
+
+
+@dataclass
+class TrainContext:
+    """Where and how training runs; handed to the task so it can wrap and place modules."""
+
+    device: torch.device
+    rank: int = 0
+    world_size: int = 1
+    amp: bool = False  # bf16 autocast (CUDA only)
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def wrap(self, module: nn.Module) -> nn.Module:
+        """The module as trained: DistributedDataParallel when running under torchrun."""
+        if not self.distributed:
+            return module
+        from torch.nn.parallel import DistributedDataParallel
+
+        if self.device.type == "cuda":
+            module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
+            return DistributedDataParallel(module, device_ids=[self.device.index])
+        return DistributedDataParallel(module)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp and self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def training_context(device: str = "auto", *, amp: bool = True) -> Iterator[TrainContext]:
+    """Set up (and tear down) the process group when launched by torchrun."""
+    from .devices import resolve_device
+
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if world_size > 1:
+        import torch.distributed as dist
+
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        wants_cuda = device in ("auto", "cuda") and torch.cuda.is_available()
+        target = torch.device("cuda", local_rank) if wants_cuda else torch.device("cpu")
+        if target.type == "cuda":
+            torch.cuda.set_device(target)
+        dist.init_process_group("nccl" if target.type == "cuda" else "gloo")
+        try:
+            yield TrainContext(target, rank, world_size, amp and target.type == "cuda")
+        finally:
+            dist.destroy_process_group()
+    else:
+        target = resolve_device(device)
+        yield TrainContext(target, 0, 1, amp and target.type == "cuda")
+
+
+class TrainingTask(Protocol):
+    """What a plugin implements to train with ``fit``."""
+
+    #: the held-out metric that decides early stopping and the best epoch (lower is better)
+    monitor: str
+
+    def modules(self) -> dict[str, nn.Module]:
+        """Every module whose weights are checkpointed (unwrapped, not DDP)."""
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Every optimizer whose state is checkpointed."""
+
+    def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float | torch.Tensor]:
+        """One optimisation step on a batch; returns the losses to show (tensors are fine)."""
+
+    def validate(self) -> dict[str, float]:
+        """Held-out metrics after an epoch; must include ``monitor``."""
+
+    def preview(self) -> torch.Tensor:
+        """A fixed batch of images in [-1, 1] for the per-epoch sample grid."""
+
+    def export(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The released model's state dict and config (what ``model.safetensors`` holds)."""
+
+    def model_card(self, result: FitResult) -> str:
+        """The README.md of the exported model repo."""
+
+
+@dataclass
+class FitResult:
+    """What ``fit`` did: epochs run, the best epoch and its metrics, wall time, history."""
+
+    epochs: int = 0
+    best_epoch: int = 0
+    best: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)
+    stopped_early: bool = False
+    images_per_second: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"epochs": self.epochs, "best_epoch": self.best_epoch, "best": self.best,
+                "seconds": round(self.seconds, 2), "stopped_early": self.stopped_early,
+                "images_per_second": round(self.images_per_second, 1), "history": self.history}
+
+
+def optimizer_to_tensors(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    """Split an optimizer's state into tensors (for safetensors) and JSON (the rest): no pickle."""
+    state = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for index, values in state["state"].items():
+        for key, value in values.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{prefix}.{index}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                scalars.setdefault(str(index), {})[key] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def optimizer_from_tensors(prefix: str, optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor],
+                           meta: dict) -> None:
+    """Restore what ``optimizer_to_tensors`` saved."""
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        if name.startswith(prefix + "."):
+            index, key = name[len(prefix) + 1:].split(".", 1)
+            state.setdefault(int(index), {})[key] = value
+    for index, values in meta.get("scalars", {}).items():
+        state.setdefault(int(index), {}).update(values)
+    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+def _save_checkpoint(path: Path, task: TrainingTask, trainer_state: dict) -> None:
+    from safetensors.torch import save_file
+
+    tensors: dict[str, torch.Tensor] = {}
+    for name, module in task.modules().items():
+        for key, value in module.state_dict().items():
+            tensors[f"module.{name}.{key}"] = value.detach().cpu().contiguous()
+    optim_meta = {}
+    for name, optimizer in task.optimizers().items():
+        t, meta = optimizer_to_tensors(f"optim.{name}", optimizer)
+        tensors.update(t)
+        optim_meta[name] = meta
+    tensors["rng.cpu"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        tensors["rng.cuda"] = torch.cuda.get_rng_state()
+    metadata = {"trainer": json.dumps(trainer_state), "optimizers": json.dumps(optim_meta)}
+    with atomic_target(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+
+
+def _load_checkpoint(path: Path, task: TrainingTask, device: torch.device) -> dict:
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as handle:
+        metadata = handle.metadata() or {}
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    if "trainer" not in metadata:
+        raise InputError(f"{path}: not a zoo training checkpoint")
+    for name, module in task.modules().items():
+        prefix = f"module.{name}."
+        module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+    optim_meta = json.loads(metadata["optimizers"])
+    for name, optimizer in task.optimizers().items():
+        optimizer_from_tensors(f"optim.{name}", optimizer, tensors, optim_meta[name])
+    torch.set_rng_state(tensors["rng.cpu"])
+    if "rng.cuda" in tensors and device.type == "cuda":
+        torch.cuda.set_rng_state(tensors["rng.cuda"])
+    return json.loads(metadata["trainer"])
+
+
+def write_model_repo(out_dir: Path, tensors: dict[str, torch.Tensor], config: dict[str, Any], card: str) -> Path:
+    """Write ``model.safetensors``, ``config.json`` and ``README.md``: a folder ``hf upload`` takes as is."""
+    from safetensors.torch import save_file
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_target(out_dir / "model.safetensors") as tmp:
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
+    write_atomic(out_dir / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
+    write_atomic(out_dir / "README.md", card)
+    return out_dir / "model.safetensors"
+
+
+def _progress(total: int, desc: str, enabled: bool):  # type: ignore[no-untyped-def]
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, disable=not enabled, file=sys.stderr, leave=False, dynamic_ncols=True)
+
+
+def fit(task: TrainingTask, ctx: TrainContext, images: torch.Tensor, labels: torch.Tensor, *, out_dir: Path,
+        batch_size: int, max_epochs: int, patience: int = 3, seed: int = 0, resume: bool = False,
+        progress: bool = True, log: Callable[[str], None] | None = None) -> FitResult:
+    """Train ``task`` on float ``images`` in [-1, 1] (N, C, H, W) and ``labels`` (N,).
+
+    Each epoch shuffles with a generator seeded by ``seed`` and the epoch, so a resumed run
+    sees the same batches as an uninterrupted one; rank r of N takes every N-th example.
+    """
+    out_dir = Path(out_dir)
+    log = log or (lambda message: print(message, file=sys.stderr))
+    checkpoint = out_dir / "checkpoint.safetensors"
+    if ctx.is_main:
+        (out_dir / "samples").mkdir(parents=True, exist_ok=True)
+    state = {"epoch": 0, "best_epoch": 0, "best": {}, "history": [], "bad_epochs": 0, "seconds": 0.0, "images": 0}
+    if resume and checkpoint.exists():
+        state = _load_checkpoint(checkpoint, task, ctx.device)
+        if ctx.is_main:
+            log(f"resumed from {checkpoint} after epoch {state['epoch']}")
+    elif resume and ctx.is_main:
+        log(f"no checkpoint in {out_dir}; starting from scratch")
+    if len(images) < batch_size * ctx.world_size:
+        raise InputError(f"--batch-size {batch_size}: the data set has only {len(images)} images")
+    data, targets = images.to(ctx.device), labels.to(ctx.device)
+    steps = len(images) // (batch_size * ctx.world_size)
+    result = FitResult()
+    while state["epoch"] < max_epochs and state["bad_epochs"] < patience:
+        epoch = state["epoch"] + 1
+        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed * 100003 + epoch))
+        shard = order[ctx.rank::ctx.world_size].to(ctx.device)
+        for module in task.modules().values():
+            module.train()
+        started = time.perf_counter()
+        losses: dict[str, float] = {}
+        with _progress(steps, f"epoch {epoch}", progress and ctx.is_main) as bar:
+            for step in range(steps):
+                index = shard[step * batch_size:(step + 1) * batch_size]
+                losses = task.train_step(data[index], targets[index])
+                if step % 25 == 0 or step == steps - 1:  # reading a loss waits for the GPU: not every step
+                    bar.set_postfix({k: f"{float(v):.3f}" for k, v in losses.items()}, refresh=False)
+                bar.update()
+        losses = {k: float(v) for k, v in losses.items()}
+        elapsed = time.perf_counter() - started
+        for module in task.modules().values():
+            module.eval()
+        metrics = task.validate()
+        if task.monitor not in metrics:
+            raise RuntimeError(f"validate() returned no {task.monitor!r}")
+        row = {"epoch": epoch, **{k: round(v, 5) for k, v in {**losses, **metrics}.items()},
+               "seconds": round(elapsed, 2)}
+        state["history"].append(row)
+        state["seconds"] += elapsed
+        state["images"] += steps * batch_size * ctx.world_size
+        improved = not state["best"] or metrics[task.monitor] < state["best"][task.monitor]
+        if improved:
+            state.update(best=metrics, best_epoch=epoch, bad_epochs=0)
+        else:
+            state["bad_epochs"] += 1
+        state["epoch"] = epoch
+        if ctx.is_main:
+            from .images import make_grid, save_png
+
+            save_png(make_grid(task.preview().float().cpu()), out_dir / "samples" / f"epoch-{epoch:03d}.png")
+            summary = ", ".join(f"{k} {v:.4g}" for k, v in {**losses, **metrics}.items())
+            log(f"epoch {epoch}: {summary} ({elapsed:.1f} s){' *best*' if improved else ''}")
+            if improved:
+                tensors, config = task.export()
+                write_model_repo(out_dir, tensors, config, "")
+            _save_checkpoint(checkpoint, task, state)
+    result.epochs = state["epoch"]
+    result.best_epoch = state["best_epoch"]
+    result.best = state["best"]
+    result.seconds = state["seconds"]
+    result.history = state["history"]
+    result.stopped_early = state["bad_epochs"] >= patience
+    result.images_per_second = state["images"] / state["seconds"] if state["seconds"] else math.nan
+    if ctx.is_main:
+        write_atomic(out_dir / "README.md", task.model_card(result))
+        write_atomic(out_dir / "training.json", json.dumps(result.to_dict(), indent=2) + "\n")
+    return result
