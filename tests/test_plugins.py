@@ -131,17 +131,21 @@ def test_zoo_plugins_env_restricts_and_empty_loads_none(toy, site, monkeypatch):
     assert get_catalogue().plugins == []
 
 
-def test_registered_architecture_with_bad_descriptor_breaks_only_that_plugin(toy, site):
-    site.install("zoo-badarch", "zoo_badarch", {"__init__.py": """
+@pytest.mark.parametrize("fields,error", [
+    ('name="Bad Name", task="generator", target="a:B"', "Bad Name"),
+    ('name="bad-options", task="generator", target="a:B", options=("temperature",)', "options must be zoo_core.Option"),
+], ids=["bad name", "option not an Option"])
+def test_registered_architecture_with_bad_descriptor_breaks_only_that_plugin(toy, site, fields, error):
+    site.install("zoo-badarch", "zoo_badarch", {"__init__.py": f"""
         import zoo_core
         ZOO_PLUGIN_API = 1
 
         @zoo_core.hookimpl
         def register_architectures(register):
-            register(zoo_core.Architecture(name="Bad Name", task="generator", target="a:B"))
+            register(zoo_core.Architecture({fields}))
         """})
     plugins = {p.distribution: p for p in get_catalogue().plugins}
-    assert plugins["zoo-badarch"].status == "broken" and "Bad Name" in plugins["zoo-badarch"].error
+    assert plugins["zoo-badarch"].status == "broken" and error in plugins["zoo-badarch"].error
     assert plugins["zoo-toy"].status == "ok"
 
 

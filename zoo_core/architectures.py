@@ -87,6 +87,10 @@ class Architecture:
                     f"architecture {self.name!r}: {what} {value!r} must look like 'package.module:Name'"
                 )
         object.__setattr__(self, "options", tuple(self.options))
+        for option in self.options:
+            if not isinstance(option, Option):
+                raise PluginError(f"architecture {self.name!r}: options must be zoo_core.Option, "
+                                  f"got {type(option).__name__} {option!r}")
 
     def load_class(self) -> type:
         """Import and return the model class (this may import torch)."""
