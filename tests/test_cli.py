@@ -259,3 +259,27 @@ def test_run_on_the_gpu_in_half_precision(toy, zoo, tmp_path):
     run = json.loads(out)["run"]
     assert run["device"].startswith("cuda") and run["dtype"] == "float16"
     assert (tmp_path / "g.png").stat().st_size > 0
+
+
+def test_plugin_options_shadowed_by_core_ones_are_not_passed_twice(toy, site, zoo, tmp_path):
+    site.install("zoo-shadow", "zoo_shadow", {"__init__.py": """
+        import zoo_core
+        ZOO_PLUGIN_API = 1
+
+        @zoo_core.hookimpl
+        def register_architectures(register):
+            register(zoo_core.Architecture(
+                name="shadow-mlp", task="generator", target="zoo_toy.models:ToyGenerator",
+                options=(zoo_core.Option("seed", type="int", default=5), zoo_core.Option("json", type="bool"))))
+
+        @zoo_core.hookimpl
+        def register_models(register):
+            register({"name": "shadow-gen", "architecture": "shadow-mlp", "task": "generator", "description": "d"})
+        """})
+    code, out, err = zoo("info", "shadow-gen", "--json")
+    names = [o["name"] for o in json.loads(out)["run_options"]]
+    assert names.count("--seed") == 1 and names.count("--json") == 1
+    code, out, err = zoo("run", "shadow-gen", "--weights", str(toy["toy-gen"]), "--num", "2",
+                         "--out", str(tmp_path / "g.png"), "--json")
+    assert code == 0, err
+    assert json.loads(out)["run"]["seed"] == 0  # the core's --seed, whose default is 0

@@ -43,5 +43,5 @@ def options_for(task: str, architecture: Architecture | None = None) -> list[Opt
             common.insert(0, _INPUT)
         if architecture is not None and architecture.conditional:
             common.insert(2, _LABEL)
-    taken = {o.name for o in common}
+    taken = {o.name for o in common} | {_JSON.name}
     return [*common, *(o for o in own if o.name not in taken), _JSON]

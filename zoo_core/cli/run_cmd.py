@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +165,8 @@ def _encode(entry: ModelEntry, params: dict[str, Any], extra: dict[str, Any]) ->
 
 
 def _run_model(entry: ModelEntry, arch: Architecture, params: dict[str, Any]) -> None:
-    own = {o.name.replace("-", "_") for o in arch.options}
+    core = {o.name for o in options_for(entry.task, replace(arch, options=()))}
+    own = {o.name.replace("-", "_") for o in arch.options if o.name not in core}  # the core's win a name clash
     extra = {k: v for k, v in params.items() if k in own}
     as_json = params.pop("json", False)
     started = time.perf_counter()
