@@ -113,6 +113,10 @@ def test_labels_by_index_and_by_name(toy, zoo, tmp_path):
     assert code == 1 and "--label 'sandal': unknown class; use one of 0=zero, 1=one, 2=two" in err
     code, _, err = zoo("run", "toy-cgen", "--label", "7")
     assert code == 1 and "must be in 0..2" in err
+    code, _, err = zoo("run", "toy-cgen", "--label", "-1")
+    assert code == 1 and "--label -1: must be in 0..2" in err
+    code, _, err = zoo("run", "toy-cgen", "--label", "--1")
+    assert code == 1 and "--label '--1': unknown class" in err
 
 
 @pytest.mark.parametrize("args,message", [

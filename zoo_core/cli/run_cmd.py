@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -60,7 +61,7 @@ def _run_metadata(entry: ModelEntry, model: Any, seed: int | None) -> dict[str, 
 def _parse_label(value: str | None, entry: ModelEntry, num_classes: int) -> int | None:
     if value is None:
         return None
-    if value.lstrip("-").isdigit():
+    if re.fullmatch(r"-?[0-9]+", value):
         index = int(value)
     else:
         lowered = [c.lower() for c in entry.classes]
