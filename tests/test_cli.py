@@ -209,6 +209,8 @@ def test_errors_are_one_line_unless_debug(toy, zoo):
 def test_unknown_command_and_model_suggest_fixes(zoo):
     code, _, err = zoo("lsit")
     assert code == 2 and "did you mean 'list'" in err
+    code, out, err = zoo("run")
+    assert code == 2 and out == "" and err.startswith("zoo: error: missing model NAME") and err.count("\n") == 1
     code, _, err = zoo("run", "sd-vae-ft-ms")
     assert code == 1 and "did you mean sd-vae-ft-mse" in err
 

@@ -223,11 +223,11 @@ def model_command(entry: ModelEntry, arch: Architecture) -> click.Command:
 @click.pass_context
 def run_command(ctx: click.Context, name: str | None, args: tuple[str, ...]) -> None:
     """Run a model: zoo run NAME [OPTIONS]; 'zoo run NAME --help' lists NAME's options."""
-    if name is None or name in ("--help", "-h"):
+    if name is None:
+        raise click.UsageError("missing model NAME; 'zoo list' lists the models", ctx)
+    if name in ("--help", "-h"):
         click.echo("Usage: zoo run NAME [OPTIONS]\n\n  Run a model. 'zoo run NAME --help' lists the "
                    "options NAME takes; 'zoo list' lists the models.")
-        if name is None:
-            ctx.exit(2)
         return
     entry = get_entry(name)
     arch = runnable_architecture(entry)
