@@ -289,3 +289,11 @@ def test_plugin_options_shadowed_by_core_ones_are_not_passed_twice(toy, site, zo
                          "--out", str(tmp_path / "g.png"), "--json")
     assert code == 0, err
     assert json.loads(out)["run"]["seed"] == 0  # the core's --seed, whose default is 0
+
+
+def test_json_output_is_strict_json_even_for_infinite_numbers(capsys):
+    from zoo_core.cli.output import emit_json
+
+    emit_json({"psnr_db": {"a.png": float("inf")}, "mean_psnr_db": float("nan"), "rows": [1.5, (float("-inf"),)]})
+    document = json.loads(capsys.readouterr().out, parse_constant=lambda word: pytest.fail(f"not JSON: {word}"))
+    assert document == {"psnr_db": {"a.png": None}, "mean_psnr_db": None, "rows": [1.5, [None]]}
