@@ -139,3 +139,38 @@ def test_loads_straight_onto_the_gpu(toy):
 @cuda
 def test_auto_device_picks_cuda(toy):
     assert zoo_core.load("toy-gen").device.type == "cuda"
+
+
+def test_integer_tensor_for_a_float_parameter_is_a_mismatch_not_a_crash(toy, tmp_path):
+    path = _save(tmp_path, {"linear.weight": torch.zeros(64, 8, dtype=torch.int64), "linear.bias": torch.zeros(64)})
+    with pytest.raises(StateDictMismatchError, match=r"wrong dtypes: linear.weight \(file I64, model float32\)"):
+        zoo_core.load("toy-gen", device="cpu", weights=path)
+    model = zoo_core.load("toy-gen", device="cpu", weights=path, strict=False)  # non-strict: skipped, zeros
+    assert model.linear.weight.dtype == torch.float32 and not model.linear.weight.any()
+
+
+
+def test_integer_buffers_keep_their_dtype_whatever_the_file_or_dtype(tmp_path):
+    from dataclasses import dataclass
+
+    from zoo_core.loading import build_model, load_weights_into
+
+    @dataclass
+    class NormedConfig:
+        width: int = 2
+
+    class Normed(zoo_core.Model):
+        config_class = NormedConfig
+
+        def __init__(self, config):
+            super().__init__(config)
+            self.norm = torch.nn.BatchNorm1d(config.width)
+
+    # a checkpoint converted with {k: v.half()} stores the int64 batch counter as float16
+    reference = Normed(NormedConfig())
+    reference.norm.num_batches_tracked += 7
+    path = _save(tmp_path, {k: v.half() for k, v in reference.state_dict().items()})
+    model = build_model(Normed, {}, architecture="normed")
+    load_weights_into(model, path, device=torch.device("cpu"), dtype=torch.bfloat16, architecture="normed")
+    assert model.norm.num_batches_tracked.dtype == torch.int64 and int(model.norm.num_batches_tracked) == 7
+    assert model.norm.running_var.dtype == torch.bfloat16

@@ -60,16 +60,30 @@ def load_weights_into(model: Model, path: Path, *, device: torch.device, dtype: 
     """Load ``path`` into a meta-device ``model`` on ``device`` with floats cast to ``dtype``."""
     from safetensors.torch import load_file
 
-    found = {name: shape for name, (_, shape) in read_header(path).items()}
-    expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
+    header = read_header(path)
+    found = {name: shape for name, (_, shape) in header.items()}
+    model_state = model.state_dict()
+    expected = {name: tuple(t.shape) for name, t in model_state.items()}
+    # an integer tensor cannot become a float parameter (a float one for an integer buffer is cast below)
+    wrong_kind = sorted(k for k, (kind, _) in header.items()
+                        if k in model_state and model_state[k].is_floating_point() and not kind.startswith(("F", "BF")))
     if strict:
         compare_layout(expected, found, where=str(path), architecture=architecture)
+        if wrong_kind:
+            kinds = [f"{k} (file {header[k][0]}, model {str(model_state[k].dtype).replace('torch.', '')})"
+                     for k in wrong_kind]
+            raise StateDictMismatchError(f"{path} does not fit architecture {architecture!r}: "
+                                         f"wrong dtypes: {_listing(kinds)}")
     state = load_file(str(path), device=str(device))
     for name, tensor in state.items():
-        if tensor.is_floating_point() and tensor.dtype != dtype:
+        model_dtype = model_state[name].dtype if name in model_state else None
+        if model_dtype is not None and not model_dtype.is_floating_point and tensor.dtype != model_dtype:
+            state[name] = tensor.to(model_dtype)  # integer and bool buffers keep the model's own dtype
+        elif tensor.is_floating_point() and tensor.dtype != dtype:
             state[name] = tensor.to(dtype)
     if not strict:
-        state = {k: v for k, v in state.items() if k in expected and tuple(v.shape) == expected[k]}
+        state = {k: v for k, v in state.items()
+                 if k in expected and tuple(v.shape) == expected[k] and k not in wrong_kind}
     model.load_state_dict(state, strict=strict, assign=True)
     leftover = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
     if leftover and strict:
