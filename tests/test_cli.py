@@ -297,3 +297,21 @@ def test_json_output_is_strict_json_even_for_infinite_numbers(capsys):
     emit_json({"psnr_db": {"a.png": float("inf")}, "mean_psnr_db": float("nan"), "rows": [1.5, (float("-inf"),)]})
     document = json.loads(capsys.readouterr().out, parse_constant=lambda word: pytest.fail(f"not JSON: {word}"))
     assert document == {"psnr_db": {"a.png": None}, "mean_psnr_db": None, "rows": [1.5, [None]]}
+
+
+def test_error_wrapping_a_multi_line_message_is_still_one_line(toy, site, zoo):
+    site.install("zoo-multiline", "zoo_multiline", {"__init__.py": """
+        import zoo_core
+        ZOO_PLUGIN_API = 1
+
+        @zoo_core.hookimpl
+        def register_architectures(register):
+            register(zoo_core.Architecture(name="ml-arch", task="causal-analyzer", target="zoo_multiline.model:X"))
+
+        @zoo_core.hookimpl
+        def register_models(register):
+            register({"name": "ml-model", "architecture": "ml-arch", "task": "causal-analyzer", "description": "d"})
+        """, "model.py": "raise RuntimeError('first line\\n\\tsecond line')\n"})
+    code, out, err = zoo("run", "ml-model")
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert err.startswith("zoo: error: architecture 'ml-arch': cannot import") and "second line" in err

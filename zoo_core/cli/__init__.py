@@ -109,7 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ZooError as exc:
         if debug:
             traceback.print_exc()
-        click.echo(f"zoo: error: {exc}", err=True)
+        message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())  # one line, always
+        click.echo(f"zoo: error: {message}", err=True)
         return 1
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
