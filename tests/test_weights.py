@@ -241,3 +241,16 @@ def test_missing_explicit_weights(toy):
 
 def test_hub_error_classes_are_zoo_errors():
     assert issubclass(HubError, zoo_core.ZooError) and issubclass(IntegrityError, zoo_core.WeightsError)
+
+
+def test_gated_repo_uses_hf_token_and_never_prints_it(published, hub, zoo, monkeypatch):
+    hub.gate(REPO, "hf_right_secret")
+    monkeypatch.setenv("HF_TOKEN", "hf_wrong_secret")
+    code, out, err = zoo("pull", "hub-gen")
+    assert code == 1 and "acme/toy-gen is gated" in err and "set HF_TOKEN" in err
+    assert "hf_wrong_secret" not in out + err
+    monkeypatch.setenv("HF_TOKEN", "hf_right_secret")  # read at call time
+    code, out, err = zoo("--debug", "pull", "hub-gen", "--json")
+    assert code == 0, err
+    assert json.loads(out)[0]["origin"] == "download" and "hf_right_secret" not in out + err
+    assert hub.request_log[-1].headers["authorization"] == "Bearer hf_right_secret"
