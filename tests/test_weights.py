@@ -139,6 +139,20 @@ def test_bundled_copy_is_hashed_once_then_remembered(toy, monkeypatch):
     assert str(toy["toy-gen"].resolve()) in memo
 
 
+def test_a_file_changed_after_it_was_verified_is_hashed_again(toy):
+    entry = zoo_core.get_entry("toy-gen")
+    resolve_weights(entry)  # verified and remembered
+    path = toy["toy-gen"]
+    data = bytearray(path.read_bytes())
+    before = path.stat().st_mtime_ns
+    data[-1] ^= 0xFF  # same size, new mtime
+    path.write_bytes(bytes(data))
+    if path.stat().st_mtime_ns == before:  # a file system with coarse timestamps
+        __import__("os").utime(path, ns=(before, before + 10**9))
+    with pytest.raises(IntegrityError, match="has sha256"):
+        resolve_weights(entry)
+
+
 def test_damaged_bundled_copy_is_an_integrity_error(toy, zoo):
     path = toy["toy-gen"]
     data = bytearray(path.read_bytes())
