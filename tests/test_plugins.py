@@ -98,6 +98,16 @@ def test_collisions_drop_both_and_name_both_distributions(site, capsys):
     assert "model 'shared-model' is registered by both" in err
 
 
+def test_two_distributions_may_use_the_same_entry_point_name(site):
+    good(site, "zoo-one", "zoo_one", arch="one-arch", model="one-model")
+    site.install("zoo-two", "zoo_two", {"__init__.py": GOOD_PLUGIN.format(arch="two-arch", module="zoo_two",
+                                                                         model="two-model")}, entry_name="zoo_one")
+    catalogue = get_catalogue()
+    statuses = {p.distribution: p.status for p in catalogue.plugins}
+    assert statuses["zoo-one"] == statuses["zoo-two"] == "ok"
+    assert {"one-arch", "two-arch"} <= set(catalogue.architectures)
+
+
 def test_command_collisions_keep_the_cli_alive(site, zoo):
     command = """
         import zoo_core

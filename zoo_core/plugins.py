@@ -195,7 +195,8 @@ def _load_one(catalogue: Catalogue, ep: importlib.metadata.EntryPoint) -> tuple[
             declared = "does not declare ZOO_PLUGIN_API" if info.api is None else f"targets plugin API {info.api!r}"
             info.error = f"{declared}; this zoo-core supports plugin API {PLUGIN_API}"
             return info, None
-        catalogue.manager.register(module, name=ep.name)
+        # entry-point names are chosen by each plugin and may repeat across distributions
+        catalogue.manager.register(module, name=f"{info.distribution}:{info.name}")
         try:
             with contextlib.redirect_stdout(sys.stderr):
                 staged = _stage_plugin(catalogue.manager, module, info)
@@ -296,7 +297,7 @@ def reset() -> None:
     global _catalogue
     if _catalogue is not None:
         for info in _catalogue.plugins:
-            plugin = _catalogue.manager.get_plugin(info.name)
+            plugin = _catalogue.manager.get_plugin(f"{info.distribution}:{info.name}")
             if plugin is not None:
                 _catalogue.manager.unregister(plugin)
     _catalogue = None
