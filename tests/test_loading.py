@@ -174,3 +174,28 @@ def test_integer_buffers_keep_their_dtype_whatever_the_file_or_dtype(tmp_path):
     load_weights_into(model, path, device=torch.device("cpu"), dtype=torch.bfloat16, architecture="normed")
     assert model.norm.num_batches_tracked.dtype == torch.int64 and int(model.norm.num_batches_tracked) == 7
     assert model.norm.running_var.dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_non_persistent_buffer_left_on_meta_is_a_plugin_error_not_zeros(tmp_path, strict):
+    from dataclasses import dataclass
+
+    from zoo_core.errors import PluginError
+    from zoo_core.loading import build_model, load_weights_into
+
+    @dataclass
+    class ScaledConfig:
+        width: int = 2
+
+    class Scaled(zoo_core.Model):
+        config_class = ScaledConfig
+
+        def __init__(self, config):
+            super().__init__(config)
+            self.linear = torch.nn.Linear(config.width, config.width)
+            self.register_buffer("scale", torch.full((config.width,), 3.0), persistent=False)
+
+    path = _save(tmp_path, {f"linear.{k}": v for k, v in torch.nn.Linear(2, 2).state_dict().items()})
+    with pytest.raises(PluginError, match="'scaled': scale are not in its state dict"):
+        load_weights_into(build_model(Scaled, {}, architecture="scaled"), path, device=torch.device("cpu"),
+                          dtype=torch.float32, architecture="scaled", strict=strict)

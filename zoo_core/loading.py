@@ -86,8 +86,9 @@ def load_weights_into(model: Model, path: Path, *, device: torch.device, dtype: 
                  if k in expected and tuple(v.shape) == expected[k] and k not in wrong_kind}
     model.load_state_dict(state, strict=strict, assign=True)
     leftover = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
-    if leftover and strict:
-        raise PluginError(f"architecture {architecture!r}: {_listing(leftover)} are not in its state dict "
+    unfillable = [n for n in leftover if n not in expected]  # no file can hold these, strict or not
+    if unfillable:
+        raise PluginError(f"architecture {architecture!r}: {_listing(unfillable)} are not in its state dict "
                           "(non-persistent buffers must be created lazily in forward)")
     for name in leftover:  # non-strict: what the file lacked starts as zeros
         _materialise(model, name, device=device, dtype=dtype)
