@@ -112,6 +112,15 @@ def test_hub_404s_become_one_line_errors(published, change, message, zoo, monkey
     assert code == 1 and message in err and err.count("\n") == 1
 
 
+def test_bad_device_or_dtype_fails_before_downloading(published, hub, zoo):
+    code, _, err = zoo("run", "hub-gen", "--num", "1", "--device", "gpu")
+    assert code == 1 and "--device 'gpu'" in err
+    with pytest.raises(zoo_core.InputError, match="--dtype 'float8'"):
+        zoo_core.load("hub-gen", device="cpu", dtype="float8")
+    assert _file_requests(hub) == []
+    assert zoo_hub.cached_path(REPO, published["commit"], "model.safetensors") is None
+
+
 def test_server_error_with_nothing_cached(published, hub, zoo, sleeps):
     hub.set_fault(REPO, "model.safetensors", "500")
     code, _, err = zoo("run", "hub-gen", "--num", "1")

@@ -114,11 +114,12 @@ def load(name: str, *, device: str | torch.device | None = "auto", dtype: str | 
     from .devices import resolve_device, resolve_dtype
     from .loading import build_model, load_weights_into
 
+    # a mistyped --device or --dtype fails before any download
+    target_device = device if isinstance(device, torch.device) else resolve_device(device)
+    target_dtype = dtype if isinstance(dtype, torch.dtype) else resolve_dtype(dtype)
     resolved = resolve_weights(entry, weights)
     if resolved is None:
         raise WeightsNotFoundError(f"{name} has no weights in the registry; pass --weights PATH")
-    target_device = device if isinstance(device, torch.device) else resolve_device(device)
-    target_dtype = dtype if isinstance(dtype, torch.dtype) else resolve_dtype(dtype)
     try:
         model = build_model(cls, entry.config, architecture=arch.name)
     except ConfigError as exc:
