@@ -315,3 +315,29 @@ def test_error_wrapping_a_multi_line_message_is_still_one_line(toy, site, zoo):
     code, out, err = zoo("run", "ml-model")
     assert code == 1 and out == "" and err.count("\n") == 1
     assert err.startswith("zoo: error: architecture 'ml-arch': cannot import") and "second line" in err
+
+
+def test_run_json_stays_one_document_when_the_model_prints(toy, site, zoo, tmp_path):
+    site.install("zoo-loud", "zoo_loud", {"__init__.py": """
+        import zoo_core
+        ZOO_PLUGIN_API = 1
+
+        @zoo_core.hookimpl
+        def register_architectures(register):
+            register(zoo_core.Architecture(name="loud-mlp", task="generator", target="zoo_loud.model:Loud"))
+
+        @zoo_core.hookimpl
+        def register_models(register):
+            register({"name": "loud-gen", "architecture": "loud-mlp", "task": "generator", "description": "d"})
+        """, "model.py": """
+        from zoo_toy.models import ToyGenerator
+
+        class Loud(ToyGenerator):
+            def decode(self, latents, labels=None):
+                print("decoding a batch")
+                return super().decode(latents, labels)
+        """})
+    code, out, err = zoo("run", "loud-gen", "--weights", str(toy["toy-gen"]), "--num", "2",
+                         "--out", str(tmp_path / "g.png"), "--json")
+    assert code == 0, err
+    assert json.loads(out)["num"] == 2 and "decoding a batch" in err

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -170,24 +172,28 @@ def _run_model(entry: ModelEntry, arch: Architecture, params: dict[str, Any]) ->
     own = {o.name.replace("-", "_") for o in arch.options if o.name not in core}  # the core's win a name clash
     extra = {k: v for k, v in params.items() if k in own}
     as_json = params.pop("json", False)
+    # with --json, whatever the model's own code prints goes to stderr: stdout is one JSON document
+    quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     started = time.perf_counter()
     if entry.task == "causal-analyzer":
         from ..api import load
 
-        analyzer = load(entry.name)
-        answer = analyzer.analyze(**extra)
+        with quiet:
+            analyzer = load(entry.name)
+            answer = analyzer.analyze(**extra)
         run = {"model": entry.name, "seconds": round(time.perf_counter() - started, 4)}
         if as_json:
             emit_json({**answer.data, "run": run})
         else:
             click.echo(answer.text or "\n".join(f"{k}: {v}" for k, v in answer.data.items()))
         return
-    if entry.task == "encoder":
-        result, model = _encode(entry, params, extra)
-    elif entry.task == "autoencoder" and params.get("input"):
-        result, model = _reconstruct(entry, params, extra)
-    else:
-        result, model = _generate(entry, arch, params, extra)
+    with quiet:
+        if entry.task == "encoder":
+            result, model = _encode(entry, params, extra)
+        elif entry.task == "autoencoder" and params.get("input"):
+            result, model = _reconstruct(entry, params, extra)
+        else:
+            result, model = _generate(entry, arch, params, extra)
     run = {**_run_metadata(entry, model, params.get("seed")), "device": str(model.device),
            "dtype": str(model.dtype).replace("torch.", ""), "seconds": round(time.perf_counter() - started, 4)}
     if "seed" in run:
