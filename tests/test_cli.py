@@ -43,7 +43,8 @@ def test_info_shows_entry_state_and_run_options(toy, zoo):
     info = json.loads(out)
     assert info["status"]["weights"] == "bundled" and info["classes"] == ["zero", "one", "two"]
     names = [o["name"] for o in info["run_options"]]
-    assert names == ["--num", "--seed", "--label", "--out", "--out-dir", "--batch-size", "--device", "--dtype",
+    assert names == ["--num", "--seed", "--label", "--interpolate", "--frames", "--out", "--out-dir", "--batch-size",
+                     "--device", "--dtype",
                      "--weights", "--temperature", "--json"]
     code, out, _ = zoo("info", "toy-cgen")
     assert "sha256:" in out and "--temperature" in out and "1=one" in out
@@ -341,3 +342,21 @@ def test_run_json_stays_one_document_when_the_model_prints(toy, site, zoo, tmp_p
                          "--out", str(tmp_path / "g.png"), "--json")
     assert code == 0, err
     assert json.loads(out)["num"] == 2 and "decoding a batch" in err
+
+
+def test_interpolate_writes_one_strip_from_seed_to_seed(toy, zoo, tmp_path):
+    strip = tmp_path / "strip.png"
+    code, out, err = zoo("run", "toy-gen", "--seed", "1", "--interpolate", "2", "--frames", "5", "--out", str(strip),
+                         "--json")
+    assert code == 0, err
+    assert json.loads(out)["interpolate"] == {"from_seed": 1, "to_seed": 2, "frames": 5}
+    with Image.open(strip) as image:
+        assert image.size == (5 * 10 + 2, 10 + 2)  # five 8x8 frames in one row
+    model = zoo_core.load("toy-gen", device="cpu")
+    frames = model.interpolate(1, 2, 5)
+    import torch
+
+    torch.testing.assert_close(frames[0], model.sample(1, seed=1)[0])  # the strip starts at --seed's image
+    torch.testing.assert_close(frames[-1], model.sample(1, seed=2)[0])  # and ends at --interpolate's
+    code, _, err = zoo("run", "toy-gen", "--interpolate", "2", "--frames", "1")
+    assert code == 1 and "--frames must be at least 2" in err

@@ -1,14 +1,16 @@
 """Offline image data: Fashion-MNIST from IDX files, and a user's folder of images.
 
 Fashion-MNIST comes from Debian's ``dataset-fashion-mnist`` package
-(``/usr/share/datasets/fashion-mnist``) or any folder with the same four IDX files
-(torchvision's ``raw/`` layout); nothing is downloaded. Images come back as uint8 tensors
+(``/usr/share/datasets/fashion-mnist``), the folder named by ``ZOO_FASHION_MNIST_DIR``, or
+any folder given as ``data_dir`` with the same four IDX files (torchvision's ``raw/``
+layout); nothing is downloaded. Images come back as uint8 tensors
 (N, C, H, W); ``to_model_range`` scales them to [-1, 1] at the model's size.
 """
 
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,7 @@ from .errors import InputError
 __all__ = ["ImageDataset", "FASHION_MNIST_CLASSES", "DEFAULT_FASHION_DIR", "read_idx", "load_fashion_mnist",
            "load_image_folder", "load_dataset", "to_model_range"]
 
-DEFAULT_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+DEFAULT_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
 FASHION_MNIST_CLASSES = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
                          "bag", "ankle boot")
 _IDX_TYPES = {0x08: (torch.uint8, 1), 0x09: (torch.int8, 1), 0x0B: (torch.int16, 2), 0x0C: (torch.int32, 4),
@@ -80,7 +82,10 @@ def load_fashion_mnist(split: str = "train", data_dir: Path | None = None) -> Im
     """The 60k train or 10k test split as uint8 (N, 1, 28, 28) images and labels."""
     if split not in ("train", "test"):
         raise InputError(f"split must be 'train' or 'test', got {split!r}")
-    folder = Path(data_dir) if data_dir is not None else DEFAULT_FASHION_DIR
+    if data_dir is not None:
+        folder = Path(data_dir)
+    else:
+        folder = Path(os.environ.get("ZOO_FASHION_MNIST_DIR") or DEFAULT_FASHION_DIR)
     prefix = "train" if split == "train" else "t10k"
     images = read_idx(_idx_file(folder, f"{prefix}-images-idx3-ubyte"))
     labels = read_idx(_idx_file(folder, f"{prefix}-labels-idx1-ubyte"))

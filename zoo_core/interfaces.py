@@ -18,13 +18,30 @@ from torch import nn
 from .config import build_config, config_to_dict
 from .errors import InputError
 
-__all__ = ["Model", "Generator", "Encoder", "Autoencoder", "seeded_noise"]
+__all__ = ["Model", "Generator", "Encoder", "Autoencoder", "seeded_noise", "slerp"]
 
 
 def seeded_noise(shape: tuple[int, ...], seed: int) -> torch.Tensor:
     """Standard normal noise of ``shape`` drawn on the CPU from ``seed`` (device-independent)."""
     generator = torch.Generator(device="cpu").manual_seed(int(seed))
     return torch.randn(shape, generator=generator, dtype=torch.float32)
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation between latents ``a`` and ``b`` (any shape) at fractions ``t`` (T,).
+
+    Gaussian latents concentrate near a sphere, so a straight line between two of them passes
+    through unlikely, low-norm points; the great-circle path stays where the model was trained.
+    """
+    flat_a, flat_b = a.reshape(-1).double(), b.reshape(-1).double()
+    cos = torch.clamp(flat_a @ flat_b / (flat_a.norm() * flat_b.norm()), -1.0, 1.0)
+    omega = torch.arccos(cos)
+    t = t.double()[:, None]
+    if omega.abs() < 1e-6:
+        out = flat_a + (flat_b - flat_a) * t
+    else:
+        out = (torch.sin((1 - t) * omega) * flat_a + torch.sin(t * omega) * flat_b) / torch.sin(omega)
+    return out.to(a.dtype).reshape(len(t), *a.shape)
 
 
 class Model(nn.Module, abc.ABC):
@@ -128,6 +145,17 @@ class Generator(Model):
             batch_labels = None if label_tensor is None else label_tensor[start:start + step]
             chunks.append(self.decode(latents[start:start + step], batch_labels).clamp(-1, 1))
         return torch.cat(chunks)
+
+
+    @torch.inference_mode()
+    def interpolate(self, seed: int, to_seed: int, frames: int = 8, labels: int | None = None) -> torch.Tensor:
+        """``frames`` images along the spherical path from ``seed``'s latent to ``to_seed``'s."""
+        if frames < 2:
+            raise InputError(f"frames must be at least 2, got {frames}")
+        start = seeded_noise(tuple(self.latent_shape), seed)
+        end = seeded_noise(tuple(self.latent_shape), to_seed)
+        path = slerp(start, end, torch.linspace(0, 1, frames)).to(self.device, self.dtype)
+        return self.decode(path, self._labels(frames, labels)).clamp(-1, 1)
 
 
 class Encoder(Model):

@@ -24,6 +24,10 @@ _OUTPUTS = (
 )
 _INPUT = Option("input", type="path", multiple=True,
                 help="image files or folders to encode (repeatable)")
+_INTERPOLATE = (
+    Option("interpolate", type="int", help="instead of --num images, a strip from --seed to this seed (slerp)"),
+    Option("frames", type="int", default=8, help="frames in the --interpolate strip"),
+)
 _LABEL = Option("label", help="class to generate: an index or a class name (default: cycle through classes)")
 _JSON = Option("json", type="bool", default=False, help="print one JSON document on stdout")
 
@@ -38,7 +42,7 @@ def options_for(task: str, architecture: Architecture | None = None) -> list[Opt
         out = Option("out", type="path", help="write the latents to this .safetensors file")
         common = [encoder_input, out, _BATCH, _DEVICE, _DTYPE, _WEIGHTS]
     else:
-        common = [*_SAMPLING, *_OUTPUTS, _BATCH, _DEVICE, _DTYPE, _WEIGHTS]
+        common = [*_SAMPLING, *_INTERPOLATE, *_OUTPUTS, _BATCH, _DEVICE, _DTYPE, _WEIGHTS]
         if task == "autoencoder":
             common.insert(0, _INPUT)
         if architecture is not None and architecture.conditional:

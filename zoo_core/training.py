@@ -250,7 +250,6 @@ def fit(task: TrainingTask, ctx: TrainContext, images: torch.Tensor, labels: tor
         raise InputError(f"--batch-size {batch_size}: the data set has only {len(images)} images")
     data, targets = images.to(ctx.device), labels.to(ctx.device)
     steps = len(images) // (batch_size * ctx.world_size)
-    result = FitResult()
     while state["epoch"] < max_epochs and state["bad_epochs"] < patience:
         epoch = state["epoch"] + 1
         order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed * 100003 + epoch))
@@ -290,18 +289,20 @@ def fit(task: TrainingTask, ctx: TrainContext, images: torch.Tensor, labels: tor
             save_png(make_grid(task.preview().float().cpu()), out_dir / "samples" / f"epoch-{epoch:03d}.png")
             summary = ", ".join(f"{k} {v:.4g}" for k, v in {**losses, **metrics}.items())
             log(f"epoch {epoch}: {summary} ({elapsed:.1f} s){' *best*' if improved else ''}")
-            if improved:
+            result = _result(state, patience)
+            if improved:  # the folder always holds the best epoch so far, card included
                 tensors, config = task.export()
-                write_model_repo(out_dir, tensors, config, "")
+                write_model_repo(out_dir, tensors, config, task.model_card(result))
+            write_atomic(out_dir / "training.json", json.dumps(result.to_dict(), indent=2) + "\n")
             _save_checkpoint(checkpoint, task, state)
-    result.epochs = state["epoch"]
-    result.best_epoch = state["best_epoch"]
-    result.best = state["best"]
-    result.seconds = state["seconds"]
-    result.history = state["history"]
-    result.stopped_early = state["bad_epochs"] >= patience
-    result.images_per_second = state["images"] / state["seconds"] if state["seconds"] else math.nan
+    result = _result(state, patience)
     if ctx.is_main:
         write_atomic(out_dir / "README.md", task.model_card(result))
-        write_atomic(out_dir / "training.json", json.dumps(result.to_dict(), indent=2) + "\n")
     return result
+
+
+def _result(state: dict, patience: int) -> FitResult:
+    return FitResult(epochs=state["epoch"], best_epoch=state["best_epoch"], best=dict(state["best"]),
+                     seconds=state["seconds"], history=list(state["history"]),
+                     stopped_early=state["bad_epochs"] >= patience,
+                     images_per_second=state["images"] / state["seconds"] if state["seconds"] else math.nan)

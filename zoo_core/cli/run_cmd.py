@@ -85,13 +85,23 @@ def _generate(entry: ModelEntry, arch: Architecture, params: dict[str, Any], ext
         raise InputError(f"--num must be positive, got {num}")
     if params.get("batch_size") is not None and params["batch_size"] <= 0:
         raise InputError(f"--batch-size must be positive, got {params['batch_size']}")
+    to_seed, frames = params.get("interpolate"), params.get("frames", 8)
+    if to_seed is not None and frames < 2:
+        raise InputError(f"--frames must be at least 2, got {frames}")
     model = load(entry.name, device=params["device"], dtype=params["dtype"], weights=params["weights"])
     label = _parse_label(params.get("label"), entry, model.num_classes) if arch.conditional else None
     meta = _run_metadata(entry, model, seed)
     if label is not None:
         meta["label"] = str(label)
-    images = model.sample(num, seed=seed, labels=label, batch_size=params["batch_size"], **extra)
+    if to_seed is not None:
+        meta["interpolate"] = f"{seed}->{to_seed}, {frames} frames"
+        images = model.interpolate(seed, to_seed, frames, labels=label)
+        num = frames
+    else:
+        images = model.sample(num, seed=seed, labels=label, batch_size=params["batch_size"], **extra)
     result: dict[str, Any] = {"num": num, "image_shape": list(images.shape[1:])}
+    if to_seed is not None:
+        result["interpolate"] = {"from_seed": seed, "to_seed": to_seed, "frames": frames}
     if label is not None:
         result["label"] = label
         if entry.classes:
@@ -100,7 +110,8 @@ def _generate(entry: ModelEntry, arch: Architecture, params: dict[str, Any], ext
         result["images"] = [str(p) for p in save_pngs(images, params["out_dir"], meta)]
     if params["out"] is not None or params["out_dir"] is None:
         out = params["out"] or Path(f"{entry.name}.png")
-        result["grid"] = str(save_png(make_grid(images), out, meta))
+        columns = len(images) if to_seed is not None else None  # an interpolation is one strip
+        result["grid"] = str(save_png(make_grid(images, columns=columns), out, meta))
     return result, model
 
 

@@ -4,8 +4,9 @@ The generator maps z ~ N(0, I) through strided transposed convolutions, each fol
 BatchNorm and ReLU, to a tanh image; the discriminator mirrors it with strided
 convolutions and LeakyReLU(0.2), no BatchNorm on its first layer. Image sizes 28, 32 and
 64 start from a 7×7 (28) or 4×4 (32, 64) map and double until they reach the size.
-The conditional variant concatenates a learned label embedding to z and adds a projection
-term <embed(y), φ(x)> to the discriminator's logit (Miyato & Koyama 2018).
+The conditional variant concatenates a learned label embedding to z, adds a projection
+term <embed(y), φ(x)> to the discriminator's logit (Miyato & Koyama 2018), and gives the
+discriminator an auxiliary class head trained with cross-entropy (AC-GAN, Odena et al. 2017).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from torch import nn
 import zoo_core
 from zoo_core.errors import ConfigError, InputError
 
-__all__ = ["DCGANConfig", "DCGAN", "DCGANGenerator", "DCGANDiscriminator", "slerp"]
+__all__ = ["DCGANConfig", "DCGAN", "DCGANGenerator", "DCGANDiscriminator"]
 
 
 @dataclass
@@ -117,7 +118,11 @@ class DCGANGenerator(nn.Module):
 
     def _key(self) -> tuple:
         first = self.net[0].weight
-        return (first.device, first.dtype, first.data_ptr(), first._version)
+        try:
+            version = first._version  # bumped by in-place updates (optimizer steps)
+        except RuntimeError:  # inference tensors have no version counter and cannot change in place
+            version = -1
+        return (first.device, first.dtype, first.data_ptr(), version)
 
 
 def _fold(conv: nn.ConvTranspose2d, norm: nn.BatchNorm2d) -> nn.ConvTranspose2d:
@@ -144,24 +149,28 @@ class DCGANDiscriminator(nn.Module):
         self.features = nn.Sequential(*layers)
         self.head = nn.Conv2d(channels, 1, c.base_size, 1, 0)
         self.embed = nn.Embedding(c.num_classes, channels) if c.num_classes else None
+        # auxiliary classifier (Odena et al. 2017): the discriminator also names the class,
+        # so the generator is pushed to make each requested class recognisable
+        self.classify = nn.Linear(channels, c.num_classes) if c.num_classes else None
+        if self.embed is not None:
+            # <embed(y), φ(x)> sums C0·base² terms: a N(0, 1) start gives logits in the tens and
+            # the first steps blow up; start it on the DCGAN scale instead
+            nn.init.normal_(self.embed.weight, 0.0, 0.02)
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None, *, with_classes: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Real/fake logits (N,); with ``with_classes`` also the conditional model's class logits."""
         phi = self.features(images)  # (N, C0, base, base)
         logits = self.head(phi).flatten()  # (N,)
-        if self.embed is not None:
-            if labels is None:
-                raise InputError("this discriminator is class-conditional: give labels")
-            logits = logits + (self.embed(labels) * phi.sum(dim=(2, 3))).sum(dim=1)  # projection term
-        return logits
-
-
-def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Spherical interpolation between latents ``a`` and ``b`` (D,) at fractions ``t`` (T,)."""
-    cos = torch.clamp((a / a.norm()) @ (b / b.norm()), -1.0, 1.0)
-    omega = torch.arccos(cos)
-    if omega.abs() < 1e-6:
-        return a + (b - a) * t[:, None]
-    return (torch.sin((1 - t) * omega)[:, None] * a + torch.sin(t * omega)[:, None] * b) / torch.sin(omega)
+        if self.embed is None:
+            return (logits, None) if with_classes else logits
+        if labels is None:
+            raise InputError("this discriminator is class-conditional: give labels")
+        pooled = phi.sum(dim=(2, 3))  # (N, C0)
+        logits = logits + (self.embed(labels) * pooled).sum(dim=1)  # projection term
+        if not with_classes:
+            return logits
+        return logits, self.classify(pooled / phi[0, 0].numel())  # (N,), (N, num_classes)
 
 
 class DCGAN(zoo_core.Generator):

@@ -64,26 +64,38 @@ class GANTask:
 
     def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         n = len(images)
-        y = labels if self.config.num_classes else None
+        conditional = bool(self.config.num_classes)
+        y = labels if conditional else None
         z = torch.randn(n, self.config.latent_dim, device=self.ctx.device)
         ones = torch.ones(n, device=self.ctx.device)
         zeros = torch.zeros(n, device=self.ctx.device)
         with self.ctx.autocast():
             fake = self.generator(z, y)
-            d_real = self.discriminator(images, y).float()
-            d_fake = self.discriminator(fake.detach(), y).float()
+            d_real, c_real = self._discriminate(images, y)
+            d_fake, _ = self._discriminate(fake.detach(), y)
             loss_d = F.binary_cross_entropy_with_logits(d_real, ones) + \
                 F.binary_cross_entropy_with_logits(d_fake, zeros)
+            if conditional:
+                loss_d = loss_d + F.cross_entropy(c_real, labels)
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
         with self.ctx.autocast():
-            loss_g = F.binary_cross_entropy_with_logits(self.discriminator(fake, y).float(), ones)
+            d_gen, c_gen = self._discriminate(fake, y)
+            loss_g = F.binary_cross_entropy_with_logits(d_gen, ones)
+            if conditional:
+                loss_g = loss_g + F.cross_entropy(c_gen, labels)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
-        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
-                "d_real": torch.sigmoid(d_real).mean().detach(), "d_fake": torch.sigmoid(d_fake).mean().detach()}
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
+
+    def _discriminate(self, images: torch.Tensor, labels: torch.Tensor | None):
+        """Real/fake logits and (conditional model) class logits, through DDP when distributed."""
+        if labels is None:
+            return self.discriminator(images).float(), None
+        logits, classes = self.discriminator(images, labels, with_classes=True)
+        return logits.float(), classes.float()
 
     @torch.no_grad()
     def _generate(self, num: int, seed: int) -> torch.Tensor:
