@@ -14,10 +14,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 zoo() { python3 -m zoo_core "$@"; }
 
 zoo train fashion-classifier --out "$out/fashion-classifier" --epochs 20 --patience 3 --quiet "$@"
-zoo train dcgan --out "$out/dcgan-fashion" --classifier "$out/fashion-classifier" --epochs 30 --patience 5 \
+zoo train dcgan --out "$out/dcgan-fashion" --classifier "$out/fashion-classifier" --epochs 60 --patience 6 \
     --quiet "$@"
-zoo train cdcgan --out "$out/cdcgan-fashion" --classifier "$out/fashion-classifier" --epochs 30 --patience 5 \
-    --quiet "$@"
+zoo train cdcgan --out "$out/cdcgan-fashion" --classifier "$out/fashion-classifier" --epochs 15 --patience 4 \
+    --eval-samples 2000 --quiet "$@"
 
 # Evaluate through a registry that points at the fresh outputs.
 python3 "$here/write_registry.py" "$out"

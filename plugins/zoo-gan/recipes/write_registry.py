@@ -26,11 +26,31 @@ MODELS = {
     "cdcgan-fashion": ("cdcgan", "generator",
                        "class-conditional DCGAN trained on Fashion-MNIST; --label picks the item"),
 }
+SAMPLES_VS_TEST = ("zoo eval {name}: 10,000 samples (seed 0) vs the 10,000 test images, in the feature space of "
+                   "zoo's fashion-classifier (not Inception FID)")
 HOW = {
-    "fashion-classifier": "zoo eval fashion-classifier: accuracy on the 10,000 Fashion-MNIST test images",
-    "generator": ("zoo eval {name}: 10,000 samples (seed 0) vs the 10,000 test images, in the feature space of "
-                  "zoo's fashion-classifier (not Inception FID)"),
+    "test_accuracy": "zoo eval fashion-classifier: accuracy on the 10,000 Fashion-MNIST test images",
+    "fd": SAMPLES_VS_TEST,
+    "kid": SAMPLES_VS_TEST + "; mean over 100 subsets of 1,000",
+    "kid_std": SAMPLES_VS_TEST + "; standard deviation over the 100 KID subsets",
+    "fd_floor": "zoo eval {name}: 10,000 training images (seed 0) vs the 10,000 test images: the best a model "
+                "can expect",
+    "kid_floor": "zoo eval {name}: KID of 10,000 training images vs the 10,000 test images",
+    "fd_blurred_test": "zoo eval {name}: test images blurred (Gaussian, sigma 1 px) vs the same test images; "
+                       "a sanity check that the metric punishes blur",
+    "fd_noised_test": "zoo eval {name}: test images plus Gaussian noise (sigma 0.2) vs the same test images; "
+                      "a sanity check that the metric punishes noise",
+    "class_accuracy": "zoo eval {name}: the classifier's accuracy on 1,000 samples of each requested class, "
+                      "averaged over the 10 classes",
 }
+
+
+def how(key: str, name: str) -> str:
+    if key.startswith("class_accuracy_"):
+        label = int(key.rsplit("_", 1)[1])
+        return (f"zoo eval {name}: the classifier's accuracy on 1,000 samples requested as class {label} "
+                f"({FASHION[label]})")
+    return HOW[key].format(name=name)
 
 
 def toml_value(value: object) -> str:
@@ -72,10 +92,8 @@ def entry(name: str, run: Path, bundled: str) -> str:
     evaluation = run / "eval.json"
     if evaluation.exists():
         metrics = json.loads(evaluation.read_text())["metrics"]
-        how = HOW["fashion-classifier"] if architecture == "fashion-classifier" else HOW["generator"]
         for key, value in metrics.items():
-            lines += ["", f"[models.{name}.metrics.{key}]", f"value = {value!r}",
-                      f"how = {toml_value(how.format(name=name))}"]
+            lines += ["", f"[models.{name}.metrics.{key}]", f"value = {value!r}", f"how = {toml_value(how(key, name))}"]
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,129 @@
+"""zoo-gan through the zoo CLI: the bundled models, training, evaluation, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+import zoo_core
+from zoo_core.testing.data import fashion_mnist_available, write_fake_fashion_mnist
+
+needs_fashion_mnist = pytest.mark.skipif(
+    not fashion_mnist_available(),
+    reason="needs Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist; .ci/run installs it)")
+
+has_cdcgan = pytest.mark.skipif("cdcgan-fashion" not in [m.name for m in zoo_core.list_models()],
+                                reason="cdcgan-fashion weights not bundled")
+
+
+def test_bundled_models_load_strictly_and_match_their_registry_config():
+    for name in ("dcgan-fashion", "fashion-classifier"):
+        model = zoo_core.load(name, device="cpu")
+        assert model.zoo_weights.origin == "bundled"
+        assert model.config_dict() == dict(zoo_core.get_entry(name).config)
+
+
+def test_quick_start_grid_is_reproducible(zoo, tmp_path):
+    a, b, c = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "c.png"
+    for path, seed in ((a, "0"), (b, "0"), (c, "1")):
+        code, out, err = zoo("run", "dcgan-fashion", "--num", "64", "--seed", seed, "--out", str(path))
+        assert code == 0, err
+    assert a.read_bytes() == b.read_bytes() != c.read_bytes()
+    with Image.open(a) as image:
+        assert image.size == (8 * 34 + 2, 8 * 34 + 2) and image.text["zoo:model"] == "dcgan-fashion"
+
+
+def test_samples_look_like_fashion_mnist_to_the_classifier():
+    """Not noise: the classifier is confident on most generated images, and they span the classes."""
+    generator = zoo_core.load("dcgan-fashion", device="cpu")
+    classifier = zoo_core.load("fashion-classifier", device="cpu")
+    with torch.inference_mode():
+        probabilities = classifier(generator.sample(500, seed=0)).softmax(1)
+    assert probabilities.max(1).values.median() > 0.9
+    assert len(probabilities.argmax(1).unique()) == 10
+
+
+def test_interpolation_strip(zoo, tmp_path):
+    code, _, err = zoo("run", "dcgan-fashion", "--seed", "3", "--interpolate", "4", "--frames", "6", "--out",
+                       str(tmp_path / "strip.png"))
+    assert code == 0, err
+    with Image.open(tmp_path / "strip.png") as image:
+        assert image.size == (6 * 34 + 2, 34 + 2)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--num", "0"], "--num must be positive"),
+    (["--label", "3"], "takes no option --label"),
+    (["--out", "/nonexistent/grid.png"], "directory /nonexistent does not exist"),
+])
+def test_bad_run_arguments(zoo, args, message):
+    code, out, err = zoo("run", "dcgan-fashion", *args)
+    assert code in (1, 2) and out == "" and message in err and err.count("\n") == 1
+
+
+@has_cdcgan
+def test_conditional_labels_by_name_and_index(zoo, tmp_path):
+    code, out, err = zoo("run", "cdcgan-fashion", "--label", "sneaker", "--num", "16", "--out",
+                         str(tmp_path / "s.png"), "--json")
+    assert code == 0, err
+    assert json.loads(out)["label"] == 7 and json.loads(out)["class"] == "sneaker"
+    code, _, err = zoo("run", "cdcgan-fashion", "--label", "hat")
+    assert code == 1 and "unknown class" in err and "7=sneaker" in err
+
+
+def test_train_on_a_folder_writes_a_hub_model_repo(zoo, tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(16):
+        Image.new("L", (40, 40), i * 15).save(images / f"{i:02d}.png")
+    out = tmp_path / "run"
+    code, stdout, err = zoo("train", "dcgan", "--dataset", "folder", "--data-dir", str(images), "--epochs", "1",
+                            "--batch-size", "8", "--out", str(out), "--quiet", "--device", "cpu")
+    assert code == 0, err
+    assert {"model.safetensors", "config.json", "README.md", "checkpoint.safetensors", "training.json"} <= {
+        p.name for p in out.iterdir()}
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\nlicense: apache-2.0\nlibrary_name: zoo") and "zoo train dcgan --dataset folder" in card
+    code, _, err = zoo("run", "dcgan-fashion", "--weights", str(out / "model.safetensors"), "--num", "4",
+                       "--out", str(tmp_path / "mine.png"))
+    assert code == 0, err
+
+
+def test_corrupt_data_file_is_a_one_line_error(zoo, tmp_path):
+    folder = write_fake_fashion_mnist(tmp_path / "fm")
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b garbage")
+    code, _, err = zoo("train", "dcgan", "--data-dir", str(folder), "--out", str(tmp_path / "o"), "--classifier",
+                       "none", "--device", "cpu")
+    assert code == 1 and "train-images-idx3-ubyte.gz: cannot read IDX file" in err and err.count("\n") == 1
+
+
+def test_eval_plumbing_on_a_miniature_data_set(zoo, tmp_path):
+    folder = write_fake_fashion_mnist(tmp_path / "fm", n_train=200, n_test=150)
+    code, out, err = zoo("eval", "dcgan-fashion", "--samples", "150", "--data-dir", str(folder), "--device", "cpu",
+                         "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert set(result["metrics"]) == {"fd", "kid", "kid_std", "fd_floor", "kid_floor", "fd_blurred_test",
+                                      "fd_noised_test"}
+    assert result["registry"]["fd"] == zoo_core.get_entry("dcgan-fashion").metrics["fd"].value
+
+
+@needs_fashion_mnist
+@pytest.mark.parametrize("name", ["fashion-classifier", "dcgan-fashion",
+                                  pytest.param("cdcgan-fashion", marks=has_cdcgan)])
+def test_zoo_eval_reproduces_the_registry_metrics(zoo, name):
+    code, out, err = zoo("eval", name, "--device", "cpu", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert set(result["metrics"]) == set(result["registry"])
+    for key, recorded in result["registry"].items():
+        # recorded on a GPU; the CPU differs only by float rounding
+        assert result["metrics"][key] == pytest.approx(recorded, rel=2e-3, abs=2e-3), key
+    if name != "fashion-classifier":
+        metrics = result["metrics"]
+        assert metrics["fd_floor"] < metrics["fd"] < metrics["fd_blurred_test"] < metrics["fd_noised_test"]
+    else:
+        assert result["metrics"]["test_accuracy"] >= 0.90

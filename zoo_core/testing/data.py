@@ -1,0 +1,46 @@
+"""Small data sets made on the spot for tests (nothing is downloaded)."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import torch
+
+__all__ = ["idx_bytes", "write_fake_fashion_mnist", "fashion_mnist_available"]
+
+
+def idx_bytes(tensor: torch.Tensor, code: int = 0x08) -> bytes:
+    """Encode a tensor as an IDX file: 0x08 unsigned bytes, 0x0C big-endian int32."""
+    header = struct.pack(">BBBB", 0, 0, code, tensor.ndim) + struct.pack(f">{tensor.ndim}I", *tensor.shape)
+    if code == 0x08:
+        return header + tensor.to(torch.uint8).numpy().tobytes()
+    if code == 0x0C:
+        return header + tensor.to(torch.int32).numpy().astype(">i4").tobytes()
+    raise ValueError(f"unsupported IDX type code {code:#x}")
+
+
+def write_fake_fashion_mnist(folder: Path, n_train: int = 60, n_test: int = 30, *, gz: bool = True,
+                             seed: int = 0) -> Path:
+    """A miniature Fashion-MNIST in the Debian package's layout: random 28×28 images, labels 0..9."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    generator = torch.Generator().manual_seed(seed)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = torch.randint(0, 256, (n, 28, 28), generator=generator)
+        labels = torch.arange(n) % 10
+        for stem, tensor in ((f"{prefix}-images-idx3-ubyte", images), (f"{prefix}-labels-idx1-ubyte", labels)):
+            data = idx_bytes(tensor)
+            (folder / (stem + (".gz" if gz else ""))).write_bytes(gzip.compress(data) if gz else data)
+    return folder
+
+
+def fashion_mnist_available(folder: Path | None = None) -> bool:
+    """Whether the real Fashion-MNIST IDX files are installed (Debian's dataset-fashion-mnist)."""
+    import os
+
+    from ..data import DEFAULT_FASHION_DIR
+
+    root = Path(folder or os.environ.get("ZOO_FASHION_MNIST_DIR") or DEFAULT_FASHION_DIR)
+    return any((root / f"t10k-images-idx3-ubyte{suffix}").exists() for suffix in (".gz", ""))
