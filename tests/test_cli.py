@@ -156,6 +156,7 @@ def test_autoencoder_reconstructs_inputs_into_out_dir_and_grid(toy, zoo, tmp_pat
                        str(tmp_path / "pairs.png"), "--json")
     result = json.loads(out)
     assert result["mean_psnr_db"] > 0 and len(result["psnr_db"]) == 1
+    assert "seed" not in result["run"]  # reconstruction draws no noise
     with Image.open(tmp_path / "pairs.png") as image:
         assert image.size == (2 * 10 + 2, 10 + 2)
 

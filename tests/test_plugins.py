@@ -227,3 +227,27 @@ def test_zoo_run_imports_the_model_code_on_first_use(toy, site):
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert "torch" in result.stderr and "zoo_toy.models" in result.stderr
+
+
+def test_models_of_a_collided_architecture_say_why_they_are_unavailable(site, capsys):
+    good(site, "zoo-one", "zoo_one", model="one-model")
+    good(site, "zoo-two", "zoo_two", model="two-model")
+    rows = {m.name: zoo_core.api.model_status(m) for m in zoo_core.list_models()}
+    reason = rows["one-model"]["unavailable_reason"]
+    assert "registered by both zoo-one 0.1.0 and zoo-two 0.1.0" in reason and "pip install" not in reason
+
+
+def test_dict_entries_resolve_a_relative_base_dir_against_the_plugin(site, tmp_path, monkeypatch):
+    site.install("zoo-rel", "zoo_rel", {"__init__.py": """
+        import zoo_core
+        ZOO_PLUGIN_API = 1
+
+        @zoo_core.hookimpl
+        def register_models(register):
+            register({"name": "rel-model", "architecture": "x", "task": "generator", "description": "d",
+                      "base_dir": "data", "weights": {"filename": "m.safetensors", "size": 1, "sha256": "0" * 64,
+                                                      "bundled": "m.safetensors"}})
+        """})
+    monkeypatch.chdir(tmp_path)
+    entry = zoo_core.get_entry("rel-model")
+    assert entry.weights.bundled == (site.root / "zoo_rel" / "data" / "m.safetensors").resolve()

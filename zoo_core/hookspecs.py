@@ -40,7 +40,8 @@ def register_models(register: Callable[..., None]) -> None:
 
     ``register(path)`` adds every ``[models.*]`` table of a TOML file (bundled weights are
     resolved relative to that file); ``register(mapping)`` adds one entry given as a dict
-    with a ``name`` key and an optional ``base_dir``. Called once per plugin.
+    with a ``name`` key and an optional ``base_dir`` (relative paths are taken from the
+    plugin module's folder). Called once per plugin.
     """
 
 

@@ -121,6 +121,6 @@ def read_image(path: Path, channels: int) -> torch.Tensor:
             image = image.convert("L" if channels == 1 else "RGB")
             data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
             tensor = data.reshape(image.height, image.width, channels)
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from exc
     return tensor.permute(2, 0, 1).unsqueeze(0).float() / 127.5 - 1.0

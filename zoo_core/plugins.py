@@ -92,6 +92,8 @@ class Catalogue:
         self.plugins: list[PluginInfo] = []
         self.architectures: dict[str, Architecture] = {}
         self.commands: dict[str, click.Command] = {}
+        #: architecture names dropped because several plugins registered them → who did
+        self.collisions: dict[str, str] = {}
         self.registry = Registry({})
         self.manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.manager.add_hookspecs(hookspecs)
@@ -110,6 +112,9 @@ class Catalogue:
         """Why ``entry`` cannot run here (its architecture is missing), or None."""
         if entry.architecture in self.architectures:
             return None
+        if entry.architecture in self.collisions:
+            return (f"architecture {entry.architecture!r} is registered by both {self.collisions[entry.architecture]}"
+                    "; uninstall one of them")
         provider = entry.plugin
         info = self.plugin_for(provider) if provider else None
         if info is not None and info.status != "ok":
@@ -158,6 +163,8 @@ def _stage_plugin(manager: pluggy.PluginManager, module: Any, info: PluginInfo) 
             base = table.pop("base_dir", None)
             if not isinstance(name, str):
                 raise RegistryError(f"{origin}: register_models: a dict entry needs a 'name' string")
+            if base is not None and not Path(base).is_absolute():  # relative to the plugin, not the cwd
+                base = Path(getattr(module, "__file__", ".")).resolve().parent / base
             staged.models.append(parse_entry(name, table, source=origin, base_dir=Path(base) if base else None))
         else:
             staged.models.extend(parse_registry_file(Path(source)))
@@ -211,15 +218,18 @@ def _load_one(catalogue: Catalogue, ep: importlib.metadata.EntryPoint) -> tuple[
     return info, staged
 
 
-def _merge(kind: str, claims: dict[str, list[tuple[PluginInfo, Any]]]) -> dict[str, tuple[PluginInfo, Any]]:
-    """Keep names claimed once; drop (and report) names claimed by several plugins."""
+def _merge(kind: str, claims: dict[str, list[tuple[PluginInfo, Any]]],
+           dropped: dict[str, str] | None = None) -> dict[str, tuple[PluginInfo, Any]]:
+    """Keep names claimed once; drop (and report, and record in ``dropped``) names claimed twice."""
     kept = {}
     for name, owners in claims.items():
         if len(owners) == 1:
             kept[name] = owners[0]
         else:
-            labels = " and ".join(info.label for info, _ in owners)
+            labels = " and ".join(dict.fromkeys(info.label for info, _ in owners))
             warn(f"{kind} {name!r} is registered by both {labels}; ignoring it from all of them")
+            if dropped is not None:
+                dropped[name] = labels
     return kept
 
 
@@ -247,7 +257,7 @@ def _build() -> Catalogue:
         for command in staged.commands:
             command_claims.setdefault(command.name, []).append((info, command))
 
-    for name, (info, arch) in _merge("architecture", arch_claims).items():
+    for name, (info, arch) in _merge("architecture", arch_claims, catalogue.collisions).items():
         object.__setattr__(arch, "plugin", info.distribution)
         catalogue.architectures[name] = arch
         info.architectures.append(name)

@@ -78,9 +78,12 @@ def _plugin_commands_collide() -> None:
     catalogue = get_catalogue()
     for name in list(catalogue.commands):
         if name in _CORE_COMMANDS:
-            owner = next((p.label for p in catalogue.plugins if name in p.commands), "a plugin")
-            warn(f"command {name!r} from {owner} shadows a core command; ignoring the plugin's")
+            owner = next((p for p in catalogue.plugins if name in p.commands), None)
+            warn(f"command {name!r} from {owner.label if owner else 'a plugin'} shadows a core command; "
+                 "ignoring the plugin's")
             del catalogue.commands[name]
+            if owner is not None:
+                owner.commands.remove(name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -165,6 +165,9 @@ def _encode(entry: ModelEntry, params: dict[str, Any], extra: dict[str, Any]) ->
     from ..writing import save_tensors
 
     files = image_files(params["input"])
+    out = params["out"] or Path(f"{entry.name}-latents.safetensors")
+    if not out.name.endswith(".safetensors"):  # before loading and encoding anything
+        raise InputError(f"--out {out}: latents are saved as .safetensors; name the file accordingly")
     model = load(entry.name, device=params["device"], dtype=params["dtype"], weights=params["weights"])
     images = [read_image(f, model.input_channels) for f in files]
     if len({i.shape for i in images}) != 1:
@@ -173,7 +176,6 @@ def _encode(entry: ModelEntry, params: dict[str, Any], extra: dict[str, Any]) ->
     model.check_images(batch)
     with torch.inference_mode():
         latents = model.encode(batch, **extra).float().cpu()
-    out = params["out"] or Path(f"{entry.name}-latents.safetensors")
     save_tensors({"latents": latents}, out, {"inputs": "\n".join(map(str, files)), **_run_metadata(entry, model, None)})
     return {"latents": str(out), "latent_shape": list(latents.shape)}, model
 
@@ -198,14 +200,16 @@ def _run_model(entry: ModelEntry, arch: Architecture, params: dict[str, Any]) ->
         else:
             click.echo(answer.text or "\n".join(f"{k}: {v}" for k, v in answer.data.items()))
         return
+    sampling = entry.task != "encoder" and not (entry.task == "autoencoder" and params.get("input"))
     with quiet:
         if entry.task == "encoder":
             result, model = _encode(entry, params, extra)
-        elif entry.task == "autoencoder" and params.get("input"):
+        elif not sampling:
             result, model = _reconstruct(entry, params, extra)
         else:
             result, model = _generate(entry, arch, params, extra)
-    run = {**_run_metadata(entry, model, params.get("seed")), "device": str(model.device),
+    seed = params.get("seed") if sampling else None  # reconstruction and encoding draw no noise
+    run = {**_run_metadata(entry, model, seed), "device": str(model.device),
            "dtype": str(model.dtype).replace("torch.", ""), "seconds": round(time.perf_counter() - started, 4)}
     if "seed" in run:
         run["seed"] = int(run["seed"])
