@@ -116,11 +116,13 @@ def evaluate(name: str, samples: int, seed: int, device: str, data_dir: Path | N
                                "registry": {k: m.value for k, m in entry.metrics.items()}}, indent=2))
         return
     click.echo(f"{name}: metrics in zoo's Fashion-MNIST classifier feature space (not Inception FID)")
-    click.echo(f"  {'metric':22} {'measured':>12} {'registry':>12}")
+    click.echo(f"  {'metric':28} {'measured':>12} {'registry':>12} {'floor':>12}")
     for key, value in measured.items():
         recorded = entry.metrics.get(key)
         shown = f"{recorded.value:12.5g}" if recorded else f"{'-':>12}"
+        floor = measured.get(f"{key}_floor")  # train-vs-test: what a perfect model would score
+        floor_shown = f"{floor:12.5g}" if floor is not None else ""
         label = key
         if key.startswith("class_accuracy_"):
             label = f"{key} ({FASHION_MNIST_CLASSES[int(key.rsplit('_', 1)[1])]})"
-        click.echo(f"  {label:22} {value:12.5g} {shown}")
+        click.echo(f"  {label:28} {value:12.5g} {shown} {floor_shown}".rstrip())
