@@ -56,3 +56,28 @@ def test_conditional_model_needs_labels():
     with pytest.raises(InputError, match="class-conditional"):
         model.decode(torch.randn(2, 100))
     assert model.sample(6, seed=0).shape[0] == 6  # cycles through the classes when none are given
+
+
+def test_sampling_leaves_the_trained_network_untouched():
+    """The fused copy is built beside the network: eval sampling must not convert its layers in place
+    (a channels-last last layer after the first preview made resumed training diverge)."""
+    model = DCGAN.from_config({"width": 8}).eval()
+    before = {k: (v.clone(), v.stride()) for k, v in model.state_dict().items()}
+    model.sample(4, seed=0)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key][0]) and value.stride() == before[key][1], key
+
+
+def test_fused_copy_follows_a_partial_load_and_allows_latent_gradients():
+    torch.manual_seed(0)
+    model = DCGAN.from_config({"width": 8}).eval()
+    z = torch.randn(4, 100)
+    model.sample(2, seed=0)  # builds the fused copy inside inference_mode
+    stats = model.generator.net[1].running_mean + 0.1  # only a BatchNorm statistic changes
+    model.load_state_dict({"generator.net.1.running_mean": stats}, strict=False)
+    with torch.no_grad():
+        plain = model.generator.net(z[:, :, None, None])
+        torch.testing.assert_close(model.decode(z), plain, atol=1e-5, rtol=1e-5)
+    latents = z.clone().requires_grad_(True)  # e.g. inverting the generator
+    model.decode(latents).sum().backward()
+    assert latents.grad is not None and latents.grad.abs().sum() > 0

@@ -11,11 +11,13 @@ discriminator an auxiliary class head trained with cross-entropy (AC-GAN, Odena 
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 import zoo_core
 from zoo_core.errors import ConfigError, InputError
@@ -99,33 +101,41 @@ class DCGANGenerator(nn.Module):
         eval-mode network up to float rounding. Built on first use, kept until ``train()``.
         """
         if self._fused is None or self._fused_key != self._key():
-            layers: list[nn.Module] = []
-            modules = list(self.net)
-            i = 0
-            while i < len(modules):
-                conv = modules[i]
-                if isinstance(conv, nn.ConvTranspose2d) and i + 1 < len(modules) and \
-                        isinstance(modules[i + 1], nn.BatchNorm2d):
-                    layers.append(_fold(conv, modules[i + 1]))
-                    i += 2
-                else:
-                    layers.append(conv)
-                    i += 1
-            fused = nn.Sequential(*layers).to(memory_format=torch.channels_last).eval()
+            with torch.inference_mode(False), torch.no_grad():  # plain tensors even when built in sample()
+                fused = self._fold_all()
             object.__setattr__(self, "_fused", fused)
             object.__setattr__(self, "_fused_key", self._key())
         return self._fused
 
+    def _fold_all(self) -> nn.Sequential:
+        layers: list[nn.Module] = []
+        modules = list(self.net)
+        i = 0
+        while i < len(modules):
+            conv = modules[i]
+            if isinstance(conv, nn.ConvTranspose2d) and i + 1 < len(modules) and \
+                    isinstance(modules[i + 1], _BatchNorm):  # SyncBatchNorm too (DDP on GPUs)
+                layers.append(_fold(conv, modules[i + 1]))
+                i += 2
+            else:  # a copy: converting it to channels-last must not touch the trained module
+                layers.append(copy.deepcopy(conv))
+                i += 1
+        return nn.Sequential(*layers).to(memory_format=torch.channels_last).eval().requires_grad_(False)
+
     def _key(self) -> tuple:
-        first = self.net[0].weight
-        try:
-            version = first._version  # bumped by in-place updates (optimizer steps)
-        except RuntimeError:  # inference tensors have no version counter and cannot change in place
-            version = -1
-        return (first.device, first.dtype, first.data_ptr(), version)
+        # every weight and BatchNorm statistic: a partial load_state_dict or an in-place edit of
+        # any one of them must refold, not only a change of the first layer
+        key = []
+        for tensor in (*self.net.parameters(), *self.net.buffers()):
+            try:
+                version = tensor._version  # bumped by in-place updates (optimizer steps, load_state_dict)
+            except RuntimeError:  # inference tensors have no version counter and cannot change in place
+                version = -1
+            key.append((tensor.device, tensor.dtype, tensor.data_ptr(), version))
+        return tuple(key)
 
 
-def _fold(conv: nn.ConvTranspose2d, norm: nn.BatchNorm2d) -> nn.ConvTranspose2d:
+def _fold(conv: nn.ConvTranspose2d, norm: _BatchNorm) -> nn.ConvTranspose2d:
     scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)  # (out,)
     fused = nn.ConvTranspose2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
                                bias=True, device=conv.weight.device, dtype=conv.weight.dtype)
