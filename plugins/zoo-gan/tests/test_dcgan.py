@@ -81,3 +81,10 @@ def test_fused_copy_follows_a_partial_load_and_allows_latent_gradients():
     latents = z.clone().requires_grad_(True)  # e.g. inverting the generator
     model.decode(latents).sum().backward()
     assert latents.grad is not None and latents.grad.abs().sum() > 0
+
+
+def test_eval_mode_with_autograd_reaches_the_generator_weights():
+    model = DCGAN.from_config({"width": 8}).eval()
+    model.sample(2, seed=0)
+    model.decode(torch.randn(3, 100)).square().sum().backward()
+    assert model.generator.net[0].weight.grad is not None and model.generator.net[0].weight.grad.abs().sum() > 0

@@ -86,7 +86,9 @@ class DCGANGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         x = self.inputs(z, labels)
-        if self.training:
+        if self.training or torch.is_grad_enabled():
+            # the fused copy is detached from the weights: with autograd on (fine-tuning in eval
+            # mode), the plain network keeps gradients flowing to them
             return self.net(x)  # (N, C, H, W) in [-1, 1]
         return self.fused()(x.contiguous(memory_format=torch.channels_last))
 
