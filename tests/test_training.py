@@ -123,3 +123,24 @@ def test_optimizer_state_round_trips_without_pickle():
 def test_batch_larger_than_the_data_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="--batch-size 1000: the data set has only 256 images"):
         run(LineTask(), tmp_path, batch_size=1000)
+
+
+def test_distributed_ranks_agree_on_early_stopping_and_resume_their_own_random_streams(tmp_path):
+    """torchrun, 2 CPU processes: rank 0's held-out metric decides for all, and a resumed run
+    gives each rank back its own RNG state, not rank 0's."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    worker = Path(__file__).with_name("ddp_fit_worker.py")
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+               str(worker), str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"),
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["epochs"] for r in ranks] == [4, 4] and not any(r["stopped_early"] for r in ranks)
+    assert all(r["rng_resumed_as_straight"] for r in ranks)
+    assert ranks[0]["rng"] != ranks[1]["rng"]
+

@@ -167,7 +167,27 @@ def optimizer_from_tensors(prefix: str, optimizer: torch.optim.Optimizer, tensor
     optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
 
 
-def _save_checkpoint(path: Path, task: TrainingTask, trainer_state: dict) -> None:
+def _rng_states(ctx: TrainContext) -> dict[str, torch.Tensor]:
+    """The global RNG states to checkpoint; under torchrun every rank's (each draws its own noise).
+
+    Collective: every rank calls it, after rank 0 has done its per-epoch work.
+    """
+    local = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        local["cuda"] = torch.cuda.get_rng_state(ctx.device if ctx.device.type == "cuda" else "cuda")
+    states = {f"rng.{kind}": state for kind, state in local.items()}  # this rank's (rank 0's when saved)
+    if ctx.distributed:
+        import torch.distributed as dist
+
+        for kind, state in local.items():
+            sent = state.to(ctx.device)
+            parts = [torch.empty_like(sent) for _ in range(ctx.world_size)]
+            dist.all_gather(parts, sent)
+            states.update({f"rng.{kind}.rank{rank}": part.cpu() for rank, part in enumerate(parts)})
+    return states
+
+
+def _save_checkpoint(path: Path, task: TrainingTask, trainer_state: dict, rng: dict[str, torch.Tensor]) -> None:
     from safetensors.torch import save_file
 
     tensors: dict[str, torch.Tensor] = {}
@@ -179,15 +199,13 @@ def _save_checkpoint(path: Path, task: TrainingTask, trainer_state: dict) -> Non
         t, meta = optimizer_to_tensors(f"optim.{name}", optimizer)
         tensors.update(t)
         optim_meta[name] = meta
-    tensors["rng.cpu"] = torch.get_rng_state()
-    if torch.cuda.is_available():
-        tensors["rng.cuda"] = torch.cuda.get_rng_state()
+    tensors.update(rng)
     metadata = {"trainer": json.dumps(trainer_state), "optimizers": json.dumps(optim_meta)}
     with atomic_target(path) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
 
 
-def _load_checkpoint(path: Path, task: TrainingTask, device: torch.device) -> dict:
+def _load_checkpoint(path: Path, task: TrainingTask, ctx: TrainContext) -> dict:
     from safetensors import safe_open
 
     with safe_open(str(path), "pt") as handle:
@@ -201,9 +219,11 @@ def _load_checkpoint(path: Path, task: TrainingTask, device: torch.device) -> di
     optim_meta = json.loads(metadata["optimizers"])
     for name, optimizer in task.optimizers().items():
         optimizer_from_tensors(f"optim.{name}", optimizer, tensors, optim_meta[name])
-    torch.set_rng_state(tensors["rng.cpu"])
-    if "rng.cuda" in tensors and device.type == "cuda":
-        torch.cuda.set_rng_state(tensors["rng.cuda"])
+    # each rank continues its own random stream (older checkpoints hold rank 0's only)
+    torch.set_rng_state(tensors.get(f"rng.cpu.rank{ctx.rank}", tensors["rng.cpu"]))
+    cuda_state = tensors.get(f"rng.cuda.rank{ctx.rank}", tensors.get("rng.cuda"))
+    if cuda_state is not None and ctx.device.type == "cuda":
+        torch.cuda.set_rng_state(cuda_state, ctx.device)
     return json.loads(metadata["trainer"])
 
 
@@ -241,7 +261,7 @@ def fit(task: TrainingTask, ctx: TrainContext, images: torch.Tensor, labels: tor
         (out_dir / "samples").mkdir(parents=True, exist_ok=True)
     state = {"epoch": 0, "best_epoch": 0, "best": {}, "history": [], "bad_epochs": 0, "seconds": 0.0, "images": 0}
     if resume and checkpoint.exists():
-        state = _load_checkpoint(checkpoint, task, ctx.device)
+        state = _load_checkpoint(checkpoint, task, ctx)
         if ctx.is_main:
             log(f"resumed from {checkpoint} after epoch {state['epoch']}")
     elif resume and ctx.is_main:
@@ -269,7 +289,7 @@ def fit(task: TrainingTask, ctx: TrainContext, images: torch.Tensor, labels: tor
         elapsed = time.perf_counter() - started
         for module in task.modules().values():
             module.eval()
-        metrics = task.validate()
+        metrics = _agree(ctx, task.validate())
         if task.monitor not in metrics:
             raise RuntimeError(f"validate() returned no {task.monitor!r}")
         row = {"epoch": epoch, **{k: round(v, 5) for k, v in {**losses, **metrics}.items()},
@@ -294,11 +314,26 @@ def fit(task: TrainingTask, ctx: TrainContext, images: torch.Tensor, labels: tor
                 tensors, config = task.export()
                 write_model_repo(out_dir, tensors, config, task.model_card(result))
             write_atomic(out_dir / "training.json", json.dumps(result.to_dict(), indent=2) + "\n")
-            _save_checkpoint(checkpoint, task, state)
+        rng = _rng_states(ctx)  # after rank 0's preview, which may draw from it
+        if ctx.is_main:
+            _save_checkpoint(checkpoint, task, state, rng)
     result = _result(state, patience)
     if ctx.is_main:
         write_atomic(out_dir / "README.md", task.model_card(result))
     return result
+
+
+def _agree(ctx: TrainContext, metrics: dict[str, float]) -> dict[str, float]:
+    """Rank 0's held-out metrics on every rank, so that all ranks take the same early-stopping
+    decisions: their own can differ (per-process BatchNorm statistics, float rounding), and a
+    rank that stopped alone would leave the others waiting in DDP's all-reduce for ever."""
+    if not ctx.distributed:
+        return metrics
+    import torch.distributed as dist
+
+    values = torch.tensor([float(v) for v in metrics.values()], dtype=torch.float64, device=ctx.device)
+    dist.broadcast(values, src=0)
+    return dict(zip(metrics, values.tolist()))
 
 
 def _result(state: dict, patience: int) -> FitResult:
