@@ -143,4 +143,3 @@ def test_distributed_ranks_agree_on_early_stopping_and_resume_their_own_random_s
     assert [r["epochs"] for r in ranks] == [4, 4] and not any(r["stopped_early"] for r in ranks)
     assert all(r["rng_resumed_as_straight"] for r in ranks)
     assert ranks[0]["rng"] != ranks[1]["rng"]
-

@@ -122,6 +122,9 @@ class TrainingTask(Protocol):
     def model_card(self, result: FitResult) -> str:
         """The README.md of the exported model repo."""
 
+    # Optional: ``extra_state() -> dict`` (JSON) and ``load_extra_state(dict)`` for what the task
+    # itself keeps between epochs; ``fit`` saves it in the checkpoint and restores it on resume.
+
 
 @dataclass
 class FitResult:
@@ -224,7 +227,10 @@ def _load_checkpoint(path: Path, task: TrainingTask, ctx: TrainContext) -> dict:
     cuda_state = tensors.get(f"rng.cuda.rank{ctx.rank}", tensors.get("rng.cuda"))
     if cuda_state is not None and ctx.device.type == "cuda":
         torch.cuda.set_rng_state(cuda_state, ctx.device)
-    return json.loads(metadata["trainer"])
+    state = json.loads(metadata["trainer"])
+    if "task" in state and hasattr(task, "load_extra_state"):
+        task.load_extra_state(state["task"])
+    return state
 
 
 def write_model_repo(out_dir: Path, tensors: dict[str, torch.Tensor], config: dict[str, Any], card: str) -> Path:
@@ -303,6 +309,8 @@ def fit(task: TrainingTask, ctx: TrainContext, images: torch.Tensor, labels: tor
         else:
             state["bad_epochs"] += 1
         state["epoch"] = epoch
+        if hasattr(task, "extra_state"):
+            state["task"] = task.extra_state()
         if ctx.is_main:
             from .images import make_grid, save_png
 

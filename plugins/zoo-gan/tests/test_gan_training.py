@@ -67,3 +67,30 @@ def test_two_processes_keep_identical_weights(tmp_path):
     # the ranks saw different data, so their own BatchNorm statistics differ (documented)
     assert any(not torch.equal(rank0[k], rank1[k]) for k in rank0 if k.endswith("running_mean"))
     assert (tmp_path / "model.safetensors").exists()  # rank 0 wrote the model repo
+
+
+def test_resumed_gan_training_matches_an_uninterrupted_run(tmp_path):
+    """Without a classifier the monitor counts epochs down; a resumed run must go on counting,
+    and its weights must be the uninterrupted run's (the first preview once changed them)."""
+    from zoo_core.training import fit
+
+    ctx = TrainContext(torch.device("cpu"))
+    images = squares(64)
+    labels = torch.zeros(64, dtype=torch.long)
+
+    def task() -> GANTask:
+        made = GANTask(ctx, DCGANConfig(width=8), lr=2e-4, seed=0, classifier=None, reference=None,
+                       eval_samples=0, recipe="test", dataset="squares", classes=())
+        made.max_epochs = 3
+        return made
+
+    options = dict(batch_size=16, patience=1, progress=False, log=lambda message: None)
+    straight = task()
+    expected = fit(straight, ctx, images, labels, out_dir=tmp_path / "a", max_epochs=3, **options)
+    fit(task(), ctx, images, labels, out_dir=tmp_path / "b", max_epochs=1, **options)
+    resumed = task()
+    result = fit(resumed, ctx, images, labels, out_dir=tmp_path / "b", max_epochs=3, resume=True, **options)
+    assert [row["epochs_left"] for row in result.history] == [row["epochs_left"] for row in expected.history]
+    assert result.epochs == 3 and result.best_epoch == 3 and not result.stopped_early
+    for key, value in straight.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[key]), key

@@ -121,6 +121,12 @@ class GANTask:
     def preview(self) -> torch.Tensor:
         return self._generate(64, seed=self.seed)
 
+    def extra_state(self) -> dict[str, Any]:  # checkpointed by fit: epochs_left must go on counting down
+        return {"epoch": self._epoch}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self._epoch = int(state["epoch"])
+
     def export(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         return self.model.state_dict(), asdict(self.config)
 
