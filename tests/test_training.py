@@ -143,3 +143,16 @@ def test_distributed_ranks_agree_on_early_stopping_and_resume_their_own_random_s
     assert [r["epochs"] for r in ranks] == [4, 4] and not any(r["stopped_early"] for r in ranks)
     assert all(r["rng_resumed_as_straight"] for r in ranks)
     assert ranks[0]["rng"] != ranks[1]["rng"]
+
+
+def test_resuming_with_a_checkpoint_of_another_model_is_a_one_line_input_error(tmp_path):
+    run(LineTask(), tmp_path, max_epochs=1)
+    other = LineTask()
+    other.model = nn.Linear(1, 2)  # e.g. resumed with another --width
+    other.optimizer = torch.optim.Adam(other.model.parameters())
+    with pytest.raises(InputError, match="checkpoint.safetensors: the checkpoint does not fit") as caught:
+        run(other, tmp_path, max_epochs=2, resume=True)
+    assert "\n" not in str(caught.value)
+    (tmp_path / "checkpoint.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{}")
+    with pytest.raises(InputError, match="cannot read the checkpoint"):
+        run(LineTask(), tmp_path, max_epochs=2, resume=True)

@@ -211,17 +211,25 @@ def _save_checkpoint(path: Path, task: TrainingTask, trainer_state: dict, rng: d
 def _load_checkpoint(path: Path, task: TrainingTask, ctx: TrainContext) -> dict:
     from safetensors import safe_open
 
-    with safe_open(str(path), "pt") as handle:
-        metadata = handle.metadata() or {}
-        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    try:
+        with safe_open(str(path), "pt") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    except Exception as exc:  # safetensors raises its own error type for a damaged file
+        raise InputError(f"{path}: cannot read the checkpoint ({exc}); delete it or drop --resume") from exc
     if "trainer" not in metadata:
         raise InputError(f"{path}: not a zoo training checkpoint")
-    for name, module in task.modules().items():
-        prefix = f"module.{name}."
-        module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
-    optim_meta = json.loads(metadata["optimizers"])
-    for name, optimizer in task.optimizers().items():
-        optimizer_from_tensors(f"optim.{name}", optimizer, tensors, optim_meta[name])
+    try:
+        for name, module in task.modules().items():
+            prefix = f"module.{name}."
+            module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+        optim_meta = json.loads(metadata["optimizers"])
+        for name, optimizer in task.optimizers().items():
+            optimizer_from_tensors(f"optim.{name}", optimizer, tensors, optim_meta[name])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        reason = " ".join(str(exc).split())
+        raise InputError(f"{path}: the checkpoint does not fit this model and its options ({reason}); resume with "
+                         "the options it was trained with, or train into another --out") from exc
     # each rank continues its own random stream (older checkpoints hold rank 0's only)
     torch.set_rng_state(tensors.get(f"rng.cpu.rank{ctx.rank}", tensors["rng.cpu"]))
     cuda_state = tensors.get(f"rng.cuda.rank{ctx.rank}", tensors.get("rng.cuda"))
