@@ -28,6 +28,10 @@ def test_idx_round_trip_uint8_and_big_endian_int32(tmp_path):
     (b"\x00\x00\x08\x03\x00\x00", "truncated IDX header"),
     (struct.pack(">BBBBI", 0, 0, 8, 1, 10) + b"\x00" * 4, "has 4 bytes, expected 10"),
     (b"\x1f\x8bnot really gzip", "cannot read IDX file"),
+    # a damaged deflate stream behind a valid gzip header raises zlib.error, not OSError
+    (gzip.compress(b"\x00" * 64, mtime=0)[:10] + b"\xff" * 20, "cannot read IDX file"),
+    # 65536**4 bytes wraps to 0 in int64: the reader must not take that for an empty file
+    (struct.pack(">BBBB4I", 0, 0, 8, 4, 65536, 65536, 65536, 65536), "has 0 bytes, expected 18446744073709551616"),
 ])
 def test_malformed_idx_files_are_input_errors(tmp_path, data, message):
     path = tmp_path / "bad-idx"
@@ -74,3 +78,15 @@ def test_to_model_range_pads_28_to_32_with_background():
     assert x.shape == (2, 1, 32, 32)
     assert x[:, :, 2:30, 2:30].eq(1).all() and x[:, :, :2].eq(-1).all()
     assert to_model_range(images, 64).shape == (2, 1, 64, 64)
+
+
+def test_idx_file_with_no_items(tmp_path):
+    (tmp_path / "empty").write_bytes(struct.pack(">BBBB3I", 0, 0, 8, 3, 0, 28, 28))
+    assert read_idx(tmp_path / "empty").shape == (0, 28, 28)
+
+
+def test_fashion_mnist_labels_out_of_range_are_an_input_error(tmp_path):
+    folder = write_fake_fashion_mnist(tmp_path / "fm", 20, 10, gz=False)
+    (folder / "train-labels-idx1-ubyte").write_bytes(idx_bytes(torch.arange(20)))
+    with pytest.raises(InputError, match="labels must be 0..9, found 0..19"):
+        load_fashion_mnist("train", folder)

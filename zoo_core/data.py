@@ -10,8 +10,10 @@ layout); nothing is downloaded. Images come back as uint8 tensors
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +51,7 @@ def read_idx(path: Path) -> torch.Tensor:
         raw = path.read_bytes()
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a damaged compressed stream
         raise InputError(f"{path}: cannot read IDX file ({exc})") from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise InputError(f"{path}: not an IDX file (bad magic number)")
@@ -59,9 +61,11 @@ def read_idx(path: Path) -> torch.Tensor:
     if len(raw) < header:
         raise InputError(f"{path}: truncated IDX header")
     shape = struct.unpack(f">{ndim}I", raw[4:header])
-    expected = size * int(torch.tensor(shape).prod()) if ndim else size
+    expected = size * math.prod(shape)  # Python ints: a hostile shape cannot overflow into a match
     if len(raw) - header != expected:
         raise InputError(f"{path}: IDX data has {len(raw) - header} bytes, expected {expected} for shape {shape}")
+    if expected == 0:  # a dimension of 0: frombuffer refuses an empty buffer
+        return torch.empty(shape, dtype=dtype)
     data = torch.frombuffer(bytearray(raw[header:]), dtype=torch.uint8)
     if size > 1:  # IDX is big-endian
         data = data.view(-1, size).flip(1).contiguous().view(dtype)
@@ -92,6 +96,11 @@ def load_fashion_mnist(split: str = "train", data_dir: Path | None = None) -> Im
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise InputError(f"{folder}: {prefix} images {tuple(images.shape)} and labels {tuple(labels.shape)} "
                          "do not match")
+    if images.dtype != torch.uint8:
+        raise InputError(f"{folder}: {prefix} images are {str(images.dtype).replace('torch.', '')}, not unsigned bytes")
+    if len(labels) and (labels.min() < 0 or labels.max() >= len(FASHION_MNIST_CLASSES)):
+        raise InputError(f"{folder}: {prefix} labels must be 0..{len(FASHION_MNIST_CLASSES) - 1}, found "
+                         f"{int(labels.min())}..{int(labels.max())}")
     return ImageDataset(images.unsqueeze(1), labels.long(), FASHION_MNIST_CLASSES, f"fashion-mnist/{split}")
 
 
