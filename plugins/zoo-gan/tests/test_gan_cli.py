@@ -127,3 +127,20 @@ def test_zoo_eval_reproduces_the_registry_metrics(zoo, name):
         assert metrics["fd_floor"] < metrics["fd"] < metrics["fd_blurred_test"] < metrics["fd_noised_test"]
     else:
         assert result["metrics"]["test_accuracy"] >= 0.90
+
+
+@pytest.mark.parametrize("args,message", [
+    (["fashion-classifier", "--limit", "5", "--batch-size", "2"],
+     "--limit 5: the classifier needs at least 10 training images, got 5"),
+    (["dcgan", "--eval-samples", "1"], "--eval-samples must be at least 2, got 1"),
+    (["dcgan", "--image-size", "64", "--classifier", "fashion-classifier"],
+     "--classifier fashion-classifier takes 1x32x32 images, but these are 1x64x64"),
+    (["dcgan", "--epochs", "0"], "--epochs must be positive, got 0"),
+    (["dcgan", "--limit", "0"], "--limit must be positive, got 0"),
+])
+def test_bad_train_arguments_are_one_line_errors(zoo, tmp_path, args, message):
+    folder = write_fake_fashion_mnist(tmp_path / "fm")
+    code, out, err = zoo("train", *args, "--data-dir", str(folder), "--out", str(tmp_path / "o"), "--device", "cpu",
+                         "--quiet")
+    assert code == 1 and message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "o" / "model.safetensors").exists()

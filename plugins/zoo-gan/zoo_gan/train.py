@@ -61,6 +61,15 @@ def _check(epochs: int, patience: int, batch_size: int) -> None:
             raise InputError(f"{name} must be positive, got {value}")
 
 
+def _given(name: str) -> bool:
+    """Whether the user typed option ``name`` (rather than taking its default)."""
+    from click.core import ParameterSource
+
+    context = click.get_current_context(silent=True)
+    source = context.get_parameter_source(name) if context is not None else None
+    return source not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+
+
 def _load_classifier(spec: str, device: Any) -> Any:
     """A registry name, or a training output folder / .safetensors file of the classifier."""
     import zoo_core
@@ -92,6 +101,8 @@ def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path
     from .tasks import GANTask
 
     _check(epochs, patience, batch_size)
+    if eval_samples < 2:  # a Fréchet distance needs a covariance
+        raise InputError(f"--eval-samples must be at least 2, got {eval_samples}")
     name = "cdcgan" if conditional else "dcgan"
     with training_context(device, amp=not no_amp) as ctx:
         data = _limited(load_dataset(dataset, "train", data_dir=data_dir, channels=1, size=image_size), limit)
@@ -102,8 +113,12 @@ def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path
                              num_classes=len(data.classes) if conditional else 0)
         images = to_model_range(data.images, image_size)
         feature_net, reference = None, None
-        if channels == 1 and image_size == 32 and classifier != "none":
+        if classifier != "none" and (_given("classifier") or (channels == 1 and image_size == 32)):
             feature_net = _load_classifier(classifier, ctx.device)
+            c, s = feature_net.config.channels, feature_net.config.image_size
+            if (c, s) != (channels, image_size):  # asked for by name: an error, not a silent fallback
+                raise InputError(f"--classifier {classifier} takes {c}x{s}x{s} images, but these are "
+                                 f"{channels}x{image_size}x{image_size}: use --image-size {s} or --classifier none")
             pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:10000]
             reference = feature_net.features_of(images[pick])
         elif ctx.is_main:
@@ -164,6 +179,9 @@ def train_classifier(out_dir: Path, dataset: str, data_dir: Path | None, epochs:
         raise InputError("the feature classifier is trained on --dataset fashion-mnist")
     with training_context(device, amp=not no_amp) as ctx:
         train = _limited(load_dataset(dataset, "train", data_dir=data_dir), limit)
+        if len(train) < 10:  # a tenth is held out: with none, images[-0:] would be all of them
+            given = f"--limit {limit}" if limit is not None else f"--data-dir {data_dir}"
+            raise InputError(f"{given}: the classifier needs at least 10 training images, got {len(train)}")
         test = load_dataset(dataset, "test", data_dir=data_dir)
         images = to_model_range(train.images, 32)
         held_out = min(5000, len(images) // 10)
