@@ -25,3 +25,13 @@ def test_kid_is_near_zero_for_one_distribution_and_positive_for_two():
     same, _ = kernel_distance(a, b, subsets=20, subset_size=500)
     different, spread = kernel_distance(a, shifted, subsets=20, subset_size=500)
     assert abs(same) < 0.01 and different > 0.05 and spread < different
+
+
+def test_too_few_feature_vectors_are_refused_not_nan():
+    import pytest
+
+    one, many = torch.randn(1, 4), torch.randn(50, 4)
+    with pytest.raises(ValueError, match="at least 2"):
+        frechet_distance(one, many)
+    with pytest.raises(ValueError, match="at least 2"):
+        kernel_distance(many, one)

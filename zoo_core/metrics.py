@@ -13,6 +13,8 @@ __all__ = ["frechet_distance", "kernel_distance"]
 
 
 def _stats(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    if features.ndim != 2 or len(features) < 2:
+        raise ValueError(f"need at least 2 feature vectors (N, D), got shape {tuple(features.shape)}")
     x = features.double()
     mean = x.mean(0)
     centred = x - mean
@@ -44,6 +46,8 @@ def kernel_distance(a: torch.Tensor, b: torch.Tensor, *, subsets: int = 100, sub
     generator = torch.Generator().manual_seed(seed)
     x, y = a.double(), b.double()
     m = min(subset_size, len(x), len(y))
+    if m < 2:  # the unbiased estimate leaves out the diagonal: m(m-1) pairs
+        raise ValueError(f"KID needs at least 2 feature vectors per set, got {len(x)} and {len(y)}")
     d = x.shape[1]
     values = []
     for _ in range(subsets):

@@ -144,3 +144,13 @@ def test_bad_train_arguments_are_one_line_errors(zoo, tmp_path, args, message):
                          "--quiet")
     assert code == 1 and message in err and err.count("\n") == 1, err
     assert not (tmp_path / "o" / "model.safetensors").exists()
+
+
+@pytest.mark.parametrize("name,samples,message", [
+    ("dcgan-fashion", "1", "--samples must be at least 2, got 1"),
+    pytest.param("cdcgan-fashion", "5", "--samples 5: cdcgan-fashion has 10 classes", marks=has_cdcgan),
+])
+def test_eval_with_too_few_samples_is_a_one_line_error(zoo, tmp_path, name, samples, message):
+    folder = write_fake_fashion_mnist(tmp_path / "fm")
+    code, _, err = zoo("eval", name, "--samples", samples, "--data-dir", str(folder), "--device", "cpu")
+    assert code == 1 and message in err and err.count("\n") == 1, err

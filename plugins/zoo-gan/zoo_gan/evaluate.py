@@ -102,10 +102,13 @@ def classifier_metrics(classifier: Any, *, data_dir: Path | None) -> dict[str, f
 def evaluate(name: str, samples: int, seed: int, device: str, data_dir: Path | None, classifier: str,
              as_json: bool) -> None:
     """Recompute NAME's metrics and show them beside the registry's."""
-    if samples <= 0:
-        raise zoo_core.InputError(f"--samples must be positive, got {samples}")
+    if samples < 2:  # a Fréchet distance needs a covariance, KID two samples per subset
+        raise zoo_core.InputError(f"--samples must be at least 2, got {samples}")
     entry = zoo_core.get_entry(name)
     model = zoo_core.load(name, device=device)
+    if getattr(model, "num_classes", 0) and samples < model.num_classes:  # accuracy is measured per class
+        raise zoo_core.InputError(f"--samples {samples}: {name} has {model.num_classes} classes; give at least "
+                                  f"{model.num_classes}")
     if entry.architecture == "fashion-classifier":
         measured = classifier_metrics(model, data_dir=data_dir)
     else:
