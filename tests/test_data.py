@@ -90,3 +90,14 @@ def test_fashion_mnist_labels_out_of_range_are_an_input_error(tmp_path):
     (folder / "train-labels-idx1-ubyte").write_bytes(idx_bytes(torch.arange(20)))
     with pytest.raises(InputError, match="labels must be 0..9, found 0..19"):
         load_fashion_mnist("train", folder)
+
+
+def test_image_folder_ignores_hidden_folders_and_refuses_loose_images_beside_classes(tmp_path):
+    for name in ("cats", "dogs", ".thumbnails"):
+        (tmp_path / name).mkdir()
+        Image.new("L", (8, 8), 100).save(tmp_path / name / "a.png")
+    data = load_dataset("folder", data_dir=tmp_path, channels=1, size=8)
+    assert data.classes == ("cats", "dogs") and data.labels.tolist() == [0, 1]
+    Image.new("L", (8, 8), 100).save(tmp_path / "stray.png")
+    with pytest.raises(InputError, match="both class subfolders and images of its own"):
+        load_dataset("folder", data_dir=tmp_path, channels=1, size=8)

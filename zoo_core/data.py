@@ -113,7 +113,11 @@ def load_image_folder(folder: Path, *, channels: int, size: int) -> ImageDataset
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"--data-dir {folder}: no such directory")
-    subdirs = sorted(p for p in folder.iterdir() if p.is_dir())
+    subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))  # not .cache/
+    loose = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    if subdirs and loose:  # they would be silently left out of a class-per-subfolder data set
+        raise InputError(f"--data-dir {folder}: has both class subfolders and images of its own ({loose[0].name}, "
+                         "...); move every image into a subfolder, or use a folder without subfolders")
     groups = [(i, d) for i, d in enumerate(subdirs)] if subdirs else [(-1, folder)]
     images, labels = [], []
     for label, directory in groups:
@@ -122,7 +126,7 @@ def load_image_folder(folder: Path, *, channels: int, size: int) -> ImageDataset
                 with Image.open(path) as image:
                     image = image.convert("L" if channels == 1 else "RGB").resize((size, size), Image.BICUBIC)
                     pixels = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
-            except (UnidentifiedImageError, OSError) as exc:
+            except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
                 raise InputError(f"{path}: not a readable image ({exc})") from exc
             images.append(pixels.view(size, size, channels).permute(2, 0, 1))
             labels.append(label)
