@@ -156,3 +156,4 @@ def test_resuming_with_a_checkpoint_of_another_model_is_a_one_line_input_error(t
     (tmp_path / "checkpoint.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{}")
     with pytest.raises(InputError, match="cannot read the checkpoint"):
         run(LineTask(), tmp_path, max_epochs=2, resume=True)
+

@@ -336,6 +336,10 @@ def fit(task: TrainingTask, ctx: TrainContext, images: torch.Tensor, labels: tor
     result = _result(state, patience)
     if ctx.is_main:
         write_atomic(out_dir / "README.md", task.model_card(result))
+    if ctx.distributed:  # no rank returns before rank 0's files are in place (e.g. a --resume right after)
+        import torch.distributed as dist
+
+        dist.barrier()
     return result
 
 
