@@ -157,3 +157,16 @@ def test_resuming_with_a_checkpoint_of_another_model_is_a_one_line_input_error(t
     with pytest.raises(InputError, match="cannot read the checkpoint"):
         run(LineTask(), tmp_path, max_epochs=2, resume=True)
 
+
+@pytest.mark.parametrize("device,message", [("cuda:0", "no CUDA device is available here"),
+                                            ("gpu", "use auto, cpu, cuda, cuda:N or mps")])
+def test_torchrun_checks_the_device_instead_of_falling_back_to_the_cpu(monkeypatch, device, message):
+    from zoo_core.training import training_context
+
+    if torch.cuda.is_available():
+        pytest.skip("checks the CPU-only fallback")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    with pytest.raises(InputError, match=message):
+        with training_context(device):
+            pass

@@ -81,7 +81,9 @@ def training_context(device: str = "auto", *, amp: bool = True) -> Iterator[Trai
         import torch.distributed as dist
 
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        wants_cuda = device in ("auto", "cuda") and torch.cuda.is_available()
+        # validated like any --device (cuda:N too: each rank still takes its local GPU); was: any
+        # spelling but 'auto' and 'cuda', or no GPU at all, silently trained on the CPU
+        wants_cuda = resolve_device(device).type == "cuda"
         target = torch.device("cuda", local_rank) if wants_cuda else torch.device("cpu")
         if target.type == "cuda":
             torch.cuda.set_device(target)
