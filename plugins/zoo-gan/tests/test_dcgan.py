@@ -38,10 +38,10 @@ def test_fused_inference_equals_the_plain_eval_network_and_stays_out_of_the_stat
         fused = model.decode(z)
     torch.testing.assert_close(fused, plain, atol=1e-5, rtol=1e-5)
     assert all(not key.startswith("generator._fused") for key in model.state_dict())
-    with torch.no_grad():  # changing the weights refolds the fused copy
+    with torch.no_grad():  # changing the weights refolds the fused copy (used without autograd only)
         model.generator.net[0].weight.mul_(2)
         plain = model.generator.net(z[:, :, None, None])
-    torch.testing.assert_close(model.decode(z), plain, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(model.decode(z), plain, atol=1e-5, rtol=1e-5)
 
 
 def test_bad_configs_are_config_errors():
