@@ -100,8 +100,9 @@ def training_context(device: str = "auto", *, amp: bool = True) -> Iterator[Trai
 class TrainingTask(Protocol):
     """What a plugin implements to train with ``fit``."""
 
-    #: the held-out metric that decides early stopping and the best epoch (lower is better)
-    monitor: str
+    #: the held-out metric that decides early stopping and the best epoch (lower is better);
+    #: None when there is none: every epoch is then the best so far, and training runs to max_epochs
+    monitor: str | None
 
     def modules(self) -> dict[str, nn.Module]:
         """Every module whose weights are checkpointed (unwrapped, not DDP)."""
@@ -113,7 +114,7 @@ class TrainingTask(Protocol):
         """One optimisation step on a batch; returns the losses to show (tensors are fine)."""
 
     def validate(self) -> dict[str, float]:
-        """Held-out metrics after an epoch; must include ``monitor``."""
+        """Held-out metrics after an epoch; must include ``monitor`` (unless it is None)."""
 
     def preview(self) -> torch.Tensor:
         """A fixed batch of images in [-1, 1] for the per-epoch sample grid."""
@@ -306,14 +307,14 @@ def fit(task: TrainingTask, ctx: TrainContext, images: torch.Tensor, labels: tor
         for module in task.modules().values():
             module.eval()
         metrics = _agree(ctx, task.validate())
-        if task.monitor not in metrics:
+        if task.monitor is not None and task.monitor not in metrics:
             raise RuntimeError(f"validate() returned no {task.monitor!r}")
         row = {"epoch": epoch, **{k: round(v, 5) for k, v in {**losses, **metrics}.items()},
                "seconds": round(elapsed, 2)}
         state["history"].append(row)
         state["seconds"] += elapsed
         state["images"] += steps * batch_size * ctx.world_size
-        improved = not state["best"] or metrics[task.monitor] < state["best"][task.monitor]
+        improved = task.monitor is None or not state["best"] or metrics[task.monitor] < state["best"][task.monitor]
         if improved:
             state.update(best=metrics, best_epoch=epoch, bad_epochs=0)
         else:

@@ -94,3 +94,20 @@ def test_resumed_gan_training_matches_an_uninterrupted_run(tmp_path):
     assert result.epochs == 3 and result.best_epoch == 3 and not result.stopped_early
     for key, value in straight.model.state_dict().items():
         assert torch.equal(value, resumed.model.state_dict()[key]), key
+
+
+def test_without_a_classifier_every_epoch_is_kept_even_after_resuming_with_more_epochs(tmp_path):
+    from zoo_core.training import fit
+
+    ctx = TrainContext(torch.device("cpu"))
+    images, labels = squares(32), torch.zeros(32, dtype=torch.long)
+    options = dict(batch_size=16, patience=1, progress=False, log=lambda message: None)
+    for epochs, resume in ((1, False), (3, True)):  # "train longer": --resume with a larger --epochs
+        task = GANTask(ctx, DCGANConfig(width=8), lr=2e-4, seed=0, classifier=None, reference=None,
+                       eval_samples=0, recipe="test", dataset="squares", classes=())
+        task.max_epochs = epochs
+        result = fit(task, ctx, images, labels, out_dir=tmp_path, max_epochs=epochs, resume=resume, **options)
+    assert result.epochs == 3 and result.best_epoch == 3 and not result.stopped_early
+    exported = load_file(str(tmp_path / "model.safetensors"))
+    for key, value in task.model.state_dict().items():
+        assert torch.equal(exported[key], value), key

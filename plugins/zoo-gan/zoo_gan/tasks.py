@@ -52,7 +52,9 @@ class GANTask:
         self.opt_g = torch.optim.Adam(self.model.generator.parameters(), lr=lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.model.discriminator.parameters(), lr=lr, betas=betas)
         self.classifier, self.reference, self.eval_samples = classifier, reference, eval_samples
-        self.monitor = "fd" if classifier is not None else "epochs_left"
+        # without a classifier there is no held-out metric: every epoch is kept, up to --epochs
+        # (a count-down metric did that until a --resume with a larger --epochs kept the old last epoch)
+        self.monitor = "fd" if classifier is not None else None
         self._epoch = 0
         self.max_epochs = 0
 
