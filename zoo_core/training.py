@@ -230,7 +230,14 @@ def _load_checkpoint(path: Path, task: TrainingTask, ctx: TrainContext) -> dict:
         for name, optimizer in task.optimizers().items():
             optimizer_from_tensors(f"optim.{name}", optimizer, tensors, optim_meta[name])
     except (RuntimeError, ValueError, KeyError) as exc:
-        reason = " ".join(str(exc).split())
+        # load_state_dict lists every mismatch on its own line: name the first and count the rest
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        details = lines[1:] if len(lines) > 1 and lines[0].startswith("Error(s) in loading") else lines
+        reason = " ".join(details[0].split()).rstrip(".") if details else type(exc).__name__
+        reason = reason if len(reason) <= 300 else reason[:300] + "..."
+        mismatches = sum(line.count("size mismatch for") for line in details)
+        if mismatches > 1:
+            reason += f", and {mismatches - 1} more size mismatches"
         raise InputError(f"{path}: the checkpoint does not fit this model and its options ({reason}); resume with "
                          "the options it was trained with, or train into another --out") from exc
     # each rank continues its own random stream (older checkpoints hold rank 0's only)
