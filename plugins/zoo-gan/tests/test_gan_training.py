@@ -108,6 +108,8 @@ def test_without_a_classifier_every_epoch_is_kept_even_after_resuming_with_more_
         task.max_epochs = epochs
         result = fit(task, ctx, images, labels, out_dir=tmp_path, max_epochs=epochs, resume=resume, **options)
     assert result.epochs == 3 and result.best_epoch == 3 and not result.stopped_early
+    card = (tmp_path / "README.md").read_text()
+    assert "Held-out metric: none" in card and "Fréchet" not in card
     exported = load_file(str(tmp_path / "model.safetensors"))
     for key, value in task.model.state_dict().items():
         assert torch.equal(exported[key], value), key

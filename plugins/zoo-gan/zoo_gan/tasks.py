@@ -136,12 +136,14 @@ class GANTask:
         from .card import model_card
 
         kind = "class-conditional DCGAN" if self.config.num_classes else "DCGAN"
+        if self.classifier is None:
+            note = "none (no feature classifier for these images): the last epoch is the model"
+        else:
+            note = (f"Fréchet distance of {self.eval_samples} samples to {len(self.reference)} real training images "
+                    "in the feature space of zoo's Fashion-MNIST classifier (not Inception FID)")
         return model_card(title=f"{kind} on {self.dataset}", config=asdict(self.config), result=result,
                           recipe=self.recipe, dataset=self.dataset,
-                          classes=self.classes if self.config.num_classes else (),
-                          monitor_note=f"Fréchet distance of {self.eval_samples} samples to 10,000 real training "
-                                       "images in the feature space of zoo's Fashion-MNIST classifier "
-                                       "(not Inception FID)")
+                          classes=self.classes if self.config.num_classes else (), monitor_note=note)
 
 
 class ClassifierTask:
