@@ -154,3 +154,13 @@ def test_eval_with_too_few_samples_is_a_one_line_error(zoo, tmp_path, name, samp
     folder = write_fake_fashion_mnist(tmp_path / "fm")
     code, _, err = zoo("eval", name, "--samples", samples, "--data-dir", str(folder), "--device", "cpu")
     assert code == 1 and message in err and err.count("\n") == 1, err
+
+
+def test_a_gan_folder_given_as_classifier_is_a_one_line_error(zoo, tmp_path):
+    folder = write_fake_fashion_mnist(tmp_path / "fm")
+    gan = tmp_path / "gan"
+    gan.mkdir()
+    (gan / "config.json").write_text(json.dumps({"image_size": 32, "latent_dim": 100}))
+    code, _, err = zoo("train", "dcgan", "--classifier", str(gan), "--data-dir", str(folder), "--out",
+                       str(tmp_path / "o"), "--device", "cpu", "--quiet")
+    assert code == 1 and f"--classifier {gan}: not a feature classifier" in err and err.count("\n") == 1, err

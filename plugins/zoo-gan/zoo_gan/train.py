@@ -81,9 +81,15 @@ def _load_classifier(spec: str, device: Any) -> Any:
         weights = path / "model.safetensors" if path.is_dir() else path
         config_file = weights.with_name("config.json")
         config = json.loads(config_file.read_text()) if config_file.exists() else {}
+        from zoo_core.config import build_config
+        from zoo_core.errors import ConfigError
         from zoo_core.loading import build_model, load_weights_into
 
-        model = build_model(FeatureClassifier, ClassifierConfig(**config), architecture="fashion-classifier")
+        try:  # e.g. a GAN's output folder given by mistake
+            classifier_config = build_config(ClassifierConfig, config, where=str(config_file))
+        except ConfigError as exc:
+            raise InputError(f"--classifier {spec}: not a feature classifier ({exc})") from exc
+        model = build_model(FeatureClassifier, classifier_config, architecture="fashion-classifier")
         return load_weights_into(model, weights, device=device, dtype=__import__("torch").float32,
                                  architecture="fashion-classifier")
     return zoo_core.load(spec, device=device)
