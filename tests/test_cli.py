@@ -361,3 +361,5 @@ def test_interpolate_writes_one_strip_from_seed_to_seed(toy, zoo, tmp_path):
     torch.testing.assert_close(frames[-1], model.sample(1, seed=2)[0])  # and ends at --interpolate's
     code, _, err = zoo("run", "toy-gen", "--interpolate", "2", "--frames", "1")
     assert code == 1 and "--frames must be at least 2" in err
+    code, _, err = zoo("run", "toy-gen", "--frames", "5")
+    assert code == 1 and "--frames only applies with --interpolate" in err

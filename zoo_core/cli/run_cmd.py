@@ -88,6 +88,8 @@ def _generate(entry: ModelEntry, arch: Architecture, params: dict[str, Any], ext
     to_seed, frames = params.get("interpolate"), params.get("frames", 8)
     if to_seed is not None and frames < 2:
         raise InputError(f"--frames must be at least 2, got {frames}")
+    if to_seed is None and frames != 8:
+        raise InputError("--frames only applies with --interpolate SEED2")
     model = load(entry.name, device=params["device"], dtype=params["dtype"], weights=params["weights"])
     label = _parse_label(params.get("label"), entry, model.num_classes) if arch.conditional else None
     meta = _run_metadata(entry, model, seed)

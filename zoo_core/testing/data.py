@@ -43,4 +43,5 @@ def fashion_mnist_available(folder: Path | None = None) -> bool:
     from ..data import DEFAULT_FASHION_DIR
 
     root = Path(folder or os.environ.get("ZOO_FASHION_MNIST_DIR") or DEFAULT_FASHION_DIR)
-    return any((root / f"t10k-images-idx3-ubyte{suffix}").exists() for suffix in (".gz", ""))
+    stems = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+    return all(any((root / f"{stem}{suffix}").exists() for suffix in (".gz", "")) for stem in stems)

@@ -164,3 +164,18 @@ def test_a_gan_folder_given_as_classifier_is_a_one_line_error(zoo, tmp_path):
     code, _, err = zoo("train", "dcgan", "--classifier", str(gan), "--data-dir", str(folder), "--out",
                        str(tmp_path / "o"), "--device", "cpu", "--quiet")
     assert code == 1 and f"--classifier {gan}: not a feature classifier" in err and err.count("\n") == 1, err
+
+
+def test_train_on_rgb_images_with_channels_3(zoo, tmp_path):
+    images = tmp_path / "rgb"
+    images.mkdir()
+    for i in range(8):
+        Image.new("RGB", (32, 32), (i * 30, 255 - i * 30, 90)).save(images / f"{i}.png")
+    out = tmp_path / "run"
+    code, _, err = zoo("train", "dcgan", "--dataset", "folder", "--data-dir", str(images), "--channels", "3",
+                       "--epochs", "1", "--batch-size", "4", "--width", "8", "--out", str(out), "--quiet",
+                       "--device", "cpu")
+    assert code == 0, err
+    assert json.loads((out / "config.json").read_text())["channels"] == 3
+    code, _, err = zoo("train", "dcgan", "--channels", "3", "--out", str(tmp_path / "x"), "--device", "cpu")
+    assert code == 1 and "Fashion-MNIST is greyscale" in err

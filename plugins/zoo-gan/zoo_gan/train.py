@@ -97,7 +97,8 @@ def _load_classifier(spec: str, device: Any) -> Any:
 
 def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path | None, epochs: int,
                patience: int, batch_size: int, seed: int, device: str, no_amp: bool, resume: bool, quiet: bool,
-               limit: int | None, image_size: int, width: int, latent_dim: int, lr: float, classifier: str, eval_samples: int) -> None:
+               limit: int | None, image_size: int, channels: int, width: int, latent_dim: int, lr: float,
+               classifier: str, eval_samples: int) -> None:
     import torch
 
     from zoo_core.data import load_dataset, to_model_range
@@ -111,10 +112,11 @@ def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path
         raise InputError(f"--eval-samples must be at least 2, got {eval_samples}")
     name = "cdcgan" if conditional else "dcgan"
     with training_context(device, amp=not no_amp) as ctx:
-        data = _limited(load_dataset(dataset, "train", data_dir=data_dir, channels=1, size=image_size), limit)
+        if dataset == "fashion-mnist" and channels != 1:
+            raise InputError(f"--channels {channels}: Fashion-MNIST is greyscale; use --channels 1")
+        data = _limited(load_dataset(dataset, "train", data_dir=data_dir, channels=channels, size=image_size), limit)
         if conditional and (data.labels < 0).any():
             raise InputError("cdcgan needs labelled data: --dataset folder with one subfolder per class")
-        channels = data.images.shape[1]
         config = DCGANConfig(image_size=image_size, channels=channels, latent_dim=latent_dim, width=width,
                              num_classes=len(data.classes) if conditional else 0)
         images = to_model_range(data.images, image_size)
@@ -148,6 +150,8 @@ def _gan_command(conditional: bool) -> click.Command:
     @click.command()
     @_common
     @click.option("--image-size", type=click.Choice(["28", "32", "64"]), default="32", show_default=True)
+    @click.option("--channels", type=click.Choice(["1", "3"]), default="1", show_default=True,
+                  help="1 = greyscale, 3 = RGB (for --dataset folder)")
     @click.option("--width", type=int, default=64, show_default=True, help="ngf = ndf")
     @click.option("--latent-dim", type=int, default=100, show_default=True)
     @click.option("--lr", type=float, default=2e-4, show_default=True)
@@ -156,9 +160,9 @@ def _gan_command(conditional: bool) -> click.Command:
                        "folder, or 'none'")
     @click.option("--eval-samples", type=int, default=5000, show_default=True,
                   help="samples per epoch for the held-out metric")
-    def command(image_size: str, **options: Any) -> None:
+    def command(image_size: str, channels: str, **options: Any) -> None:
         """Train a DCGAN (class-conditional for cdcgan) on Fashion-MNIST or a folder of images."""
-        _train_gan(conditional, image_size=int(image_size), **options)
+        _train_gan(conditional, image_size=int(image_size), channels=int(channels), **options)
 
     return command
 
