@@ -179,3 +179,21 @@ def test_train_on_rgb_images_with_channels_3(zoo, tmp_path):
     assert json.loads((out / "config.json").read_text())["channels"] == 3
     code, _, err = zoo("train", "dcgan", "--channels", "3", "--out", str(tmp_path / "x"), "--device", "cpu")
     assert code == 1 and "Fashion-MNIST is greyscale" in err
+
+
+def test_model_cards_name_the_right_hub_task_and_dataset():
+    from zoo_core.training import FitResult
+    from zoo_gan.card import model_card
+
+    result = FitResult(epochs=2, best_epoch=1, best={"fd": 3.0}, seconds=60.0,
+                       history=[{"epoch": 1, "fd": 3.0}, {"epoch": 2, "fd": 4.0}], images_per_second=100.0)
+    gan = model_card(title="DCGAN on folder:shoes", config={}, result=result, recipe="zoo train dcgan",
+                     dataset="folder:shoes", classes=(), monitor_note="none")
+    front = gan.split("---")[1]
+    assert "type: unconditional-image-generation" in front and "datasets:" not in front
+    assert 'name: "DCGAN on folder:shoes"' in front  # quoted: a ': ' would break the YAML
+    classifier = model_card(title="classifier", config={}, result=result, recipe="r", dataset="fashion-mnist/train",
+                            classes=(), monitor_note="n", task="image-classification")
+    front = classifier.split("---")[1]
+    assert "type: image-classification" in front and "  - image-classification" in front
+    assert "zalando-datasets/fashion_mnist" in front

@@ -9,8 +9,13 @@ from zoo_core.training import FitResult
 
 
 def model_card(*, title: str, config: dict[str, Any], result: FitResult, recipe: str, dataset: str,
-               classes: tuple[str, ...], monitor_note: str, extra: dict[str, float] | None = None) -> str:
+               classes: tuple[str, ...], monitor_note: str, extra: dict[str, float] | None = None,
+               task: str = "unconditional-image-generation") -> str:
+    """``task`` is the Hub's task id (unconditional-image-generation, image-classification)."""
     best = {**result.best, **(extra or {})}
+    # the Hub knows Fashion-MNIST by its dataset id; a user's folder has none to give
+    datasets = "datasets:\n  - zalando-datasets/fashion_mnist\n" if dataset.startswith("fashion") else ""
+    tag = "image-classification" if task == "image-classification" else "image-generation"
     metric_lines = "\n".join(f"          - type: {k}\n            value: {v:.6g}" for k, v in best.items())
     history = "\n".join("| " + " | ".join(str(row.get(k, "")) for k in result.history[0]) + " |"
                         for row in result.history) if result.history else ""
@@ -20,14 +25,12 @@ license: apache-2.0
 library_name: zoo
 tags:
   - zoo
-  - image-generation
-datasets:
-  - {"zalando-datasets/fashion_mnist" if dataset.startswith("fashion") else dataset}
-model-index:
-  - name: {title}
+  - {tag}
+{datasets}model-index:
+  - name: {json.dumps(title)}
     results:
       - task:
-          type: unconditional-image-generation
+          type: {task}
         metrics:
 {metric_lines}
 ---

@@ -195,5 +195,6 @@ class ClassifierTask:
 
         extra = {} if self.test_accuracy is None else {"test_accuracy": self.test_accuracy}
         return model_card(title="Fashion-MNIST feature classifier", config=asdict(self.config), result=result,
+                          task="image-classification",
                           recipe=self.recipe, dataset="fashion-mnist", classes=(), extra=extra,
                           monitor_note="error on 5,000 held-out training images")
