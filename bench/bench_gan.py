@@ -158,7 +158,6 @@ def bench_training(device: torch.device, steps: int) -> None:
     def zoo_loop() -> float:
         task = GANTask(ctx, DCGANConfig(), lr=2e-4, seed=0, classifier=None, reference=None, eval_samples=0,
                        recipe="bench", dataset="random", classes=())
-        task.max_epochs = 1
         with tempfile.TemporaryDirectory() as tmp:
             result = fit(task, ctx, images, labels, out_dir=Path(tmp), batch_size=batch, max_epochs=1,
                          progress=False, log=lambda message: None)

@@ -125,9 +125,6 @@ class TrainingTask(Protocol):
     def model_card(self, result: FitResult) -> str:
         """The README.md of the exported model repo."""
 
-    # Optional: ``extra_state() -> dict`` (JSON) and ``load_extra_state(dict)`` for what the task
-    # itself keeps between epochs; ``fit`` saves it in the checkpoint and restores it on resume.
-
 
 @dataclass
 class FitResult:
@@ -245,10 +242,7 @@ def _load_checkpoint(path: Path, task: TrainingTask, ctx: TrainContext) -> dict:
     cuda_state = tensors.get(f"rng.cuda.rank{ctx.rank}", tensors.get("rng.cuda"))
     if cuda_state is not None and ctx.device.type == "cuda":
         torch.cuda.set_rng_state(cuda_state, ctx.device)
-    state = json.loads(metadata["trainer"])
-    if "task" in state and hasattr(task, "load_extra_state"):
-        task.load_extra_state(state["task"])
-    return state
+    return json.loads(metadata["trainer"])
 
 
 def write_model_repo(out_dir: Path, tensors: dict[str, torch.Tensor], config: dict[str, Any], card: str) -> Path:
@@ -327,8 +321,6 @@ def fit(task: TrainingTask, ctx: TrainContext, images: torch.Tensor, labels: tor
         else:
             state["bad_epochs"] += 1
         state["epoch"] = epoch
-        if hasattr(task, "extra_state"):
-            state["task"] = task.extra_state()
         if ctx.is_main:
             from .images import make_grid, save_png
 
@@ -357,7 +349,7 @@ def _agree(ctx: TrainContext, metrics: dict[str, float]) -> dict[str, float]:
     """Rank 0's held-out metrics on every rank, so that all ranks take the same early-stopping
     decisions: their own can differ (per-process BatchNorm statistics, float rounding), and a
     rank that stopped alone would leave the others waiting in DDP's all-reduce for ever."""
-    if not ctx.distributed:
+    if not ctx.distributed or not metrics:
         return metrics
     import torch.distributed as dist
 

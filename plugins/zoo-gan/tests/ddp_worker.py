@@ -14,7 +14,6 @@ out = Path(sys.argv[1])
 with training_context("cpu", amp=False) as ctx:
     task = GANTask(ctx, DCGANConfig(width=8), lr=2e-4, seed=0, classifier=None, reference=None, eval_samples=0,
                    recipe="test", dataset="random", classes=())
-    task.max_epochs = 1
     images = torch.rand(256, 1, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
     fit(task, ctx, images, torch.zeros(256, dtype=torch.long), out_dir=out, batch_size=16, max_epochs=1,
         progress=False, log=lambda message: None)

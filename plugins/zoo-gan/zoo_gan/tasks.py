@@ -55,8 +55,6 @@ class GANTask:
         # without a classifier there is no held-out metric: every epoch is kept, up to --epochs
         # (a count-down metric did that until a --resume with a larger --epochs kept the old last epoch)
         self.monitor = "fd" if classifier is not None else None
-        self._epoch = 0
-        self.max_epochs = 0
 
     def modules(self) -> dict[str, nn.Module]:
         return {"dcgan": self.model}
@@ -109,9 +107,8 @@ class GANTask:
         return out.float()
 
     def validate(self) -> dict[str, float]:
-        self._epoch += 1
         if self.classifier is None:
-            return {"epochs_left": float(self.max_epochs - self._epoch)}
+            return {}
         samples = self._generate(self.eval_samples, seed=self.seed + 12345)
         metrics = {"fd": frechet_distance(self.classifier.features_of(samples), self.reference)}
         if self.config.num_classes:
@@ -122,12 +119,6 @@ class GANTask:
 
     def preview(self) -> torch.Tensor:
         return self._generate(64, seed=self.seed)
-
-    def extra_state(self) -> dict[str, Any]:  # checkpointed by fit: epochs_left must go on counting down
-        return {"epoch": self._epoch}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        self._epoch = int(state["epoch"])
 
     def export(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         return self.model.state_dict(), asdict(self.config)

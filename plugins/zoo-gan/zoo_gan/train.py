@@ -136,7 +136,6 @@ def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path
         task = GANTask(ctx, config, lr=lr, seed=seed, classifier=feature_net, reference=reference,
                        eval_samples=eval_samples, recipe=_recipe(f"zoo train {name}"), dataset=data.name,
                        classes=data.classes)
-        task.max_epochs = epochs
         result = fit(task, ctx, images, data.labels, out_dir=out_dir, batch_size=batch_size, max_epochs=epochs,
                      patience=patience, seed=seed, resume=resume, progress=not quiet)
         if ctx.is_main:
