@@ -106,9 +106,7 @@ def load_fashion_mnist(split: str = "train", data_dir: Path | None = None) -> Im
 
 def load_image_folder(folder: Path, *, channels: int, size: int) -> ImageDataset:
     """Every image in ``folder`` (non-recursive) or, if it has subfolders, one class per subfolder."""
-    from PIL import Image, UnidentifiedImageError
-
-    from .images import IMAGE_SUFFIXES
+    from .images import IMAGE_SUFFIXES, read_pixels
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -122,13 +120,7 @@ def load_image_folder(folder: Path, *, channels: int, size: int) -> ImageDataset
     images, labels = [], []
     for label, directory in groups:
         for path in sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
-            try:
-                with Image.open(path) as image:
-                    image = image.convert("L" if channels == 1 else "RGB").resize((size, size), Image.BICUBIC)
-                    pixels = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
-            except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-                raise InputError(f"{path}: not a readable image ({exc})") from exc
-            images.append(pixels.view(size, size, channels).permute(2, 0, 1))
+            images.append(read_pixels(path, channels, size))
             labels.append(label)
     if not images:
         raise InputError(f"--data-dir {folder}: no images found")

@@ -15,7 +15,7 @@ import torch
 from .atomic import write_atomic
 from .errors import InputError
 
-__all__ = ["to_uint8", "make_grid", "save_png", "save_pngs", "read_image", "image_files", "IMAGE_SUFFIXES"]
+__all__ = ["to_uint8", "make_grid", "save_png", "save_pngs", "read_image", "read_pixels", "image_files", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 
@@ -112,15 +112,22 @@ def image_files(inputs: Iterable[Path]) -> list[Path]:
     return found
 
 
-def read_image(path: Path, channels: int) -> torch.Tensor:
-    """A (1, C, H, W) tensor in [-1, 1] from an image file, converted to ``channels``."""
+def read_pixels(path: Path, channels: int, size: int | None = None) -> torch.Tensor:
+    """uint8 (C, H, W) pixels of an image file, converted to ``channels`` and, if ``size`` is
+    given, resized (bicubic) to size × size; an unreadable file is an ``InputError``."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
             image = image.convert("L" if channels == 1 else "RGB")
+            if size is not None:
+                image = image.resize((size, size), Image.BICUBIC)
             data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
-            tensor = data.reshape(image.height, image.width, channels)
+            return data.reshape(image.height, image.width, channels).permute(2, 0, 1)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from exc
-    return tensor.permute(2, 0, 1).unsqueeze(0).float() / 127.5 - 1.0
+
+
+def read_image(path: Path, channels: int) -> torch.Tensor:
+    """A (1, C, H, W) tensor in [-1, 1] from an image file, converted to ``channels``."""
+    return read_pixels(path, channels).unsqueeze(0).float() / 127.5 - 1.0
