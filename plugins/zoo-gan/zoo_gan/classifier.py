@@ -7,7 +7,10 @@ maps them to 128 features (``encode``) and 10 class logits (``classify``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -15,7 +18,7 @@ from torch import nn
 import zoo_core
 from zoo_core.errors import InputError
 
-__all__ = ["ClassifierConfig", "FeatureClassifier"]
+__all__ = ["ClassifierConfig", "FeatureClassifier", "load_classifier"]
 
 
 @dataclass
@@ -77,3 +80,25 @@ class FeatureClassifier(zoo_core.Encoder):
         out = [self(images[i:i + batch_size].to(self.device, self.dtype)).argmax(1).cpu()
                for i in range(0, len(images), batch_size)]
         return torch.cat(out)
+
+
+def load_classifier(spec: str, device: Any) -> FeatureClassifier:
+    """A registry name, or a training output folder / .safetensors file of the classifier."""
+    import zoo_core
+    from zoo_core.config import build_config
+    from zoo_core.errors import ConfigError
+    from zoo_core.loading import build_model, load_weights_into
+
+    path = Path(spec)
+    if path.suffix == ".safetensors" or path.is_dir():
+        weights = path / "model.safetensors" if path.is_dir() else path
+        config_file = weights.with_name("config.json")
+        config = json.loads(config_file.read_text()) if config_file.exists() else {}
+        try:  # e.g. a GAN's output folder given by mistake
+            classifier_config = build_config(ClassifierConfig, config, where=str(config_file))
+        except ConfigError as exc:
+            raise InputError(f"--classifier {spec}: not a feature classifier ({exc})") from exc
+        model = build_model(FeatureClassifier, classifier_config, architecture="fashion-classifier")
+        return load_weights_into(model, weights, device=device, dtype=torch.float32,
+                                 architecture="fashion-classifier")
+    return zoo_core.load(spec, device=device)

@@ -21,7 +21,7 @@ import zoo_core
 from zoo_core.data import FASHION_MNIST_CLASSES, load_fashion_mnist, to_model_range
 from zoo_core.metrics import frechet_distance, kernel_distance
 
-from .train import _load_classifier
+from .classifier import load_classifier
 
 __all__ = ["evaluate", "generator_metrics", "blur", "fit_to_classifier"]
 
@@ -112,7 +112,7 @@ def evaluate(name: str, samples: int, seed: int, device: str, data_dir: Path | N
     if entry.architecture == "fashion-classifier":
         measured = classifier_metrics(model, data_dir=data_dir)
     else:
-        measured = generator_metrics(model, _load_classifier(classifier, model.device), samples=samples,
+        measured = generator_metrics(model, load_classifier(classifier, model.device), samples=samples,
                                      seed=seed, data_dir=data_dir)
     if as_json:
         click.echo(json.dumps({"model": name, "metrics": measured,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,8 @@ from typing import Any
 import click
 
 from zoo_core.errors import InputError
+
+from .classifier import load_classifier
 
 DEVICE_HELP = "auto, cpu, cuda or cuda:N (under torchrun each rank takes its local GPU)"
 
@@ -70,31 +71,6 @@ def _given(name: str) -> bool:
     return source not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
 
 
-def _load_classifier(spec: str, device: Any) -> Any:
-    """A registry name, or a training output folder / .safetensors file of the classifier."""
-    import zoo_core
-
-    from .classifier import ClassifierConfig, FeatureClassifier
-
-    path = Path(spec)
-    if path.suffix == ".safetensors" or path.is_dir():
-        weights = path / "model.safetensors" if path.is_dir() else path
-        config_file = weights.with_name("config.json")
-        config = json.loads(config_file.read_text()) if config_file.exists() else {}
-        from zoo_core.config import build_config
-        from zoo_core.errors import ConfigError
-        from zoo_core.loading import build_model, load_weights_into
-
-        try:  # e.g. a GAN's output folder given by mistake
-            classifier_config = build_config(ClassifierConfig, config, where=str(config_file))
-        except ConfigError as exc:
-            raise InputError(f"--classifier {spec}: not a feature classifier ({exc})") from exc
-        model = build_model(FeatureClassifier, classifier_config, architecture="fashion-classifier")
-        return load_weights_into(model, weights, device=device, dtype=__import__("torch").float32,
-                                 architecture="fashion-classifier")
-    return zoo_core.load(spec, device=device)
-
-
 def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path | None, epochs: int,
                patience: int, batch_size: int, seed: int, device: str, no_amp: bool, resume: bool, quiet: bool,
                limit: int | None, image_size: int, channels: int, width: int, latent_dim: int, lr: float,
@@ -122,7 +98,7 @@ def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path
         images = to_model_range(data.images, image_size)
         feature_net, reference = None, None
         if classifier != "none" and (_given("classifier") or (channels == 1 and image_size == 32)):
-            feature_net = _load_classifier(classifier, ctx.device)
+            feature_net = load_classifier(classifier, ctx.device)
             c, s = feature_net.config.channels, feature_net.config.image_size
             if (c, s) != (channels, image_size):  # asked for by name: an error, not a silent fallback
                 raise InputError(f"--classifier {classifier} takes {c}x{s}x{s} images, but these are "
@@ -200,7 +176,7 @@ def train_classifier(out_dir: Path, dataset: str, data_dir: Path | None, epochs:
         result = fit(task, ctx, images[:-held_out], train.labels[:-held_out], out_dir=out_dir, batch_size=batch_size,
                      max_epochs=epochs, patience=patience, seed=seed, resume=resume, progress=not quiet)
         if ctx.is_main:
-            best = _load_classifier(str(out_dir), ctx.device)
+            best = load_classifier(str(out_dir), ctx.device)
             predicted = best.classify(to_model_range(test.images, 32))
             task.test_accuracy = float((predicted == test.labels).float().mean())
             from zoo_core.atomic import write_atomic
