@@ -138,7 +138,8 @@ def test_distributed_ranks_agree_on_early_stopping_and_resume_their_own_random_s
                str(worker), str(tmp_path)]
     result = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"),
                             timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    written = sorted(p.name for p in tmp_path.glob("rank*.json"))
+    assert result.returncode == 0, f"written: {written}\n{result.stdout[-1000:]}\n{result.stderr[-3000:]}"
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [r["epochs"] for r in ranks] == [4, 4] and not any(r["stopped_early"] for r in ranks)
     assert all(r["rng_resumed_as_straight"] for r in ranks)

@@ -90,6 +90,9 @@ def training_context(device: str = "auto", *, amp: bool = True) -> Iterator[Trai
         dist.init_process_group("nccl" if target.type == "cuda" else "gloo")
         try:
             yield TrainContext(target, rank, world_size, amp and target.type == "cuda")
+            # every rank done with its collectives before any rank tears its connections down:
+            # gloo could abort a slower rank ("terminate called without an active exception")
+            dist.barrier()
         finally:
             dist.destroy_process_group()
     else:
