@@ -1,0 +1,96 @@
+"""``zoo train conv-vae``: the click command the core's ``zoo train`` runs."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import click
+
+from zoo_core.errors import InputError
+
+DEVICE_HELP = "auto, cpu, cuda or cuda:N (under torchrun each rank takes its local GPU)"
+HELD_OUT = 5000  # training images set aside for the early-stopping metric (the test split stays untouched)
+
+
+def _recipe(fallback: str) -> str:
+    """The command line as typed (the core's ``zoo train`` passes it in the click context)."""
+    context = click.get_current_context(silent=True)
+    argv = (context.obj or {}).get("zoo_argv") if context is not None and isinstance(context.obj, dict) else None
+    return shlex.join(argv) if argv else fallback
+
+
+@click.command()
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="output folder: a Hub model repo (model.safetensors, config.json, README.md)")
+@click.option("--dataset", type=click.Choice(["fashion-mnist", "folder"]), default="fashion-mnist",
+              show_default=True)
+@click.option("--data-dir", type=click.Path(path_type=Path),
+              help="folder with the Fashion-MNIST IDX files, or your images for --dataset folder")
+@click.option("--image-size", type=int, default=28, show_default=True,
+              help="a multiple of 4; Fashion-MNIST is 28")
+@click.option("--channels", type=click.Choice(["1", "3"]), default="1", show_default=True)
+@click.option("--latent-dim", type=int, default=32, show_default=True)
+@click.option("--width", type=int, default=32, show_default=True, help="channels of the first convolution")
+@click.option("--hidden", type=int, default=512, show_default=True, help="units of the fully connected layer")
+@click.option("--likelihood", type=click.Choice(["bernoulli", "gaussian"]), default="bernoulli",
+              show_default=True, help="p(x|z): Bernoulli on grey levels in [0, 1], or Gaussian with a learned scale")
+@click.option("--beta", type=float, default=1.0, show_default=True,
+              help="weight of the KL term in the training loss (the held-out metric always uses 1)")
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--epochs", type=int, default=60, show_default=True,
+              help="at most this many epochs (training stops earlier when the held-out ELBO stalls)")
+@click.option("--patience", type=int, default=4, show_default=True,
+              help="stop after this many epochs without a better held-out negative ELBO")
+@click.option("--batch-size", type=int, default=128, show_default=True, help="per process")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
+@click.option("--no-amp", is_flag=True, help="train in float32 on CUDA too (default: bf16 autocast)")
+@click.option("--resume", is_flag=True, help="continue from OUT/checkpoint.safetensors")
+@click.option("--quiet", is_flag=True, help="no progress bar")
+@click.option("--limit", type=int, help="train on the first N images only (smoke tests)")
+def train_conv_vae(out_dir: Path, dataset: str, data_dir: Path | None, image_size: int, channels: str,
+                   latent_dim: int, width: int, hidden: int, likelihood: str, beta: float, lr: float, epochs: int,
+                   patience: int, batch_size: int, seed: int, device: str, no_amp: bool, resume: bool, quiet: bool,
+                   limit: int | None) -> None:
+    """Train the conv VAE on Fashion-MNIST or a folder of images, stopping when the held-out ELBO stalls."""
+    from zoo_core.data import load_dataset, to_model_range
+    from zoo_core.errors import ConfigError
+    from zoo_core.training import fit, training_context
+
+    from .conv_vae import ConvVAEConfig
+    from .tasks import VAETask
+
+    for name, value in (("--epochs", epochs), ("--patience", patience), ("--batch-size", batch_size),
+                        ("--lr", lr)):
+        if value <= 0:
+            raise InputError(f"{name} must be positive, got {value}")
+    if beta < 0:
+        raise InputError(f"--beta must be >= 0, got {beta}")
+    if limit is not None and limit <= 0:
+        raise InputError(f"--limit must be positive, got {limit}")
+    n_channels = int(channels)
+    if dataset == "fashion-mnist" and n_channels != 1:
+        raise InputError(f"--channels {channels}: Fashion-MNIST is greyscale; use --channels 1")
+    try:
+        config = ConvVAEConfig(image_size=image_size, channels=n_channels, latent_dim=latent_dim, width=width,
+                               hidden=hidden, likelihood=likelihood)
+    except ConfigError as exc:
+        raise InputError(f"--image-size/--latent-dim/--width/--hidden: {exc}") from None
+    with training_context(device, amp=not no_amp) as ctx:
+        data = load_dataset(dataset, "train", data_dir=data_dir, channels=n_channels, size=image_size)
+        images = to_model_range(data.images[:limit] if limit else data.images, image_size)
+        if len(images) < 20:
+            raise InputError(f"the conv VAE needs at least 20 training images (a tenth is held out), got {len(images)}")
+        held_out = min(HELD_OUT, len(images) // 10)
+        train_x, val_x = images[:-held_out], images[-held_out:]
+        labels = (data.labels[:limit] if limit else data.labels)[:-held_out]
+        task = VAETask(ctx, config, lr=lr, beta=beta, seed=seed, val_images=val_x.to(ctx.device),
+                       recipe=_recipe("zoo train conv-vae"), dataset=data.name)
+        result = fit(task, ctx, train_x, labels, out_dir=out_dir, batch_size=batch_size, max_epochs=epochs,
+                     patience=patience, seed=seed, resume=resume, progress=not quiet)
+        if ctx.is_main:
+            click.echo(f"conv-vae: best epoch {result.best_epoch} of {result.epochs}: "
+                       + ", ".join(f"{k} {v:.4g}" for k, v in result.best.items())
+                       + f"; {result.seconds / 60:.1f} min, {result.images_per_second:.0f} images/s; "
+                       f"model repo in {out_dir}")
