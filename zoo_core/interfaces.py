@@ -9,7 +9,7 @@ so one seed gives the same latents on every device.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, ClassVar
 
 import torch
@@ -58,6 +58,15 @@ class Model(nn.Module, abc.ABC):
     def from_config(cls, values: Mapping[str, Any] | Any) -> Model:
         """Build the model from a config mapping (validated) or a config instance."""
         return cls(build_config(cls.config_class, values))
+
+    def file_key_renames(self, file_keys: Collection[str]) -> dict[str, str]:
+        """Names in a weights file written in an older layout, mapped to this model's state-dict names.
+
+        Some published files name tensors the way an earlier release of their library did (e.g.
+        diffusers' ``query``/``proj_attn`` attention names); a model maps them here, given every key
+        in the file, and strict loading then checks the renamed set. Default: no renames.
+        """
+        return {}
 
     def config_dict(self) -> dict[str, Any]:
         """The config as a JSON-ready dict (for ``config.json``)."""

@@ -61,6 +61,14 @@ def load_weights_into(model: Model, path: Path, *, device: torch.device, dtype: 
     from safetensors.torch import load_file
 
     header = read_header(path)
+    renames = model.file_key_renames(list(header))
+    if renames:  # an older layout of the same tensors: check and load them under the model's names
+        renamed = {renames.get(name, name): value for name, value in header.items()}
+        if len(renamed) != len(header):
+            clash = sorted(k for k in renames.values() if k in header)
+            raise StateDictMismatchError(f"{path} does not fit architecture {architecture!r}: it holds both old and "
+                                         f"new names for {_listing(clash)}")
+        header = renamed
     found = {name: shape for name, (_, shape) in header.items()}
     model_state = model.state_dict()
     expected = {name: tuple(t.shape) for name, t in model_state.items()}
@@ -75,6 +83,8 @@ def load_weights_into(model: Model, path: Path, *, device: torch.device, dtype: 
             raise StateDictMismatchError(f"{path} does not fit architecture {architecture!r}: "
                                          f"wrong dtypes: {_listing(kinds)}")
     state = load_file(str(path), device=str(device))
+    if renames:
+        state = {renames.get(name, name): tensor for name, tensor in state.items()}
     for name, tensor in state.items():
         model_dtype = model_state[name].dtype if name in model_state else None
         if model_dtype is not None and not model_dtype.is_floating_point and tensor.dtype != model_dtype:
