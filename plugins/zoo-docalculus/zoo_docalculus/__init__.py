@@ -1,0 +1,60 @@
+"""zoo-docalculus: causal identification, the do-calculus, adjustment sets, estimation and
+PC causal discovery. Torch-free: numpy (and scipy) only, so ``zoo run do-calculus`` starts fast.
+
+This module is imported by every ``zoo`` command, so it only registers descriptors; the
+analyzers load when used.
+"""
+
+import zoo_core
+from zoo_core import Option
+
+ZOO_PLUGIN_API = 1
+
+_GRAPH = Option("graph", required=True,
+                help="a causal diagram: inline 'Z -> X; X -> Y; X <-> Y', or a .json/.txt file")
+_DATA = Option("data", type="path", help="a CSV file whose columns are named after the graph's nodes")
+
+DO_CALCULUS_OPTIONS = (
+    _GRAPH,
+    Option("query", help="e.g. 'P(Y | do(X), Z)', 'P(Y=1 | do(X=0))' or 'E[Y | do(X=1)] - E[Y | do(X=0)]'"),
+    Option("latex", type="bool", help="print the estimand as LaTeX too"),
+    _DATA,
+    Option("weight-column", help="a CSV column giving each row's weight (counts or exact probabilities)"),
+    Option("bootstrap", type="int", default=200, help="bootstrap replicates for the standard error (0: none)"),
+    Option("seed", type="int", default=0, help="seed of the bootstrap"),
+    Option("dsep", help="test m-separation, e.g. 'A, B _||_ C | D, E'"),
+    Option("adjustment-sets", type="bool", help="list the minimal back-door adjustment sets of --treatment on --outcome"),
+    Option("front-door", help="check whether these variables (comma-separated) satisfy the front-door criterion"),
+    Option("treatment", help="treatment variables, comma-separated"),
+    Option("outcome", help="outcome variables, comma-separated"),
+    Option("max-sets", type="int", default=100, help="stop after this many adjustment sets"),
+    Option("rule", type="choice", choices=("1", "2", "3"), help="check whether do-calculus rule N applies to --query on --on"),
+    Option("on", help="the variables (comma-separated) the --rule step deletes or exchanges"),
+)
+
+PC_OPTIONS = (
+    Option("data", type="path", required=True, help="a CSV file, one column per variable"),
+    Option("alpha", type="float", default=0.05, help="significance level of the independence tests"),
+    Option("test", type="choice", choices=("auto", "fisherz", "gsq", "chisq"), default="auto",
+           help="independence test: fisherz (continuous), gsq or chisq (discrete); auto picks by the data"),
+    Option("depth", type="int", help="largest conditioning set size (default: no cap)"),
+    Option("orientation", type="choice", choices=("conservative", "majority"), default="majority",
+           help="how unshielded colliders are decided, both order-independent"),
+    Option("weight-column", help="a CSV column giving each row's weight (discrete data only)"),
+    Option("out", type="path", help="write the CPDAG here: .png (a picture), .dot or .json"),
+)
+
+
+@zoo_core.hookimpl
+def register_architectures(register):
+    register(zoo_core.Architecture(
+        name="do-calculus", task="causal-analyzer", target="zoo_docalculus.analyzer:DoCalculus",
+        description="ID/IDC identification with hedge witnesses, m-separation, Pearl's rules, "
+                    "adjustment sets, plug-in estimation with bootstrap",
+        options=DO_CALCULUS_OPTIONS,
+    ))
+    register(zoo_core.Architecture(
+        name="pc", task="causal-analyzer", target="zoo_docalculus.pc_analyzer:PC",
+        description="PC-stable causal discovery (order-independent) to a CPDAG; assumes no latent confounders",
+        options=PC_OPTIONS,
+    ))

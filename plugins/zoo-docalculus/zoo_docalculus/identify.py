@@ -1,0 +1,218 @@
+"""Identification of causal effects: the complete ID and IDC algorithms (Shpitser & Pearl 2006).
+
+``identify(graph, outcomes, treatments, conditions)`` returns an ``Identification``: either
+an estimand (an ``Expr`` over observational probabilities) or, when the effect is not
+identifiable, the hedge the algorithm failed on (two C-forests as node sets).
+
+The recursion follows the paper's lines 1-7 with one fixed topological order. Distributions
+passed down are expressions, so the conditionals of lines 6 and 7 are computed from the
+current distribution (never assumed to be plain observational conditionals); the expression
+constructors then simplify only by identities that always hold. Afterwards ``prune`` drops
+conditioning variables that the graph makes irrelevant (by m-separation), which turns the
+back-door and front-door results into their textbook forms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from .expression import Expr, Fraction, Prob, Product, Sum, conditional, fraction, product, rebuild, sum_over
+from .graph import ADMG
+from .separation import m_separated
+
+__all__ = ["Identification", "Hedge", "identify", "identify_effect", "prune", "is_hedge"]
+
+
+@dataclass(frozen=True)
+class Hedge:
+    """The witness of non-identifiability: C-forests F' ⊂ F sharing their root set."""
+
+    forest: frozenset[str]  # F: meets the treatments
+    subforest: frozenset[str]  # F': avoids them
+
+    def roots(self, graph: ADMG) -> set[str]:
+        return {v for v in self.forest if not graph.children[v] & self.forest}
+
+
+class NotIdentifiable(Exception):
+    def __init__(self, hedge: Hedge) -> None:
+        super().__init__(f"hedge {sorted(hedge.forest)} / {sorted(hedge.subforest)}")
+        self.hedge = hedge
+
+
+@dataclass
+class Identification:
+    """The answer for P(outcomes | do(treatments), conditions)."""
+
+    graph: ADMG
+    outcomes: list[str]
+    treatments: list[str]
+    conditions: list[str]
+    estimand: Expr | None
+    hedge: Hedge | None = None
+
+    @property
+    def identifiable(self) -> bool:
+        return self.estimand is not None
+
+    def text(self) -> str:
+        return self.estimand.text(self.graph.rank.__getitem__) if self.estimand is not None else ""
+
+    def latex(self) -> str:
+        return self.estimand.latex(self.graph.rank.__getitem__) if self.estimand is not None else ""
+
+
+def identify(graph: ADMG, outcomes: Iterable[str], treatments: Iterable[str] = (),
+             conditions: Iterable[str] = ()) -> Identification:
+    """Identify P(outcomes | do(treatments), conditions) on ``graph`` (IDC when conditioned)."""
+    y, x, z = list(outcomes), list(treatments), list(conditions)
+    try:
+        estimand = prune(_idc(set(y), set(x), set(z), graph), graph)
+    except NotIdentifiable as failure:
+        return Identification(graph, y, x, z, None, failure.hedge)
+    return Identification(graph, y, x, z, estimand)
+
+
+def identify_effect(graph: ADMG, outcomes: Iterable[str], treatments: Iterable[str]) -> Expr:
+    """The unpruned ID estimand of P(outcomes | do(treatments)); raises ``NotIdentifiable``."""
+    return _id(set(outcomes), set(treatments), Prob(frozenset(graph.nodes)), graph, graph.rank)
+
+
+def _idc(y: set[str], x: set[str], z: set[str], graph: ADMG) -> Expr:
+    """IDC: move conditions that rule 2 turns into actions, then divide."""
+    if not z:
+        return _id(y, x, Prob(frozenset(graph.nodes)), graph, graph.rank)
+    cut = graph.without_incoming(x)
+    for zj in graph.sort(z):
+        if m_separated(cut.without_outgoing({zj}), y, {zj}, x | (z - {zj})):
+            return _idc(y, x | {zj}, z - {zj}, graph)
+    joint = _id(y | z, x, Prob(frozenset(graph.nodes)), graph, graph.rank)
+    return fraction(joint, sum_over(y, joint))
+
+
+def _id(y: set[str], x: set[str], dist: Expr, graph: ADMG, rank: dict[str, int]) -> Expr:
+    """Lines 1-7 of ID; ``dist`` is the current distribution over ``graph``'s nodes."""
+    nodes = set(graph.nodes)
+    # line 1: no intervention left
+    if not x:
+        return sum_over(nodes - y, dist)
+    # line 2: only ancestors of Y matter
+    ancestors = graph.ancestors(y)
+    if nodes - ancestors:
+        return _id(y, x & ancestors, sum_over(nodes - ancestors, dist), graph.subgraph(ancestors), rank)
+    # line 3: intervening on W, which cannot reach Y once X is fixed, changes nothing
+    useless = (nodes - x) - graph.without_incoming(x).ancestors(y)
+    if useless:
+        return _id(y, x | useless, dist, graph, rank)
+    # line 4: factor over the districts of G \ X
+    districts = graph.subgraph(nodes - x).c_components()
+    if len(districts) > 1:
+        terms = [_id(s, nodes - s, dist, graph, rank) for s in districts]
+        return sum_over(nodes - (y | x), product(terms))
+    (district,) = districts
+    whole = graph.c_components()
+    # line 5: the graph is one district: a hedge
+    if len(whole) == 1:
+        raise NotIdentifiable(Hedge(frozenset(nodes), frozenset(district)))
+    order = sorted(nodes, key=rank.__getitem__)
+    before = {v: set(order[:i]) for i, v in enumerate(order)}
+    # line 6: S is a district of G
+    if any(district == c for c in whole):
+        factors = [conditional(dist, nodes, v, before[v]) for v in sorted(district, key=rank.__getitem__)]
+        return sum_over(district - y, product(factors))
+    # line 7: S sits inside a larger district S' of G
+    larger = next(c for c in whole if district < c)
+    factors = [conditional(dist, nodes, v, before[v]) for v in sorted(larger, key=rank.__getitem__)]
+    return _id(y, x & larger, product(factors), graph.subgraph(larger), rank)
+
+
+def prune(expr: Expr, graph: ADMG) -> Expr:
+    """Drop conditioning variables that are m-separated from the heads given the rest.
+
+    Each step is an identity of the observational distribution of any model with this graph,
+    so the estimand's value is unchanged; sums that become trivial then disappear.
+    """
+    def leaf(term: Prob) -> Expr:
+        given = set(term.given)
+        for v in sorted(term.given, key=graph.rank.__getitem__, reverse=True):
+            if m_separated(graph, term.heads, {v}, given - {v}):
+                given.discard(v)
+        return Prob(term.heads, frozenset(given))
+
+    previous = None
+    while expr != previous:
+        previous, expr = expr, _merge_in_sums(rebuild(expr, leaf), graph)
+    return expr
+
+
+def _merge_in_sums(expr: Expr, graph: ADMG) -> Expr:
+    """Inside sums, join P(A | C) P(B | C, A) into P(A, B | C) by the chain rule.
+
+    P(B | C2) may first gain conditioning variables that are m-separated from B, so chains
+    such as P(B | A) P(C | B) P(D | A, B, C) collapse to P(B, C, D | A) and the sum over
+    B and C then disappears.
+    """
+    if isinstance(expr, Product):
+        return product(_merge_in_sums(f, graph) for f in expr.factors)
+    if isinstance(expr, Fraction):
+        return fraction(_merge_in_sums(expr.num, graph), _merge_in_sums(expr.den, graph))
+    if not isinstance(expr, Sum):
+        return expr
+    body = _merge_in_sums(expr.body, graph)
+    factors = list(body.factors) if isinstance(body, Product) else [body]
+    merged = True
+    while merged:
+        merged = False
+        probs = sorted((f for f in factors if isinstance(f, Prob)),
+                       key=lambda f: min(graph.rank[v] for v in f.heads))
+        for first in probs:
+            for second in probs:
+                joined = _chain(first, second, graph)
+                if first is not second and joined is not None:
+                    factors.remove(first)
+                    factors.remove(second)
+                    factors.append(joined)
+                    merged = True
+                    break
+            if merged:
+                break
+    return sum_over(expr.over, product(factors))
+
+
+def _chain(first: Prob, second: Prob, graph: ADMG) -> Prob | None:
+    """P(A | C) P(B | C2) as P(A, B | C) when C2 ⊆ C ∪ A and B ⊥ (C ∪ A) \\ C2 | C2; else None."""
+    context = first.given | first.heads
+    if second.heads & context or not second.given <= context or not first.heads & second.given:
+        return None
+    extra = context - second.given
+    if extra and not m_separated(graph, second.heads, extra, second.given):
+        return None
+    return Prob(first.heads | second.heads, first.given)
+
+
+def is_hedge(graph: ADMG, hedge: Hedge, outcomes: Iterable[str], treatments: Iterable[str]) -> bool:
+    """Whether ``hedge`` is a hedge for P(outcomes | do(treatments)) in ``graph``.
+
+    F' ⊂ F; F meets the treatments and F' does not; each is one district in its induced
+    graph; both have the same root set R (nodes without children inside), every node reaches
+    R by directed edges inside the set (so a C-forest is an edge subgraph); and R lies among
+    the ancestors of the outcomes once the treatments' incoming edges are cut.
+    """
+    x = set(treatments)
+    forest, sub = set(hedge.forest), set(hedge.subforest)
+    if not (sub < forest and forest & x and not sub & x):
+        return False
+    roots = set()
+    for part in (forest, sub):
+        induced = graph.subgraph(part)
+        if len(induced.c_components()) != 1:
+            return False
+        part_roots = {v for v in part if not induced.children[v]}
+        if induced.ancestors(part_roots) != part:
+            return False
+        roots.add(frozenset(part_roots))
+    if len(roots) != 1:
+        return False
+    (root_set,) = roots
+    return root_set <= graph.without_incoming(x).ancestors(outcomes)
