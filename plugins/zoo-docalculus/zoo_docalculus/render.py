@@ -1,0 +1,122 @@
+"""Writing a discovered graph: JSON, Graphviz DOT text, or a PNG drawn with Pillow.
+
+The PNG uses our own circle layout (nodes evenly spaced on a circle, in the order given),
+arrows for directed edges and plain lines for undirected ones; no graphviz binary and no
+network. Every file is written atomically (``zoo_core.atomic``): it appears whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from zoo_core import InputError
+from zoo_core.atomic import atomic_target, write_atomic
+
+__all__ = ["FORMATS", "check_out", "to_dot", "draw_png", "write_graph"]
+
+FORMATS = (".png", ".dot", ".json")
+
+
+def check_out(path: Path | str) -> Path:
+    """Fail early (before any work) on an ``--out`` we cannot write."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise InputError(f"--out {path}: unknown extension {path.suffix or '(none)'!r}; "
+                         f"use .png (a picture), .dot (Graphviz) or .json")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"--out {path}: no folder {parent}; create it first")
+    return path
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def to_dot(nodes: list[str], directed: list, undirected: list, label: str = "") -> str:
+    """A DOT digraph; undirected edges are drawn without arrowheads (``dir=none``)."""
+    lines = ["digraph CPDAG {"]
+    if label:
+        lines.append(f"  label={_quote(label)};")
+    lines += [f"  {_quote(n)};" for n in nodes]
+    lines += [f"  {_quote(a)} -> {_quote(b)};" for a, b in directed]
+    lines += [f"  {_quote(a)} -> {_quote(b)} [dir=none];" for a, b in undirected]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _font(size: int):
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)  # Pillow >= 10.1: a scalable built-in font
+    except TypeError:
+        return ImageFont.load_default()
+
+
+def draw_png(nodes: list[str], directed: list, undirected: list, caption: str = ""):
+    """A Pillow image of the graph: nodes on a circle, arrows and lines between them."""
+    from PIL import Image, ImageDraw
+
+    count = len(nodes)
+    radius_node = 26
+    size = max(420, int(110 * math.sqrt(max(count, 1))) + 160)
+    margin = 40 if not caption else 64
+    image = Image.new("RGB", (size, size + margin - 40), "white")
+    draw = ImageDraw.Draw(image)
+    centre, ring = size / 2, size / 2 - radius_node - 40
+    place = {}
+    for i, name in enumerate(nodes):
+        angle = -math.pi / 2 + 2 * math.pi * i / max(count, 1)
+        place[name] = (centre + ring * math.cos(angle), centre + ring * math.sin(angle)) if count > 1 else (centre, centre)
+
+    def ends(a: str, b: str) -> tuple[float, float, float, float, float, float]:
+        (x0, y0), (x1, y1) = place[a], place[b]
+        length = math.hypot(x1 - x0, y1 - y0) or 1.0
+        ux, uy = (x1 - x0) / length, (y1 - y0) / length
+        return x0 + ux * radius_node, y0 + uy * radius_node, x1 - ux * radius_node, y1 - uy * radius_node, ux, uy
+
+    for a, b in undirected:
+        x0, y0, x1, y1, _, _ = ends(a, b)
+        draw.line([(x0, y0), (x1, y1)], fill=(90, 90, 90), width=2)
+    for a, b in directed:
+        x0, y0, x1, y1, ux, uy = ends(a, b)
+        draw.line([(x0, y0), (x1 - ux * 8, y1 - uy * 8)], fill=(20, 60, 160), width=2)
+        head = 13
+        left = (x1 - ux * head - uy * head * 0.5, y1 - uy * head + ux * head * 0.5)
+        right = (x1 - ux * head + uy * head * 0.5, y1 - uy * head - ux * head * 0.5)
+        draw.polygon([(x1, y1), left, right], fill=(20, 60, 160))
+    font = _font(14)
+    for name in nodes:
+        x, y = place[name]
+        draw.ellipse([x - radius_node, y - radius_node, x + radius_node, y + radius_node],
+                     fill=(235, 242, 255), outline=(20, 60, 160), width=2)
+        text = name if len(name) <= 8 else name[:7] + "…"
+        draw.text((x, y), text, fill="black", font=font, anchor="mm")
+    if caption:
+        draw.text((size / 2, size + margin - 52), caption, fill=(80, 80, 80), font=_font(12), anchor="mm")
+    return image
+
+
+def write_graph(path: Path, data: dict[str, Any], caption: str = "") -> Path:
+    """Write ``data`` (nodes, directed, undirected, ...) to ``path`` as its extension says."""
+    path = check_out(path)
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        write_atomic(path, json.dumps(data, indent=2) + "\n")
+    elif suffix == ".dot":
+        write_atomic(path, to_dot(data["nodes"], data["directed"], data["undirected"], caption))
+    else:
+        from PIL import PngImagePlugin
+
+        image = draw_png(data["nodes"], data["directed"], data["undirected"], caption)
+        info = PngImagePlugin.PngInfo()
+        info.add_text("zoo:graph", json.dumps({k: data[k] for k in ("nodes", "directed", "undirected")}))
+        if caption:
+            info.add_text("zoo:caption", caption)
+        with atomic_target(path) as tmp:
+            image.save(tmp, format="PNG", pnginfo=info)
+    return path
