@@ -32,7 +32,8 @@ class Hedge:
     subforest: frozenset[str]  # F': avoids them
 
     def roots(self, graph: ADMG) -> set[str]:
-        return {v for v in self.forest if not graph.children[v] & self.forest}
+        """R: the nodes of F' without children in F' (both forests are rooted there)."""
+        return {v for v in self.subforest if not graph.children[v] & self.subforest}
 
 
 class NotIdentifiable(Exception):
@@ -68,10 +69,16 @@ def identify(graph: ADMG, outcomes: Iterable[str], treatments: Iterable[str] = (
     """Identify P(outcomes | do(treatments), conditions) on ``graph`` (IDC when conditioned)."""
     y, x, z = list(outcomes), list(treatments), list(conditions)
     try:
-        estimand = prune(_idc(set(y), set(x), set(z), graph), graph)
+        estimand = _idc(set(y), set(x), set(z), graph)
     except NotIdentifiable as failure:
         return Identification(graph, y, x, z, None, failure.hedge)
-    return Identification(graph, y, x, z, estimand)
+    # Line 3 can leave variables W the effect does not depend on (P_x(y) = P_{x,w}(y) for
+    # every w); averaging over P(w) keeps the value and makes the estimand a function of
+    # the query's variables only.
+    extra = estimand.free - set(y) - set(x) - set(z)
+    if extra:
+        estimand = sum_over(extra, product([Prob(frozenset(extra)), estimand]))
+    return Identification(graph, y, x, z, prune(estimand, graph))
 
 
 def identify_effect(graph: ADMG, outcomes: Iterable[str], treatments: Iterable[str]) -> Expr:
@@ -194,25 +201,19 @@ def _chain(first: Prob, second: Prob, graph: ADMG) -> Prob | None:
 def is_hedge(graph: ADMG, hedge: Hedge, outcomes: Iterable[str], treatments: Iterable[str]) -> bool:
     """Whether ``hedge`` is a hedge for P(outcomes | do(treatments)) in ``graph``.
 
-    F' ⊂ F; F meets the treatments and F' does not; each is one district in its induced
-    graph; both have the same root set R (nodes without children inside), every node reaches
-    R by directed edges inside the set (so a C-forest is an edge subgraph); and R lies among
-    the ancestors of the outcomes once the treatments' incoming edges are cut.
+    C-forests are edge subgraphs, so for node sets F' ⊂ F this means: F meets the treatments
+    and F' does not; each is one district in its induced graph; with R the nodes of F'
+    without children in F', every node of F' and of F has a directed path to R inside its
+    own set (keep one such edge per node: a forest rooted in R); and R lies among the
+    ancestors of the outcomes once the treatments' incoming edges are cut.
     """
     x = set(treatments)
     forest, sub = set(hedge.forest), set(hedge.subforest)
     if not (sub < forest and forest & x and not sub & x):
         return False
-    roots = set()
+    roots = {v for v in sub if not graph.children[v] & sub}
     for part in (forest, sub):
         induced = graph.subgraph(part)
-        if len(induced.c_components()) != 1:
+        if len(induced.c_components()) != 1 or induced.ancestors(roots) != part:
             return False
-        part_roots = {v for v in part if not induced.children[v]}
-        if induced.ancestors(part_roots) != part:
-            return False
-        roots.add(frozenset(part_roots))
-    if len(roots) != 1:
-        return False
-    (root_set,) = roots
-    return root_set <= graph.without_incoming(x).ancestors(outcomes)
+    return roots <= graph.without_incoming(x).ancestors(outcomes)

@@ -1,0 +1,235 @@
+"""The ``do-calculus`` analyzer: ``zoo run do-calculus`` and its Python API.
+
+One command, five questions, each answered with a JSON object whose top-level keys are a
+contract other tools script against:
+
+- ``--query Q``: ``identifiable``, ``estimand``, ``latex`` (or ``witness``); with ``--data``
+  also ``value`` and ``std_error``.
+- ``--dsep "A _||_ B | C"``: ``separated``.
+- ``--adjustment-sets --treatment X --outcome Y``: ``adjustment_sets``.
+- ``--front-door M --treatment X --outcome Y``: ``front_door``.
+- ``--rule N --query Q --on Z``: ``applies``, the mutilated ``graph`` and the ``separation``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from zoo_core import AnalysisResult, CausalAnalyzer, InputError
+
+from .adjustment import is_frontdoor, minimal_backdoor_sets
+from .estimate import MAX_LEVELS, Estimate, estimate_discrete, estimate_linear
+from .graph import ADMG, parse_graph, parse_names
+from .identify import Identification, identify
+from .query import Contrast, Query, parse_query, parse_query_or_contrast
+from .rules import RuleCheck, check_rule
+from .separation import m_separated, parse_dsep
+from .table import read_table
+
+__all__ = ["DoCalculus"]
+
+
+def _graph(graph: ADMG | str | Path) -> ADMG:
+    return graph if isinstance(graph, ADMG) else parse_graph(graph)
+
+
+def _warn(message: str) -> None:
+    from zoo_core.plugins import warn
+
+    warn(message)
+
+
+class DoCalculus(CausalAnalyzer):
+    """Identification, Pearl's rules, adjustment and estimation on ADMGs."""
+
+    # -- Python API --------------------------------------------------------------------------
+
+    def identify(self, graph: ADMG | str | Path, query: Query | str) -> Identification:
+        """ID/IDC for ``query`` (e.g. ``"P(Y | do(X), Z)"``) on ``graph``."""
+        graph = _graph(graph)
+        query = parse_query(query) if isinstance(query, str) else query
+        graph.check_names(query.variables, "--query")
+        return identify(graph, list(query.outcomes), list(query.treatments), list(query.conditions))
+
+    def estimate(self, graph: ADMG | str | Path, query: Query | Contrast | str, data: str | Path, *,
+                 weight_column: str | None = None, bootstrap: int = 200, seed: int = 0) -> Estimate:
+        """Identify ``query`` and estimate it from the CSV file ``data``."""
+        graph = _graph(graph)
+        parsed = parse_query_or_contrast(query) if isinstance(query, str) else query
+        first = parsed.treated if isinstance(parsed, Contrast) else parsed
+        ident = self.identify(graph, first)
+        if not ident.identifiable:
+            raise InputError(f"--query: {first} is not identifiable on this graph, so no data can estimate it")
+        table = read_table(data, weight_column=weight_column)
+        needed = graph.sort({v for q in _queries(parsed) for v in q.variables})
+        table.require(needed)
+        rows = table.present(needed)
+        continuous = [v for v in needed if len(set(table.cells[v][rows])) > MAX_LEVELS]
+        if continuous:
+            return estimate_linear(graph, parsed, table, warn=_warn)
+        return estimate_discrete(ident, parsed, table, bootstrap=bootstrap, seed=seed, warn=_warn)
+
+    def separated(self, graph: ADMG | str | Path, statement: str) -> bool:
+        """m-separation, e.g. ``"A, B _||_ C | D"``."""
+        graph = _graph(graph)
+        xs, ys, zs = parse_dsep(statement)
+        graph.check_names([*xs, *ys, *zs], "--dsep")
+        return m_separated(graph, xs, ys, zs)
+
+    def adjustment_sets(self, graph: ADMG | str | Path, treatment: list[str], outcome: list[str],
+                        limit: int | None = 100) -> list[list[str]]:
+        """Every minimal back-door set (at most ``limit``)."""
+        return list(minimal_backdoor_sets(_graph(graph), treatment, outcome, limit))
+
+    def rule(self, graph: ADMG | str | Path, rule: int, query: Query | str, on: list[str]) -> RuleCheck:
+        """Whether do-calculus rule ``rule`` licenses the step on ``on`` in ``query``."""
+        query = parse_query(query) if isinstance(query, str) else query
+        return check_rule(_graph(graph), rule, query, on)
+
+    # -- zoo run ------------------------------------------------------------------------------
+
+    def analyze(self, graph: str, query: str | None = None, latex: bool = False, data: Path | None = None,
+                weight_column: str | None = None, bootstrap: int = 200, seed: int = 0, dsep: str | None = None,
+                adjustment_sets: bool = False, front_door: str | None = None, treatment: str | None = None,
+                outcome: str | None = None, max_sets: int = 100, rule: str | None = None,
+                on: str | None = None) -> AnalysisResult:
+        modes = [name for name, given in (("--rule", rule), ("--dsep", dsep), ("--adjustment-sets", adjustment_sets),
+                                           ("--front-door", front_door)) if given]
+        if len(modes) > 1:
+            raise InputError(f"{' and '.join(modes)}: ask one question per run")
+        if not modes and query is None:
+            raise InputError("nothing to answer: give --query, --dsep, --adjustment-sets, --front-door or --rule")
+        if data is not None and (modes or query is None):
+            raise InputError("--data estimates a --query; the other questions are answered from the graph alone")
+        if bootstrap < 0:
+            raise InputError("--bootstrap must be 0 or more")
+        admg = parse_graph(graph)
+        if rule:
+            if query is None or on is None:
+                raise InputError("--rule needs --query (e.g. 'P(Y | do(X), Z, W)') and --on (the variables it acts on)")
+            return self._rule(admg, int(rule), query, parse_names(on, "--on"))
+        if dsep:
+            return self._dsep(admg, dsep)
+        if adjustment_sets or front_door:
+            if not treatment or not outcome:
+                flag = "--adjustment-sets" if adjustment_sets else "--front-door"
+                raise InputError(f"{flag} needs --treatment X and --outcome Y")
+            xs, ys = parse_names(treatment, "--treatment"), parse_names(outcome, "--outcome")
+            admg.check_names(xs, "--treatment")
+            admg.check_names(ys, "--outcome")
+            if set(xs) & set(ys):
+                raise InputError("--treatment and --outcome share a variable")
+            if adjustment_sets:
+                if max_sets < 1:
+                    raise InputError("--max-sets must be at least 1")
+                return self._adjustment(admg, xs, ys, max_sets)
+            zs = parse_names(front_door, "--front-door")
+            admg.check_names(zs, "--front-door")
+            ok = is_frontdoor(admg, xs, ys, zs)
+            text = f"{{{', '.join(zs)}}} {'satisfies' if ok else 'does not satisfy'} the front-door criterion " \
+                   f"for {', '.join(xs)} -> {', '.join(ys)}"
+            return AnalysisResult({"front_door": ok, "treatment": xs, "outcome": ys, "mediators": zs}, text)
+        assert query is not None
+        return self._query(admg, query, latex, data, weight_column, bootstrap, seed)
+
+    def _query(self, graph: ADMG, text: str, latex: bool, data: Path | None, weight_column: str | None,
+               bootstrap: int, seed: int) -> AnalysisResult:
+        parsed = parse_query_or_contrast(text)
+        queries = _queries(parsed)
+        for q in queries:
+            graph.check_names(q.variables, "--query")
+        ident = self.identify(graph, queries[0])
+        shown = str(parsed)
+        result: dict[str, Any] = {"query": shown, "identifiable": ident.identifiable}
+        lines = []
+        if ident.identifiable:
+            result.update(estimand=ident.text(), latex=ident.latex())
+            lines += [f"{_p_form(queries[0])} is identifiable:", f"  {ident.text()}"]
+            if latex:
+                lines.append(f"LaTeX: {ident.latex()}")
+        else:
+            assert ident.hedge is not None
+            roots = sorted(ident.hedge.roots(graph), key=graph.rank.__getitem__)
+            forest = graph.sort(ident.hedge.forest)
+            sub = graph.sort(ident.hedge.subforest)
+            result.update(estimand=None, latex=None,
+                          witness={"hedge": [forest, sub], "forest": forest, "subforest": sub, "roots": roots})
+            lines += [f"{_p_form(queries[0])} is not identifiable: the graph has a hedge",
+                      f"  F = {{{', '.join(forest)}}} and F' = {{{', '.join(sub)}}}, both rooted in "
+                      f"{{{', '.join(roots)}}}"]
+        if data is not None:
+            if not ident.identifiable:
+                raise InputError(f"--data: {_p_form(queries[0])} is not identifiable on this graph "
+                                 "(no amount of data estimates it); run without --data to see the hedge")
+            estimate = self.estimate(graph, parsed, data, weight_column=weight_column, bootstrap=bootstrap, seed=seed)
+            result.update(estimate.to_dict())
+            if "value" not in result:
+                result["value"] = None
+            lines.append(_estimate_text(shown, estimate))
+        return AnalysisResult(result, "\n".join(lines))
+
+    def _rule(self, graph: ADMG, rule: int, query: str, on: list[str]) -> AnalysisResult:
+        check = self.rule(graph, rule, query, on)
+        data = {"applies": check.applies, "rule": rule, "query": str(check.before), "result": str(check.after),
+                "graph": {"name": check.graph_name, **check.graph.edge_lists()},
+                "separation": {"statement": check.separation_text(), "separated": check.applies}}
+        verdict = "applies" if check.applies else "does not apply"
+        text = (f"rule {rule} {verdict}: {check.before} = {check.after}" if check.applies
+                else f"rule {rule} {verdict}: {check.before} != {check.after} in general")
+        text += f"\n  tested {check.separation_text()} in {check.graph_name}"
+        return AnalysisResult(data, text)
+
+    def _dsep(self, graph: ADMG, statement: str) -> AnalysisResult:
+        separated = self.separated(graph, statement)
+        xs, ys, zs = parse_dsep(statement)
+        shown = f"{', '.join(xs)} _||_ {', '.join(ys)}" + (f" | {', '.join(zs)}" if zs else "")
+        return AnalysisResult({"separated": separated, "statement": shown},
+                              f"{shown}: {'m-separated' if separated else 'not m-separated (m-connected)'}")
+
+    def _adjustment(self, graph: ADMG, xs: list[str], ys: list[str], limit: int) -> AnalysisResult:
+        sets = self.adjustment_sets(graph, xs, ys, limit + 1)
+        complete = len(sets) <= limit
+        sets = sets[:limit]
+        data = {"treatment": xs, "outcome": ys, "adjustment_sets": sets, "complete": complete}
+        if not sets:
+            text = (f"no back-door adjustment set for {', '.join(xs)} -> {', '.join(ys)} "
+                    "(try --query for the ID estimand)")
+        else:
+            shown = ["{" + ", ".join(s) + "}" for s in sets]
+            text = f"minimal back-door adjustment sets for {', '.join(xs)} -> {', '.join(ys)}:\n  " + "\n  ".join(shown)
+            if not complete:
+                text += f"\n  (stopped at --max-sets {limit}; there are more)"
+        return AnalysisResult(data, text)
+
+
+def _queries(parsed: Query | Contrast) -> list[Query]:
+    return [parsed.treated, parsed.control] if isinstance(parsed, Contrast) else [parsed]
+
+
+def _p_form(query: Query) -> str:
+    """The distribution a query needs, without values: E[Y | do(X=1)] -> P(Y | do(X))."""
+    return str(Query({k: None for k in query.outcomes}, {k: None for k in query.treatments},
+                     {k: None for k in query.conditions}))
+
+
+def _estimate_text(shown: str, estimate: Estimate) -> str:
+    lines = []
+    if estimate.value is not None:
+        line = f"{shown} = {estimate.value:.6g}"
+        if estimate.std_error is not None:
+            line += f" (std. error {estimate.std_error:.3g}"
+            if estimate.interval:
+                line += f"; 95% interval [{estimate.interval[0]:.4g}, {estimate.interval[1]:.4g}]"
+            line += ")"
+        lines.append(line)
+    else:
+        for row in estimate.distribution or []:
+            values = ", ".join(f"{k}={v}" for k, v in row.items() if k not in ("value", "std_error"))
+            se = f" (std. error {row['std_error']:.3g})" if row.get("std_error") is not None else ""
+            value = "undefined (empty cell)" if row["value"] is None else f"{row['value']:.6g}"
+            lines.append(f"{values}: {value}{se}")
+    lines.append(f"  {estimate.method}; {estimate.rows_used} rows" +
+                 (f", {estimate.rows_dropped} dropped for missing values" if estimate.rows_dropped else ""))
+    lines += [f"  note: {n}" for n in estimate.notes]
+    return "\n".join(lines)
