@@ -27,6 +27,7 @@ from torch.nn import functional as F
 
 import zoo_core
 from zoo_core.errors import ConfigError, InputError
+from zoo_core.interfaces import seeded_noise, slerp
 
 from .tiling import tiled_map
 
@@ -263,9 +264,9 @@ class TiledAutoencoder(zoo_core.Autoencoder):
         if frames < 2:
             raise InputError(f"frames must be at least 2, got {frames}")
         self._labels(frames, labels)
-        start = zoo_core.seeded_noise(tuple(self.latent_shape), seed)
-        end = zoo_core.seeded_noise(tuple(self.latent_shape), to_seed)
-        path = zoo_core.slerp(start, end, torch.linspace(0, 1, frames)).to(self.device, self.dtype)
+        start = seeded_noise(tuple(self.latent_shape), seed)
+        end = seeded_noise(tuple(self.latent_shape), to_seed)
+        path = slerp(start, end, torch.linspace(0, 1, frames)).to(self.device, self.dtype)
         return self.decode(path / self.latent_scale).clamp(-1, 1)
 
     @property
