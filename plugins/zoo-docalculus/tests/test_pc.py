@@ -317,7 +317,8 @@ def test_cli_writes_png_dot_and_json(zoo, gaussian_csv, tmp_path):
     code, out, _ = zoo("run", "pc", "--data", str(gaussian_csv), "--json", "--out", str(tmp_path / "g.json"))
     assert code == 0
     document = json.loads(out)
-    assert json.loads((tmp_path / "g.json").read_text()) == {k: v for k, v in document.items() if k not in ("run", "out")}
+    written = json.loads((tmp_path / "g.json").read_text())
+    assert written == {k: v for k, v in document.items() if k not in ("run", "out")}
     assert zoo("run", "pc", "--data", str(gaussian_csv), "--out", str(tmp_path / "g.dot"))[0] == 0
     dot = (tmp_path / "g.dot").read_text()
     assert dot.startswith("digraph") and '"A" -> "C";' in dot and '"C" -> "D";' in dot
@@ -357,6 +358,8 @@ def test_cli_discrete_data_with_weights_and_missing_values(zoo, tmp_path):
      "row weights are for discrete"),
     ("A,B\n1.5,x\n2.5,y\n3.1,x\n4.4,y\n5.2,x\n", [], "PC needs all-discrete"),
     ("A\n1\n2\n", [], "PC needs at least 2 columns"),
+    ("A,B\n" + "".join(f"{i * 0.37:.2f},{i % 3}\n" for i in range(40)), ["--test", "gsq"],
+     "column 'A' has 40 distinct values in 40 rows, so it looks continuous"),
 ])
 def test_cli_bad_inputs_are_one_line_errors(zoo, tmp_path, make, args, message):
     path = tmp_path / "data.csv"

@@ -24,7 +24,7 @@ ASSUMES = ("no latent confounders (causal sufficiency), faithfulness, independen
 DISCRETE_LEVELS = 10
 #: Discrete tests need at least this many observations (rows, or the sum of the weights).
 MIN_DISCRETE = 10
-_TEST_NAMES = {"fisherz": "Fisher-z", "gsq": "G-test", "chisq": "chi-square"}
+_TEST_NAMES = {"fisherz": "Fisher-z", "gsq": "G", "chisq": "chi-square"}
 
 
 class PC(zoo_core.CausalAnalyzer):
@@ -69,7 +69,7 @@ class PC(zoo_core.CausalAnalyzer):
             "conflicts": [list(e) for e in found.conflicts],
             "assumes": ASSUMES,
         }
-        caption = f"PC-stable, {_TEST_NAMES[test]}, alpha={alpha:g}; assumes no latent confounders"
+        caption = f"PC-stable, {_TEST_NAMES[test]} test, alpha={alpha:g}; assumes no latent confounders"
         if out is not None:
             result["out"] = str(write_graph(out, result, caption))
         return zoo_core.AnalysisResult(result, _text(result))
@@ -117,6 +117,9 @@ def _build_test(table: Table, names: list[str], rows: np.ndarray, test: str, dep
         if len(levels) < 2:
             raise InputError(f"--data {table.path}: column {name!r} is constant ({levels[0]!r} in every row); "
                              "it carries no information for PC, drop it")
+        if len(levels) > max(DISCRETE_LEVELS, n // 2):
+            raise InputError(f"--test {test}: column {name!r} has {len(levels)} distinct values in {n} rows, so it "
+                             "looks continuous; a discrete test needs repeated values (use --test fisherz)")
     weights = table.weights[rows]
     if weights.sum() < MIN_DISCRETE:
         raise InputError(f"--data {table.path}: {weights.sum():g} observations is too few for a {test} test; "

@@ -71,7 +71,8 @@ def draw_png(nodes: list[str], directed: list, undirected: list, caption: str = 
     place = {}
     for i, name in enumerate(nodes):
         angle = -math.pi / 2 + 2 * math.pi * i / max(count, 1)
-        place[name] = (centre + ring * math.cos(angle), centre + ring * math.sin(angle)) if count > 1 else (centre, centre)
+        on_ring = ring if count > 1 else 0.0  # a lone node sits in the middle
+        place[name] = (centre + on_ring * math.cos(angle), centre + on_ring * math.sin(angle))
 
     def ends(a: str, b: str) -> tuple[float, float, float, float, float, float]:
         (x0, y0), (x1, y1) = place[a], place[b]
