@@ -8,9 +8,12 @@ matrix, alternated, ``--repeat`` times each; the medians are compared. Timed: fr
 matrix to the finished graph (correlation matrix, skeleton, orientation, Meek's rules); not
 timed: imports. Goal: zoo >= 1.0x causal-learn's speed, with the same skeleton.
 
+``--test gsq`` runs the discrete variant instead: the same graphs with random conditional
+tables (``zoo_docalculus.simulate.DiscreteModel``, binary variables), G-test on both sides.
+
 causal-learn is a bench-only dependency: ``pip install causal-learn==0.1.4.8``.
 
-    python bench/bench_pc.py [--vars 20 50] [--rows 10000] [--degree 3] [--graphs 3] [--repeat 3]
+    python bench/bench_pc.py [--vars 20 50] [--rows 10000] [--degree 3] [--graphs 3] [--repeat 3] [--test gsq]
 """
 
 from __future__ import annotations
@@ -42,12 +45,26 @@ def linear_gaussian_data(n_vars: int, rows: int, degree: float, seed: int) -> tu
     return data, (weights != 0) | (weights != 0).T
 
 
-def run_zoo(data: np.ndarray, alpha: float):
-    from zoo_docalculus.citests import FisherZ
+def discrete_data(n_vars: int, rows: int, degree: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(integer codes, true adjacency): the same graphs with random binary conditional tables."""
+    from zoo_docalculus.simulate import DiscreteModel, random_admg
+
+    graph = random_admg(n_vars, degree=degree, bidirected=0, seed=seed)
+    sample = DiscreteModel.random(graph, seed=seed).sample(rows, seed=seed + 10_000)
+    truth = np.zeros((n_vars, n_vars), dtype=bool)
+    index = {name: i for i, name in enumerate(graph.nodes)}
+    for a, b in graph.directed:
+        truth[index[a], index[b]] = truth[index[b], index[a]] = True
+    return np.column_stack([sample[name] for name in graph.nodes]), truth
+
+
+def run_zoo(data: np.ndarray, alpha: float, test: str = "fisherz"):
+    from zoo_docalculus.citests import FisherZ, GTest
     from zoo_docalculus.pc import pc
 
     names = [f"X{i}" for i in range(data.shape[1])]
-    result = pc(FisherZ(data), names, alpha=alpha, orientation="majority")
+    ci = FisherZ(data) if test == "fisherz" else GTest(data, data.max(axis=0) + 1, kind=test)
+    result = pc(ci, names, alpha=alpha, orientation="majority")
     adjacency = np.zeros((len(names),) * 2, dtype=bool)
     position = {n: i for i, n in enumerate(names)}
     for a, b in [*result.directed, *result.undirected]:
@@ -55,10 +72,10 @@ def run_zoo(data: np.ndarray, alpha: float):
     return adjacency, result.tests_run
 
 
-def run_causal_learn(data: np.ndarray, alpha: float):
+def run_causal_learn(data: np.ndarray, alpha: float, test: str = "fisherz"):
     from causallearn.search.ConstraintBased.PC import pc
 
-    graph = pc(data, alpha, "fisherz", stable=True, show_progress=False)
+    graph = pc(data, alpha, test, stable=True, show_progress=False)
     return graph.G.graph != 0
 
 
@@ -70,6 +87,7 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=0.05)
     parser.add_argument("--graphs", type=int, default=3, help="random graphs per size (seeds 0..N-1)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--test", choices=("fisherz", "gsq"), default="fisherz")
     args = parser.parse_args()
     try:
         import causallearn  # noqa: F401
@@ -78,7 +96,7 @@ def main() -> None:
     run_zoo(np.random.default_rng(0).standard_normal((100, 3)), 0.05)  # warm the imports
     run_causal_learn(np.random.default_rng(0).standard_normal((100, 3)), 0.05)
 
-    print(f"PC-stable, Fisher-z, alpha={args.alpha}, {args.rows} rows, expected degree {args.degree}, "
+    print(f"PC-stable, {args.test}, alpha={args.alpha}, {args.rows} rows, expected degree {args.degree}, "
           f"median of {args.repeat} runs each")
     print(f"{'vars':>4} {'seed':>4} {'zoo s':>8} {'c-l s':>8} {'speed-up':>8} {'skeleton':>9} {'tests':>7} "
           f"{'true edges':>10} {'missed':>6} {'extra':>5}")
@@ -86,14 +104,15 @@ def main() -> None:
     for n_vars in args.vars:
         zoo_total = cl_total = 0.0
         for seed in range(args.graphs):
-            data, truth = linear_gaussian_data(n_vars, args.rows, args.degree, seed)
+            make = linear_gaussian_data if args.test == "fisherz" else discrete_data
+            data, truth = make(n_vars, args.rows, args.degree, seed)
             zoo_times, cl_times = [], []
             for _ in range(args.repeat):  # alternate, so drift in machine load hits both
                 started = time.perf_counter()
-                ours, tests = run_zoo(data, args.alpha)
+                ours, tests = run_zoo(data, args.alpha, args.test)
                 zoo_times.append(time.perf_counter() - started)
                 started = time.perf_counter()
-                theirs = run_causal_learn(data, args.alpha)
+                theirs = run_causal_learn(data, args.alpha, args.test)
                 cl_times.append(time.perf_counter() - started)
             zoo_s, cl_s = median(zoo_times), median(cl_times)
             zoo_total, cl_total = zoo_total + zoo_s, cl_total + cl_s

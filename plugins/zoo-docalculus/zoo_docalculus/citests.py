@@ -86,16 +86,32 @@ class GTest:
         self.levels = np.asarray(levels, dtype=np.int64)
         self.weights = None if weights is None else np.asarray(weights, dtype=np.float64)
         self.n_vars = self.codes.shape[1]
+        self.columns = [np.ascontiguousarray(self.codes[:, j]) for j in range(self.n_vars)]
+        self._seen: dict[tuple, tuple[float, int]] = {}  # PC's orientation step re-asks skeleton tests
+        self._strata_seen: dict[tuple[int, ...], tuple[np.ndarray, int]] = {}
 
     def pvalues(self, x: np.ndarray, y: np.ndarray, S: np.ndarray) -> np.ndarray:
-        return np.array([self.pvalue(int(a), int(b), [int(s) for s in row]) for a, b, row in zip(x, y, S)])
+        results = []
+        for a, b, row in zip(x.tolist(), y.tolist(), S.tolist()):
+            key = (min(a, b), max(a, b), tuple(sorted(row)))
+            if key not in self._seen:
+                self._seen[key] = self.statistic(a, b, row)
+            results.append(self._seen[key])
+        values, freedom = np.array(results, dtype=np.float64).reshape(-1, 2).T
+        out = np.ones(len(values))
+        tested = freedom > 0
+        out[tested] = stats.chi2.sf(values[tested], freedom[tested])  # one vectorised call per batch
+        return out
 
     def statistic(self, x: int, y: int, S: list[int]) -> tuple[float, int]:
         """The statistic and its degrees of freedom for ``x _||_ y | S``."""
-        strata = self._strata(S)
         lx, ly = int(self.levels[x]), int(self.levels[y])
-        n_strata = int(strata.max()) + 1 if len(strata) else 1
-        cell = (strata * lx + self.codes[:, x]) * ly + self.codes[:, y]
+        if S:
+            strata, n_strata = self._strata(tuple(sorted(S)))
+            cell = (strata * lx + self.columns[x]) * ly + self.columns[y]
+        else:
+            n_strata = 1
+            cell = self.columns[x] * ly + self.columns[y]
         table = np.bincount(cell, weights=self.weights, minlength=n_strata * lx * ly).reshape(n_strata, lx, ly)
         row = table.sum(axis=2, keepdims=True)  # (s, lx, 1)
         column = table.sum(axis=1, keepdims=True)  # (s, 1, ly)
@@ -108,27 +124,32 @@ class GTest:
             else:
                 terms = np.where(expected > 0, (table - expected) ** 2 / expected, 0.0)
                 value = float(terms.sum())
-        rows_seen = (row[:, :, 0] > 0).sum(axis=1)
-        columns_seen = (column[:, 0, :] > 0).sum(axis=1)
-        freedom = int(np.sum(np.clip(rows_seen - 1, 0, None) * np.clip(columns_seen - 1, 0, None)))
+        rows_seen = np.count_nonzero(row[:, :, 0], axis=1)
+        columns_seen = np.count_nonzero(column[:, 0, :], axis=1)
+        freedom = int(np.sum(np.maximum(rows_seen - 1, 0) * np.maximum(columns_seen - 1, 0)))
         return max(value, 0.0), freedom
 
     def pvalue(self, x: int, y: int, S: list[int]) -> float:
         value, freedom = self.statistic(x, y, S)
         return 1.0 if freedom == 0 else float(stats.chi2.sf(value, freedom))
 
-    def _strata(self, S: list[int]) -> np.ndarray:
-        """One code per row for its stratum of S, compacted to ``0..(#strata seen)-1``."""
-        if not S:
-            return np.zeros(len(self.codes), dtype=np.int64)
+    def _strata(self, S: tuple[int, ...]) -> tuple[np.ndarray, int]:
+        """One code per row for its stratum of S, and the number of codes; cached per S
+        (a level of PC asks about the same S for many pairs)."""
+        if S in self._strata_seen:
+            return self._strata_seen[S]
         code = np.zeros(len(self.codes), dtype=np.int64)
         size = 1
         for s in S:
             if size * int(self.levels[s]) > 2**40:  # keep the mixed-radix code in int64
                 code = np.unique(code, return_inverse=True)[1].ravel().astype(np.int64)
                 size = int(code.max()) + 1
-            code = code * int(self.levels[s]) + self.codes[:, s]
+            code = code * int(self.levels[s]) + self.columns[s]
             size *= int(self.levels[s])
         if size > len(code):  # most strata are empty: renumber the ones that occur
             code = np.unique(code, return_inverse=True)[1].ravel().astype(np.int64)
-        return code
+            size = int(code.max()) + 1
+        if len(self._strata_seen) >= 256:  # bounded: 256 arrays of n_rows int64
+            self._strata_seen.clear()
+        self._strata_seen[S] = (code, size)
+        return code, size
