@@ -18,7 +18,7 @@ import numpy as np
 from zoo_core import InputError
 
 from .adjustment import minimal_backdoor_sets
-from .expression import Evaluator, Expr, prob_terms
+from .expression import Evaluator, Prob, product, prob_terms, sum_over
 from .graph import ADMG
 from .identify import Identification
 from .query import Contrast, Query
@@ -83,6 +83,9 @@ class _Plugin:
                  warn: Callable[[str], None]) -> None:
         estimand = ident.estimand
         assert estimand is not None
+        if ident.invariant:  # the effect does not depend on them: average over their observed values
+            every = frozenset(ident.invariant)
+            estimand = sum_over(every, product([Prob(every), estimand]))
         terms = prob_terms(estimand)
         mentioned = set().union(*(t.heads | t.given for t in terms)) if terms else set()
         asked = set().union(*(q.variables for q in queries))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import deque
 from functools import cached_property
 from pathlib import Path
 from typing import Iterable

@@ -14,7 +14,7 @@ back-door and front-door results into their textbook forms.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 from .expression import Expr, Fraction, Prob, Product, Sum, conditional, fraction, product, rebuild, sum_over
@@ -52,6 +52,7 @@ class Identification:
     conditions: list[str]
     estimand: Expr | None
     hedge: Hedge | None = None
+    invariant: list[str] = field(default_factory=list)  # free in the estimand, irrelevant to its value
 
     @property
     def identifiable(self) -> bool:
@@ -72,13 +73,12 @@ def identify(graph: ADMG, outcomes: Iterable[str], treatments: Iterable[str] = (
         estimand = _idc(set(y), set(x), set(z), graph)
     except NotIdentifiable as failure:
         return Identification(graph, y, x, z, None, failure.hedge)
-    # Line 3 can leave variables W the effect does not depend on (P_x(y) = P_{x,w}(y) for
-    # every w); averaging over P(w) keeps the value and makes the estimand a function of
-    # the query's variables only.
-    extra = estimand.free - set(y) - set(x) - set(z)
-    if extra:
-        estimand = sum_over(extra, product([Prob(frozenset(extra)), estimand]))
-    return Identification(graph, y, x, z, prune(estimand, graph))
+    # Line 3 can leave variables W that the effect does not depend on in the estimand
+    # (P_x(y) = P_{x,w}(y) for every w, as in the napkin formula): it holds for each value of
+    # them; ``invariant`` names them and estimation averages over their observed values.
+    estimand = prune(estimand, graph)
+    invariant = graph.sort(estimand.free - set(y) - set(x) - set(z))
+    return Identification(graph, y, x, z, estimand, invariant=invariant)
 
 
 def identify_effect(graph: ADMG, outcomes: Iterable[str], treatments: Iterable[str]) -> Expr:
@@ -188,14 +188,19 @@ def _merge_in_sums(expr: Expr, graph: ADMG) -> Expr:
 
 
 def _chain(first: Prob, second: Prob, graph: ADMG) -> Prob | None:
-    """P(A | C) P(B | C2) as P(A, B | C) when C2 ⊆ C ∪ A and B ⊥ (C ∪ A) \\ C2 | C2; else None."""
-    context = first.given | first.heads
-    if second.heads & context or not second.given <= context or not first.heads & second.given:
+    """P(A | C) P(B | C2) as P(A, B | C ∪ E) by the chain rule, where E = C2 \\ (C ∪ A) may be
+    added to the first factor's conditioning if A ⊥ E | C, and the second's conditioning may
+    grow to C ∪ E ∪ A if B is m-separated from what it gains; else None."""
+    if not first.heads & second.given or second.heads & (first.heads | first.given):
         return None
-    extra = context - second.given
-    if extra and not m_separated(graph, second.heads, extra, second.given):
+    extra = second.given - first.heads - first.given
+    if extra and not m_separated(graph, first.heads, extra, first.given):
         return None
-    return Prob(first.heads | second.heads, first.given)
+    context = first.heads | first.given | extra
+    gained = context - second.given
+    if gained and not m_separated(graph, second.heads, gained, second.given):
+        return None
+    return Prob(first.heads | second.heads, first.given | extra)
 
 
 def is_hedge(graph: ADMG, hedge: Hedge, outcomes: Iterable[str], treatments: Iterable[str]) -> bool:

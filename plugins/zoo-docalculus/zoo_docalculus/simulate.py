@@ -118,3 +118,15 @@ class DiscreteModel:
             draws = rng.random(n)[:, None]
             values[v] = np.minimum((draws > cumulative).sum(axis=-1), self.levels[v] - 1)
         return {v: values[v] for v in self.variables}
+
+    def effect(self, outcomes: list[str], treatments: list[str], conditions: list[str] = ()) -> np.ndarray:
+        """The exact P(outcomes | do(treatments), conditions): an array with one axis per observed
+        variable (size 1 for the variables not in the query), NaN where a condition has probability 0."""
+        table = self.interventional(list(treatments)) if treatments else self.observational()
+        axes = {v: i for i, v in enumerate(self.variables)}
+        keep = set(outcomes) | set(treatments) | set(conditions)
+        num = table.sum(axis=tuple(i for v, i in axes.items() if v not in keep), keepdims=True)
+        given = set(treatments) | set(conditions)
+        den = table.sum(axis=tuple(i for v, i in axes.items() if v not in given), keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return num / den

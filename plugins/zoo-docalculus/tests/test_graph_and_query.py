@@ -1,0 +1,98 @@
+"""Reading causal diagrams and queries: every accepted spelling, and one-line errors for the rest."""
+
+import json
+
+import pytest
+
+from zoo_core import InputError
+from zoo_docalculus.graph import parse_graph
+from zoo_docalculus.query import Contrast, parse_query, parse_query_or_contrast
+
+
+def test_inline_text_with_chains_reversed_arrows_and_bidirected_edges():
+    graph = parse_graph("Z -> X -> Y; Y <- W; X <-> Y; Lonely")
+    assert set(graph.nodes) == {"Z", "X", "Y", "W", "Lonely"}
+    assert graph.directed == {("Z", "X"), ("X", "Y"), ("W", "Y")}
+    assert graph.bidirected == {("X", "Y")}
+    assert graph.topological_order.index("Z") < graph.topological_order.index("X") < graph.topological_order.index("Y")
+
+
+def test_text_and_json_files(tmp_path):
+    text = tmp_path / "g.txt"
+    text.write_text("# a front-door graph\nX -> M\nM -> Y\nX <-> Y  # latent confounder\n")
+    assert parse_graph(str(text)) == parse_graph("X -> M; M -> Y; X <-> Y")
+    spec = tmp_path / "g.json"
+    spec.write_text(json.dumps({"nodes": ["X", "M", "Y", "Q"], "directed": [["X", "M"], ["M", "Y"]],
+                                "bidirected": [["X", "Y"]]}))
+    graph = parse_graph(str(spec))
+    assert graph.nodes == ("X", "M", "Y", "Q") and graph.bidirected == {("X", "Y")}
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("A -> B; B -> C; C -> A", "cycle: A -> B -> C -> A"),
+    ("A -> A", "self-loop on A"),
+    ("A => B", "cannot read 'A => B'"),
+    ("A -> 1B", "cannot read"),
+    ("", "the graph is empty"),
+    ("missing.json", "no such file"),
+])
+def test_bad_graphs_are_one_line_errors(spec, message):
+    with pytest.raises(InputError, match=message) as caught:
+        parse_graph(spec)
+    assert "\n" not in str(caught.value)
+
+
+def test_bad_lines_in_a_file_are_named_by_line(tmp_path):
+    path = tmp_path / "g.txt"
+    path.write_text("X -> Y\nY -> Z\nZ --> W\n")
+    with pytest.raises(InputError, match=r"g.txt: line 3: cannot read 'Z --> W'"):
+        parse_graph(str(path))
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{", "not valid JSON"),
+    ('{"nodes": ["A"], "directed": [["A", "B"]]}', "'B', which is not in \"nodes\""),
+    ('{"directed": [["A"]]}', "list of \\[from, to\\] pairs"),
+    ('{"edges": []}', "unknown key 'edges'"),
+])
+def test_bad_json_graphs(tmp_path, content, message):
+    path = tmp_path / "g.json"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message):
+        parse_graph(str(path))
+
+
+def test_queries_with_several_outcomes_treatments_conditions_and_values():
+    query = parse_query("P(Y, W | do(X1, X2), Z)")
+    assert list(query.outcomes) == ["Y", "W"] and list(query.treatments) == ["X1", "X2"]
+    assert list(query.conditions) == ["Z"]
+    valued = parse_query("P(Y=1 | do(X=0), Z=1.0)")
+    assert valued.variables == {"Y": "1", "X": "0", "Z": "1.0"}
+    assert str(valued) == "P(Y=1 | do(X=0), Z=1.0)"
+    assert parse_query("P(Y)").treatments == {}
+
+
+def test_contrasts_are_expectations_that_differ_only_in_treatment_values():
+    contrast = parse_query_or_contrast("E[Y | do(X=1)] - E[Y | do(X=0)]")
+    assert isinstance(contrast, Contrast)
+    assert contrast.treated.treatments == {"X": "1"} and contrast.control.treatments == {"X": "0"}
+    with pytest.raises(InputError, match="same outcome"):
+        parse_query_or_contrast("E[Y | do(X=1)] - E[W | do(X=0)]")
+    with pytest.raises(InputError, match="value for every treatment"):
+        parse_query_or_contrast("E[Y | do(X)] - E[Y | do(X=0)]")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("Y | do(X)", "cannot read"),
+    ("P(Y | X | Z)", "more than one"),
+    ("P(| do(X))", "names no outcome"),
+    ("P(Y | do(Y))", "both an outcome and a treatment"),
+    ("P(Y | do(X), X)", "both a treatment and a condition"),
+    ("P(do(X) | Y)", "belongs after"),
+    ("P(Y | dox(X))", "do\\(X, Z=1\\)"),
+    ("E[Y, W | do(X=1)]", "one outcome"),
+])
+def test_bad_queries(text, message):
+    with pytest.raises(InputError, match=message) as caught:
+        parse_query_or_contrast(text)
+    assert "\n" not in str(caught.value)
