@@ -63,11 +63,12 @@ def draw_png(nodes: list[str], directed: list, undirected: list, caption: str = 
 
     count = len(nodes)
     radius_node = 26
-    size = max(420, int(110 * math.sqrt(max(count, 1))) + 160)
+    ring = max(150.0, 2.3 * 2 * radius_node * count / (2 * math.pi))  # neighbours ~2.3 node widths apart
+    size = int(2 * (ring + radius_node + 40))
     margin = 40 if not caption else 64
     image = Image.new("RGB", (size, size + margin - 40), "white")
     draw = ImageDraw.Draw(image)
-    centre, ring = size / 2, size / 2 - radius_node - 40
+    centre = size / 2
     place = {}
     for i, name in enumerate(nodes):
         angle = -math.pi / 2 + 2 * math.pi * i / max(count, 1)
