@@ -121,6 +121,7 @@ class _Plugin:
             raise InputError(f"{table.path}: the rows' weights add up to 0")
         self.estimand = estimand
         self.terms = terms
+        self.rank = ident.graph.rank.__getitem__
         self.path = table.path
 
     def joint(self, counts: np.ndarray) -> np.ndarray:
@@ -155,7 +156,7 @@ class _Plugin:
                 cell = zero[0]
                 shown = ", ".join(f"{v}={self.levels[v][cell[i]]}" for i, v in enumerate(self.variables)
                                   if v in term.given)
-                return f"{term.text()} conditions on {shown}, which no row has"
+                return f"{term.text(self.rank)} conditions on {shown}, which no row has"
         return "a conditional of the estimand has no data"
 
 

@@ -1,0 +1,115 @@
+"""`zoo run do-calculus`: the JSON contract other tools script against, text output, one-line
+errors, and a start-up that never imports torch."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+FRONT_DOOR = "X -> M; M -> Y; X <-> Y"
+
+
+def run_json(zoo, *args):
+    code, out, err = zoo("run", "do-calculus", *args, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_identifiable_query_json(zoo):
+    doc = run_json(zoo, "--graph", FRONT_DOOR, "--query", "P(Y | do(X))")
+    assert doc["identifiable"] is True
+    assert doc["estimand"] == "sum_{M} P(M | X) sum_{X'} P(X') P(Y | X', M)"
+    assert doc["latex"] == r"\sum_{M} P(M \mid X) \sum_{X'} P(X') P(Y \mid X', M)"
+    assert "value" not in doc and doc["run"]["model"] == "do-calculus"
+
+
+def test_non_identifiable_query_exits_0_with_the_hedge(zoo):
+    doc = run_json(zoo, "--graph", "Z -> X; X -> Y; X <-> Y", "--query", "P(Y | do(X))")
+    assert doc["identifiable"] is False and doc["estimand"] is None
+    assert doc["witness"]["hedge"] == [["X", "Y"], ["Y"]] and doc["witness"]["roots"] == ["Y"]
+    code, out, _ = zoo("run", "do-calculus", "--graph", "X -> Y; X <-> Y", "--query", "P(Y | do(X))")
+    assert code == 0 and "not identifiable" in out and "F = {X, Y} and F' = {Y}" in out
+
+
+def test_several_outcomes_treatments_and_conditions(zoo, tmp_path):
+    graph = tmp_path / "g.json"
+    graph.write_text(json.dumps({"nodes": ["Z", "X1", "X2", "Y", "W"],
+                                 "directed": [["Z", "X1"], ["X1", "X2"], ["X2", "Y"], ["Z", "Y"], ["Y", "W"]],
+                                 "bidirected": []}))
+    doc = run_json(zoo, "--graph", str(graph), "--query", "P(Y, W | do(X1, X2), Z)")
+    assert doc["identifiable"] is True and doc["estimand"] == "P(Y | Z, X2) P(W | Y)"
+
+
+def test_text_output_with_latex(zoo):
+    code, out, _ = zoo("run", "do-calculus", "--graph", "Z -> X; Z -> Y; X -> Y", "--query", "P(Y | do(X))", "--latex")
+    assert code == 0
+    assert out.splitlines() == ["P(Y | do(X)) is identifiable:", "  sum_{Z} P(Z) P(Y | Z, X)",
+                                r"LaTeX: \sum_{Z} P(Z) P(Y \mid Z, X)"]
+
+
+def test_estimation_json_has_value_and_std_error(zoo, tmp_path):
+    from zoo_docalculus.graph import parse_graph
+    from zoo_docalculus.simulate import DiscreteModel
+
+    model = DiscreteModel.random(parse_graph(FRONT_DOOR), seed=3)
+    data = model.sample(5000, seed=1)
+    path = tmp_path / "d.csv"
+    path.write_text("X,M,Y\n" + "".join(f"{x},{m},{y}\n" for x, m, y in zip(data["X"], data["M"], data["Y"])))
+    doc = run_json(zoo, "--graph", FRONT_DOOR, "--query", "P(Y=1 | do(X=0))", "--data", str(path),
+                   "--bootstrap", "50", "--seed", "1")
+    assert 0 < doc["value"] < 1 and 0 < doc["std_error"] < 0.05 and doc["rows_used"] == 5000
+    again = run_json(zoo, "--graph", FRONT_DOOR, "--query", "P(Y=1 | do(X=0))", "--data", str(path),
+                     "--bootstrap", "50", "--seed", "1")
+    assert again["std_error"] == doc["std_error"]  # seeded bootstrap
+    partial = run_json(zoo, "--graph", FRONT_DOOR, "--query", "P(Y | do(X=0))", "--data", str(path), "--bootstrap", "20")
+    assert partial["value"] is None and [row["Y"] for row in partial["distribution"]] == [0, 1]
+    assert sum(row["value"] for row in partial["distribution"]) == pytest.approx(1.0)
+
+
+def test_dsep_adjustment_front_door_and_rules_json(zoo):
+    assert run_json(zoo, "--graph", "A <-> B; B <-> C", "--dsep", "A _||_ C | B")["separated"] is False
+    assert run_json(zoo, "--graph", "A <-> B; B <-> C", "--dsep", "A _||_ C")["separated"] is True
+    doc = run_json(zoo, "--graph", "Z1 -> X; Z1 -> Z2; Z2 -> Y; X -> Y", "--adjustment-sets",
+                   "--treatment", "X", "--outcome", "Y")
+    assert doc["adjustment_sets"] == [["Z1"], ["Z2"]] and doc["complete"] is True
+    capped = run_json(zoo, "--graph", "Z1 -> X; Z1 -> Z2; Z2 -> Y; X -> Y", "--adjustment-sets",
+                      "--treatment", "X", "--outcome", "Y", "--max-sets", "1")
+    assert len(capped["adjustment_sets"]) == 1 and capped["complete"] is False
+    assert run_json(zoo, "--graph", FRONT_DOOR, "--front-door", "M", "--treatment", "X", "--outcome", "Y")["front_door"]
+    rule = run_json(zoo, "--graph", "Z -> X; X -> Y; Z -> Y", "--rule", "2", "--query", "P(Y | do(X, Z))", "--on", "Z")
+    assert rule["applies"] is True and rule["result"] == "P(Y | do(X), Z)"
+    assert rule["separation"]["statement"] == "Y _||_ Z | X"
+    assert rule["graph"]["name"] == "G with edges into X removed and edges out of Z removed"
+    assert rule["graph"]["directed"] == [["X", "Y"]]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--graph", "A -> B; B -> A", "--query", "P(B | do(A))"], "cycle: A -> B -> A"),
+    (["--graph", "X -> Y", "--query", "P(Y | do(Q))"], "'Q' is not a node of the graph"),
+    (["--graph", "X -> Y", "--query", "Y given X"], "cannot read 'Y given X'"),
+    (["--graph", "X -> Y"], "nothing to answer"),
+    (["--graph", "X -> Y", "--dsep", "X _||_ Y", "--adjustment-sets"], "ask one question per run"),
+    (["--graph", "X -> Y", "--adjustment-sets"], "needs --treatment X and --outcome Y"),
+    (["--graph", "X -> Y", "--rule", "1", "--query", "P(Y | do(X))"], "--rule needs --query"),
+    (["--graph", "X -> Y", "--query", "P(Y | do(X))", "--data", "missing.csv"], "no such file"),
+    (["--graph", "X -> Y; X <-> Y", "--query", "P(Y=1 | do(X=1))", "--data", "{csv}"], "not identifiable"),
+    (["--graph", "X -> Y", "--query", "P(Y=1 | do(X=1))", "--data", "{csv}", "--weight-column", "w"], "no such column"),
+    (["--graph", "X -> W", "--query", "P(W=1 | do(X=1))", "--data", "{csv}"], "no column 'W'"),
+])
+def test_bad_input_is_one_line_exit_1(zoo, tmp_path, args, message):
+    csv_file = tmp_path / "d.csv"
+    csv_file.write_text("X,Y\n0,1\n1,0\n")
+    args = [a.replace("{csv}", str(csv_file)) for a in args]
+    code, out, err = zoo("run", "do-calculus", *args)
+    assert code == 1 and message in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_zoo_run_do_calculus_never_imports_torch(tmp_path):
+    sniff = ("import sys\nfrom zoo_core.cli import main\n"
+             "code = main(['run', 'do-calculus', '--graph', 'X -> M; M -> Y; X <-> Y', '--query', 'P(Y | do(X))'])\n"
+             "print('TORCH=' + str('torch' in sys.modules), file=sys.stderr)\nsys.exit(code)\n")
+    result = subprocess.run([sys.executable, "-c", sniff], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "TORCH=False" in result.stderr and "sum_{M}" in result.stdout
