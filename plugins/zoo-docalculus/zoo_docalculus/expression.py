@@ -15,6 +15,7 @@ check every estimand numerically and how estimation plugs in data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -42,7 +43,7 @@ class Prob(Expr):
     heads: frozenset[str]
     given: frozenset[str] = frozenset()
 
-    @property
+    @cached_property
     def free(self) -> frozenset[str]:  # type: ignore[override]
         return self.heads | self.given
 
@@ -51,7 +52,7 @@ class Prob(Expr):
 class Product(Expr):
     factors: tuple[Expr, ...]
 
-    @property
+    @cached_property
     def free(self) -> frozenset[str]:  # type: ignore[override]
         return frozenset().union(*(f.free for f in self.factors))
 
@@ -61,7 +62,7 @@ class Sum(Expr):
     over: frozenset[str]
     body: Expr
 
-    @property
+    @cached_property
     def free(self) -> frozenset[str]:  # type: ignore[override]
         return self.body.free - self.over
 
@@ -71,7 +72,7 @@ class Fraction(Expr):
     num: Expr
     den: Expr
 
-    @property
+    @cached_property
     def free(self) -> frozenset[str]:  # type: ignore[override]
         return self.num.free | self.den.free
 
@@ -91,9 +92,10 @@ def product(factors: Iterable[Expr]) -> Expr:
 
 def sum_over(over: Iterable[str], body: Expr) -> Expr:
     """Σ_over body, simplified: heads marginalised away, sums pushed to the factors that need them."""
-    over = set(over) & body.free
+    over = body.free.intersection(over)
     if not over:
         return body
+    over = set(over)
     if isinstance(body, Sum):
         return sum_over(over | body.over, body.body)
     if isinstance(body, Prob):

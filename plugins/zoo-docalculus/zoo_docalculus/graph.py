@@ -25,17 +25,19 @@ class ADMG:
     """An acyclic directed mixed graph. ``nodes`` keeps the order the user gave."""
 
     def __init__(self, nodes: Iterable[str], directed: Iterable[tuple[str, str]] = (),
-                 bidirected: Iterable[tuple[str, str]] = ()) -> None:
+                 bidirected: Iterable[tuple[str, str]] = (), *, _checked: bool = False) -> None:
         self.nodes: tuple[str, ...] = tuple(dict.fromkeys(nodes))
-        self.directed: frozenset[tuple[str, str]] = frozenset((a, b) for a, b in directed)
-        self.bidirected: frozenset[tuple[str, str]] = frozenset(tuple(sorted((a, b))) for a, b in bidirected)
-        known = set(self.nodes)
-        for a, b in [*self.directed, *self.bidirected]:
-            for node in (a, b):
-                if node not in known:
-                    raise InputError(f"--graph: edge {a} - {b} names {node!r}, which is not a node")
-            if a == b:
-                raise InputError(f"--graph: self-loop on {a}; a variable cannot cause itself")
+        self.__dict__["directed"] = frozenset((a, b) for a, b in directed)
+        self.__dict__["bidirected"] = frozenset(tuple(sorted((a, b))) for a, b in bidirected)
+        self.separations: dict = {}  # m-separation answers, memoised (the graph never changes)
+        if not _checked:
+            known = set(self.nodes)
+            for a, b in [*self.directed, *self.bidirected]:
+                for node in (a, b):
+                    if node not in known:
+                        raise InputError(f"--graph: edge {a} - {b} names {node!r}, which is not a node")
+                if a == b:
+                    raise InputError(f"--graph: self-loop on {a}; a variable cannot cause itself")
         self.parents: dict[str, set[str]] = {n: set() for n in self.nodes}
         self.children: dict[str, set[str]] = {n: set() for n in self.nodes}
         self.siblings: dict[str, set[str]] = {n: set() for n in self.nodes}
@@ -45,7 +47,8 @@ class ADMG:
         for a, b in self.bidirected:
             self.siblings[a].add(b)
             self.siblings[b].add(a)
-        self.topological_order  # raises on a cycle
+        if not _checked:
+            self.topological_order  # raises on a cycle
 
     # -- reading --------------------------------------------------------------------------
 
@@ -109,9 +112,24 @@ class ADMG:
             if name not in self.parents:
                 raise InputError(f"{what}: {name!r} is not a node of the graph (nodes: {', '.join(self.nodes)})")
 
-    def ancestors(self, names: Iterable[str]) -> set[str]:
-        """``names`` and every node with a directed path into them."""
-        return self._closure(names, self.parents)
+    def ancestors(self, names: Iterable[str], *, cut: set[str] | frozenset[str] = frozenset()) -> frozenset[str] | set[str]:
+        """``names`` and every node with a directed path into them; with ``cut``, in the graph
+        whose edges into ``cut`` are removed (without building that graph)."""
+        if not cut:
+            key = names if isinstance(names, frozenset) else frozenset(names)
+            memo = self.__dict__.setdefault("_ancestors", {})
+            if key not in memo:
+                memo[key] = frozenset(self._closure(key, self.parents))
+            return memo[key]
+        seen = set(names)
+        queue = [v for v in seen if v not in cut]
+        while queue:
+            for parent in self.parents[queue.pop()]:
+                if parent not in seen:
+                    seen.add(parent)
+                    if parent not in cut:
+                        queue.append(parent)
+        return seen
 
     def descendants(self, names: Iterable[str]) -> set[str]:
         """``names`` and every node they have a directed path to."""
@@ -128,14 +146,20 @@ class ADMG:
                     queue.append(nxt)
         return seen
 
-    def c_components(self) -> list[set[str]]:
-        """The districts: sets of nodes connected by bidirected edges, in topological order."""
-        seen: set[str] = set()
+    def c_components(self, without: set[str] | frozenset[str] = frozenset()) -> list[set[str]]:
+        """The districts: sets of nodes connected by bidirected edges; with ``without``, the
+        districts of the graph with those nodes removed (without building it)."""
+        seen: set[str] = set(without)
         components = []
-        for node in self.topological_order:
+        for node in self.nodes:
             if node in seen:
                 continue
-            component = self._closure([node], self.siblings)
+            component, queue = {node}, [node]
+            while queue:
+                for sibling in self.siblings[queue.pop()]:
+                    if sibling not in seen and sibling not in component:
+                        component.add(sibling)
+                        queue.append(sibling)
             seen |= component
             components.append(component)
         return components
@@ -146,22 +170,34 @@ class ADMG:
     # -- mutilating -----------------------------------------------------------------------
 
     def subgraph(self, keep: Iterable[str]) -> ADMG:
-        """The graph induced on ``keep``."""
-        keep = set(keep)
-        return ADMG([n for n in self.nodes if n in keep],
-                    [(a, b) for a, b in self.directed if a in keep and b in keep],
-                    [(a, b) for a, b in self.bidirected if a in keep and b in keep])
+        """The graph induced on ``keep`` (built from this graph's adjacency: ID calls it often)."""
+        keep = frozenset(keep)
+        graph = ADMG.__new__(ADMG)
+        graph.nodes = tuple(n for n in self.nodes if n in keep)
+        graph.parents = {n: self.parents[n] & keep for n in graph.nodes}
+        graph.children = {n: self.children[n] & keep for n in graph.nodes}
+        graph.siblings = {n: self.siblings[n] & keep for n in graph.nodes}
+        graph.separations = {}
+        return graph
+
+    @cached_property
+    def directed(self) -> frozenset[tuple[str, str]]:  # type: ignore[no-redef]
+        return frozenset((a, b) for b in self.nodes for a in self.parents[b])
+
+    @cached_property
+    def bidirected(self) -> frozenset[tuple[str, str]]:  # type: ignore[no-redef]
+        return frozenset((a, b) for a in self.nodes for b in self.siblings[a] if a < b)
 
     def without_incoming(self, names: Iterable[str]) -> ADMG:
         """G with arrows into ``names`` cut (directed and bidirected): the graph of do(names)."""
         cut = set(names)
         return ADMG(self.nodes, [(a, b) for a, b in self.directed if b not in cut],
-                    [(a, b) for a, b in self.bidirected if a not in cut and b not in cut])
+                    [(a, b) for a, b in self.bidirected if a not in cut and b not in cut], _checked=True)
 
     def without_outgoing(self, names: Iterable[str]) -> ADMG:
         """G with directed edges out of ``names`` cut."""
         cut = set(names)
-        return ADMG(self.nodes, [(a, b) for a, b in self.directed if a not in cut], self.bidirected)
+        return ADMG(self.nodes, [(a, b) for a, b in self.directed if a not in cut], self.bidirected, _checked=True)
 
     # -- writing --------------------------------------------------------------------------
 

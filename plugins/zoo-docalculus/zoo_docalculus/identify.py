@@ -19,7 +19,7 @@ from typing import Iterable
 
 from .expression import Expr, Fraction, Prob, Product, Sum, conditional, fraction, product, rebuild, sum_over
 from .graph import ADMG
-from .separation import m_separated
+from .separation import m_connected_nodes, m_separated
 
 __all__ = ["Identification", "Hedge", "identify", "identify_effect", "prune", "is_hedge"]
 
@@ -109,11 +109,11 @@ def _id(y: set[str], x: set[str], dist: Expr, graph: ADMG, rank: dict[str, int])
     if nodes - ancestors:
         return _id(y, x & ancestors, sum_over(nodes - ancestors, dist), graph.subgraph(ancestors), rank)
     # line 3: intervening on W, which cannot reach Y once X is fixed, changes nothing
-    useless = (nodes - x) - graph.without_incoming(x).ancestors(y)
+    useless = (nodes - x) - graph.ancestors(y, cut=x)
     if useless:
         return _id(y, x | useless, dist, graph, rank)
     # line 4: factor over the districts of G \ X
-    districts = graph.subgraph(nodes - x).c_components()
+    districts = graph.c_components(without=x)
     if len(districts) > 1:
         terms = [_id(s, nodes - s, dist, graph, rank) for s in districts]
         return sum_over(nodes - (y | x), product(terms))
@@ -123,15 +123,43 @@ def _id(y: set[str], x: set[str], dist: Expr, graph: ADMG, rank: dict[str, int])
     if len(whole) == 1:
         raise NotIdentifiable(Hedge(frozenset(nodes), frozenset(district)))
     order = sorted(nodes, key=rank.__getitem__)
-    before = {v: set(order[:i]) for i, v in enumerate(order)}
+    position = {v: i for i, v in enumerate(order)}
+
+    def before(v: str) -> set[str]:
+        return set(order[:position[v]])
+
     # line 6: S is a district of G
     if any(district == c for c in whole):
-        factors = [conditional(dist, nodes, v, before[v]) for v in sorted(district, key=rank.__getitem__)]
+        factors = [_factor(dist, graph, v, before(v)) for v in sorted(district, key=rank.__getitem__)]
         return sum_over(district - y, product(factors))
     # line 7: S sits inside a larger district S' of G
     larger = next(c for c in whole if district < c)
-    factors = [conditional(dist, nodes, v, before[v]) for v in sorted(larger, key=rank.__getitem__)]
+    factors = [_factor(dist, graph, v, before(v)) for v in sorted(larger, key=rank.__getitem__)]
     return _id(y, x & larger, product(factors), graph.subgraph(larger), rank)
+
+
+def _factor(dist: Expr, graph: ADMG, v: str, before: set[str]) -> Expr:
+    """dist(v | the nodes before v), the factor of lines 6 and 7.
+
+    When ``dist`` is the observational distribution of ``graph``'s nodes, the ordered local
+    Markov property lets v condition on its Markov blanket among its predecessors alone:
+    its district in G[before ∪ {v}] and that district's parents. Otherwise the conditional is
+    computed from ``dist`` as a ratio of its marginals.
+    """
+    nodes = set(graph.nodes)
+    if not (isinstance(dist, Prob) and not dist.given and dist.heads == nodes):
+        return conditional(dist, nodes, v, before)
+    prefix = before | {v}
+    district, queue = {v}, [v]
+    while queue:
+        for sibling in graph.siblings[queue.pop()]:
+            if sibling in prefix and sibling not in district:
+                district.add(sibling)
+                queue.append(sibling)
+    blanket = set(district)
+    for member in district:
+        blanket |= graph.parents[member]
+    return Prob(frozenset({v}), frozenset(blanket - {v}))
 
 
 def prune(expr: Expr, graph: ADMG) -> Expr:
@@ -140,33 +168,49 @@ def prune(expr: Expr, graph: ADMG) -> Expr:
     Each step is an identity of the observational distribution of any model with this graph,
     so the estimand's value is unchanged; sums that become trivial then disappear.
     """
+    memo: dict[Prob, Prob] = {}
+
     def leaf(term: Prob) -> Expr:
+        if term not in memo:
+            memo[term] = _pruned(term)
+        return memo[term]
+
+    def _pruned(term: Prob) -> Prob:
+        # v in C is irrelevant iff no path open given C reaches it from the heads; by the
+        # intersection property all such v go at once, and the rest is checked again
         given = set(term.given)
-        for v in sorted(term.given, key=graph.rank.__getitem__, reverse=True):
-            if m_separated(graph, term.heads, {v}, given - {v}):
-                given.discard(v)
+        adjacent = set().union(*(graph.parents[h] | graph.siblings[h] | graph.children[h] for h in term.heads))
+        while given - adjacent:  # a variable adjacent to a head is never separated from it
+            irrelevant = (given - adjacent) - m_connected_nodes(graph, term.heads, given, targets=given - adjacent)
+            if not irrelevant:
+                break
+            given -= irrelevant
         return Prob(term.heads, frozenset(given))
 
-    previous = None
-    while expr != previous:
-        previous, expr = expr, _merge_in_sums(rebuild(expr, leaf), graph)
-    return expr
+    expr = rebuild(expr, leaf)
+    chains: dict = {}
+    while True:
+        merged = _merge_in_sums(expr, graph, chains)
+        if merged == expr:
+            return expr
+        expr = rebuild(merged, leaf)
 
 
-def _merge_in_sums(expr: Expr, graph: ADMG) -> Expr:
+def _merge_in_sums(expr: Expr, graph: ADMG, memo: dict | None = None) -> Expr:
     """Inside sums, join P(A | C) P(B | C, A) into P(A, B | C) by the chain rule.
 
     P(B | C2) may first gain conditioning variables that are m-separated from B, so chains
     such as P(B | A) P(C | B) P(D | A, B, C) collapse to P(B, C, D | A) and the sum over
     B and C then disappears.
     """
+    memo = {} if memo is None else memo
     if isinstance(expr, Product):
-        return product(_merge_in_sums(f, graph) for f in expr.factors)
+        return product(_merge_in_sums(f, graph, memo) for f in expr.factors)
     if isinstance(expr, Fraction):
-        return fraction(_merge_in_sums(expr.num, graph), _merge_in_sums(expr.den, graph))
+        return fraction(_merge_in_sums(expr.num, graph, memo), _merge_in_sums(expr.den, graph, memo))
     if not isinstance(expr, Sum):
         return expr
-    body = _merge_in_sums(expr.body, graph)
+    body = _merge_in_sums(expr.body, graph, memo)
     factors = list(body.factors) if isinstance(body, Product) else [body]
     merged = True
     while merged:
@@ -175,7 +219,11 @@ def _merge_in_sums(expr: Expr, graph: ADMG) -> Expr:
                        key=lambda f: min(graph.rank[v] for v in f.heads))
         for first in probs:
             for second in probs:
-                joined = _chain(first, second, graph)
+                if not first.heads & second.given or first is second:
+                    continue
+                if (first, second) not in memo:
+                    memo[first, second] = _chain(first, second, graph)
+                joined = memo[first, second]
                 if first is not second and joined is not None:
                     factors.remove(first)
                     factors.remove(second)

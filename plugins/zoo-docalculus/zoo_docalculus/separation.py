@@ -19,35 +19,48 @@ from .graph import ADMG, parse_names
 __all__ = ["m_separated", "m_connected_nodes", "parse_dsep"]
 
 
-def m_connected_nodes(graph: ADMG, sources: Iterable[str], given: Iterable[str] = ()) -> set[str]:
-    """Every node joined to some source by a path that is open given ``given``."""
-    given = set(given)
-    sources = set(sources)
+def m_connected_nodes(graph: ADMG, sources: Iterable[str], given: Iterable[str] = (),
+                      targets: Iterable[str] = ()) -> set[str]:
+    """Nodes joined to some source by a path that is open given ``given``.
+
+    With ``targets``, only the ancestors of sources, targets and ``given`` are explored: that
+    subgraph decides m-separation between them, and is often much smaller than the graph.
+    """
+    given = frozenset(given)
+    sources = frozenset(sources)
     ancestors_of_given = graph.ancestors(given)
-    reached: set[str] = set()
-    seen: set[tuple[str, bool]] = set()
-    # state: (node, whether the edge we arrived by has an arrowhead at the node)
-    stack = [(s, False) for s in sources]
-    while stack:
-        state = stack.pop()
-        if state in seen:
-            continue
-        seen.add(state)
-        node, head = state
-        if node not in sources:
-            reached.add(node)
-        # leave by a tail (node -> child): node is not a collider on this path
-        if node not in given:
-            for child in graph.children[node]:
-                stack.append((child, True))
-        # leave by an arrowhead at node (node <- parent, node <-> sibling): a collider iff we came in by one
-        passes = (node in ancestors_of_given) if head else (node not in given)
-        if passes:
-            for parent in graph.parents[node]:
-                stack.append((parent, False))
-            for sibling in graph.siblings[node]:
-                stack.append((sibling, True))
-    return reached
+    targets = frozenset(targets)
+    inside = graph.ancestors(sources | targets | given) if targets else None
+    parents, children, siblings = graph.parents, graph.children, graph.siblings
+    # two frontiers: nodes entered by an arrowhead (a collider if we leave by one too) and by a tail
+    by_head: set[str] = set()
+    by_tail: set[str] = set(sources)
+    heads: list[str] = []
+    tails: list[str] = list(sources)
+    while heads or tails:
+        if tails:
+            node = tails.pop()
+            collider_ok = node not in given  # entered by a tail: never a collider
+            through_ok = collider_ok
+        else:
+            node = heads.pop()
+            through_ok = node not in given
+            collider_ok = node in ancestors_of_given
+        if through_ok:  # leave by a tail: node -> child
+            for child in children[node]:
+                if child not in by_head and (inside is None or child in inside):
+                    by_head.add(child)
+                    heads.append(child)
+        if collider_ok:  # leave by an arrowhead at node: node <- parent, node <-> sibling
+            for parent in parents[node]:
+                if parent not in by_tail and (inside is None or parent in inside):
+                    by_tail.add(parent)
+                    tails.append(parent)
+            for sibling in siblings[node]:
+                if sibling not in by_head and (inside is None or sibling in inside):
+                    by_head.add(sibling)
+                    heads.append(sibling)
+    return (by_head | by_tail) - sources
 
 
 def m_separated(graph: ADMG, xs: Iterable[str], ys: Iterable[str], given: Iterable[str] = ()) -> bool:
@@ -58,7 +71,10 @@ def m_separated(graph: ADMG, xs: Iterable[str], ys: Iterable[str], given: Iterab
             raise InputError(f"--dsep: {', '.join(sorted(group & given))} is both in the {name} set and conditioned on")
     if xs & ys:
         return False
-    return not (m_connected_nodes(graph, xs, given) & ys)
+    key = (frozenset(xs), frozenset(ys), frozenset(given))
+    if key not in graph.separations:
+        graph.separations[key] = not (m_connected_nodes(graph, xs, given, targets=ys) & ys)
+    return graph.separations[key]
 
 
 _DSEP = re.compile(r"^(?P<x>[^|]+?)\s*_\|\|_\s*(?P<y>[^|]+?)\s*(?:\|\s*(?P<z>.*))?$")
