@@ -77,6 +77,9 @@ def test_dsep_adjustment_front_door_and_rules_json(zoo):
                       "--treatment", "X", "--outcome", "Y", "--max-sets", "1")
     assert len(capped["adjustment_sets"]) == 1 and capped["complete"] is False
     assert run_json(zoo, "--graph", FRONT_DOOR, "--front-door", "M", "--treatment", "X", "--outcome", "Y")["front_door"]
+    backdoor = ["--graph", "Z -> X; Z -> Y; X -> M; M -> Y", "--treatment", "X", "--outcome", "Y"]
+    assert run_json(zoo, *backdoor, "--backdoor", "Z")["backdoor"] is True
+    assert run_json(zoo, *backdoor, "--backdoor", "Z, M")["backdoor"] is False  # M descends from X
     rule = run_json(zoo, "--graph", "Z -> X; X -> Y; Z -> Y", "--rule", "2", "--query", "P(Y | do(X, Z))", "--on", "Z")
     assert rule["applies"] is True and rule["result"] == "P(Y | do(X), Z)"
     assert rule["separation"]["statement"] == "Y _||_ Z | X"

@@ -24,6 +24,7 @@ DO_CALCULUS_OPTIONS = (
     Option("seed", type="int", default=0, help="seed of the bootstrap"),
     Option("dsep", help="test m-separation, e.g. 'A, B _||_ C | D, E'"),
     Option("adjustment-sets", type="bool", help="list the minimal back-door adjustment sets of --treatment on --outcome"),
+    Option("backdoor", help="check whether these variables (comma-separated) satisfy the back-door criterion"),
     Option("front-door", help="check whether these variables (comma-separated) satisfy the front-door criterion"),
     Option("treatment", help="treatment variables, comma-separated"),
     Option("outcome", help="outcome variables, comma-separated"),

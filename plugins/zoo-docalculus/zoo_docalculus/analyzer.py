@@ -7,7 +7,7 @@ contract other tools script against:
   also ``value`` and ``std_error``.
 - ``--dsep "A _||_ B | C"``: ``separated``.
 - ``--adjustment-sets --treatment X --outcome Y``: ``adjustment_sets``.
-- ``--front-door M --treatment X --outcome Y``: ``front_door``.
+- ``--backdoor Z --treatment X --outcome Y``: ``backdoor``; ``--front-door M ...``: ``front_door``.
 - ``--rule N --query Q --on Z``: ``applies``, the mutilated ``graph`` and the ``separation``.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from zoo_core import AnalysisResult, CausalAnalyzer, InputError
 
-from .adjustment import is_frontdoor, minimal_backdoor_sets
+from .adjustment import is_backdoor, is_frontdoor, minimal_backdoor_sets
 from .estimate import MAX_LEVELS, Estimate, estimate_discrete, estimate_linear
 from .graph import ADMG, parse_graph, parse_names
 from .identify import Identification, identify
@@ -82,6 +82,14 @@ class DoCalculus(CausalAnalyzer):
         """Every minimal back-door set (at most ``limit``)."""
         return list(minimal_backdoor_sets(_graph(graph), treatment, outcome, limit))
 
+    def backdoor(self, graph: ADMG | str | Path, treatment: list[str], outcome: list[str], adjust: list[str]) -> bool:
+        """Pearl's back-door criterion for the set ``adjust``."""
+        return is_backdoor(_graph(graph), treatment, outcome, adjust)
+
+    def front_door(self, graph: ADMG | str | Path, treatment: list[str], outcome: list[str], mediators: list[str]) -> bool:
+        """Pearl's front-door criterion for the set ``mediators``."""
+        return is_frontdoor(_graph(graph), treatment, outcome, mediators)
+
     def rule(self, graph: ADMG | str | Path, rule: int, query: Query | str, on: list[str]) -> RuleCheck:
         """Whether do-calculus rule ``rule`` licenses the step on ``on`` in ``query``."""
         query = parse_query(query) if isinstance(query, str) else query
@@ -91,15 +99,16 @@ class DoCalculus(CausalAnalyzer):
 
     def analyze(self, graph: str, query: str | None = None, latex: bool = False, data: Path | None = None,
                 weight_column: str | None = None, bootstrap: int = 200, seed: int = 0, dsep: str | None = None,
-                adjustment_sets: bool = False, front_door: str | None = None, treatment: str | None = None,
+                adjustment_sets: bool = False, backdoor: str | None = None, front_door: str | None = None,
+                treatment: str | None = None,
                 outcome: str | None = None, max_sets: int = 100, rule: str | None = None,
                 on: str | None = None) -> AnalysisResult:
         modes = [name for name, given in (("--rule", rule), ("--dsep", dsep), ("--adjustment-sets", adjustment_sets),
-                                           ("--front-door", front_door)) if given]
+                                           ("--backdoor", backdoor), ("--front-door", front_door)) if given]
         if len(modes) > 1:
             raise InputError(f"{' and '.join(modes)}: ask one question per run")
         if not modes and query is None:
-            raise InputError("nothing to answer: give --query, --dsep, --adjustment-sets, --front-door or --rule")
+            raise InputError("nothing to answer: give --query, --dsep, --adjustment-sets, --backdoor, --front-door or --rule")
         if data is not None and (modes or query is None):
             raise InputError("--data estimates a --query; the other questions are answered from the graph alone")
         if bootstrap < 0:
@@ -111,10 +120,9 @@ class DoCalculus(CausalAnalyzer):
             return self._rule(admg, int(rule), query, parse_names(on, "--on"))
         if dsep:
             return self._dsep(admg, dsep)
-        if adjustment_sets or front_door:
+        if adjustment_sets or front_door or backdoor:
             if not treatment or not outcome:
-                flag = "--adjustment-sets" if adjustment_sets else "--front-door"
-                raise InputError(f"{flag} needs --treatment X and --outcome Y")
+                raise InputError(f"{modes[0]} needs --treatment X and --outcome Y")
             xs, ys = parse_names(treatment, "--treatment"), parse_names(outcome, "--outcome")
             admg.check_names(xs, "--treatment")
             admg.check_names(ys, "--outcome")
@@ -124,12 +132,15 @@ class DoCalculus(CausalAnalyzer):
                 if max_sets < 1:
                     raise InputError("--max-sets must be at least 1")
                 return self._adjustment(admg, xs, ys, max_sets)
-            zs = parse_names(front_door, "--front-door")
-            admg.check_names(zs, "--front-door")
-            ok = is_frontdoor(admg, xs, ys, zs)
-            text = f"{{{', '.join(zs)}}} {'satisfies' if ok else 'does not satisfy'} the front-door criterion " \
+            flag, key, check = (("--backdoor", "backdoor", is_backdoor) if backdoor
+                                else ("--front-door", "front_door", is_frontdoor))
+            zs = parse_names(backdoor or front_door or "", flag)
+            admg.check_names(zs, flag)
+            ok = check(admg, xs, ys, zs)
+            criterion = flag.strip("-").replace("-", " ").replace("backdoor", "back-door")
+            text = f"{{{', '.join(zs)}}} {'satisfies' if ok else 'does not satisfy'} the {criterion} criterion " \
                    f"for {', '.join(xs)} -> {', '.join(ys)}"
-            return AnalysisResult({"front_door": ok, "treatment": xs, "outcome": ys, "mediators": zs}, text)
+            return AnalysisResult({key: ok, "treatment": xs, "outcome": ys, "variables": zs}, text)
         assert query is not None
         return self._query(admg, query, latex, data, weight_column, bootstrap, seed)
 
