@@ -57,6 +57,9 @@ def entry(run: Path, bundled: str) -> str:
     match = re.search(r"```bash\n(.*?)\n```", card, re.S)
     command = match.group(1).strip() if match else "see README"
     stop = "stopped early" if training["stopped_early"] else "reached --epochs"
+    if " --resume" in command:  # fit resumes with the same batches and RNG state as an uninterrupted run
+        command = command.replace(" --resume", "")
+        stop = "interrupted and continued with --resume, " + stop
     recipe = (f"{command}  ({stop} after {training['epochs']} epochs, best epoch {training['best_epoch']}, "
               f"{training['seconds'] / 60:.1f} min of training at {training['images_per_second']:.0f} images/s on "
               f"2 shared CPU cores)")

@@ -113,11 +113,13 @@ class AutoencoderTiny(TiledAutoencoder):
         self.encoder = TinyEncoder(config)
         self.decoder = TinyDecoder(config)
 
+    # Channels-last inputs make every conv take oneDNN's / cuDNN's NHWC path (the weights are reordered
+    # on the fly): 15-25 % faster on the CPU here (bench/bench_vae.py), outputs within 1e-6 of NCHW.
     def _encode(self, images: torch.Tensor) -> torch.Tensor:
-        return self.encoder(images)
+        return self.encoder(images.contiguous(memory_format=torch.channels_last)).contiguous()
 
     def _decode(self, latents: torch.Tensor) -> torch.Tensor:
-        return self.decoder(latents)
+        return self.decoder(latents.contiguous(memory_format=torch.channels_last)).contiguous()
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """decode(encode(images)) without diffusers' 8-bit latent rounding."""
