@@ -15,7 +15,6 @@ check every estimand numerically and how estimation plugs in data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -25,7 +24,7 @@ __all__ = ["Expr", "Prob", "Product", "Sum", "Fraction", "ONE", "product", "sum_
 
 
 class Expr:
-    """Base of estimand nodes; ``free`` are the variables the value depends on."""
+    """Base of estimand nodes; ``free`` (set on construction) are the variables the value depends on."""
 
     free: frozenset[str]
 
@@ -43,18 +42,16 @@ class Prob(Expr):
     heads: frozenset[str]
     given: frozenset[str] = frozenset()
 
-    @cached_property
-    def free(self) -> frozenset[str]:  # type: ignore[override]
-        return self.heads | self.given
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "free", self.heads | self.given)
 
 
 @dataclass(frozen=True)
 class Product(Expr):
     factors: tuple[Expr, ...]
 
-    @cached_property
-    def free(self) -> frozenset[str]:  # type: ignore[override]
-        return frozenset().union(*(f.free for f in self.factors))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "free", frozenset().union(*(f.free for f in self.factors)))
 
 
 @dataclass(frozen=True)
@@ -62,9 +59,8 @@ class Sum(Expr):
     over: frozenset[str]
     body: Expr
 
-    @cached_property
-    def free(self) -> frozenset[str]:  # type: ignore[override]
-        return self.body.free - self.over
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "free", self.body.free - self.over)
 
 
 @dataclass(frozen=True)
@@ -72,9 +68,8 @@ class Fraction(Expr):
     num: Expr
     den: Expr
 
-    @cached_property
-    def free(self) -> frozenset[str]:  # type: ignore[override]
-        return self.num.free | self.den.free
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "free", self.num.free | self.den.free)
 
 
 ONE = Product(())
@@ -175,15 +170,19 @@ def prob_terms(expr: Expr) -> list[Prob]:
 
 
 def rebuild(expr: Expr, leaf: Callable[[Prob], Expr]) -> Expr:
-    """The expression with each ``Prob`` replaced by ``leaf(prob)``, re-simplified bottom up."""
+    """The expression with each ``Prob`` replaced by ``leaf(prob)``, re-simplified bottom up
+    (a part whose leaves did not change is returned as it was)."""
     if isinstance(expr, Prob):
         return leaf(expr)
     if isinstance(expr, Product):
-        return product(rebuild(f, leaf) for f in expr.factors)
+        factors = [rebuild(f, leaf) for f in expr.factors]
+        return expr if all(a is b for a, b in zip(factors, expr.factors)) else product(factors)
     if isinstance(expr, Sum):
-        return sum_over(expr.over, rebuild(expr.body, leaf))
+        body = rebuild(expr.body, leaf)
+        return expr if body is expr.body else sum_over(expr.over, body)
     if isinstance(expr, Fraction):
-        return fraction(rebuild(expr.num, leaf), rebuild(expr.den, leaf))
+        num, den = rebuild(expr.num, leaf), rebuild(expr.den, leaf)
+        return expr if num is expr.num and den is expr.den else fraction(num, den)
     raise TypeError(expr)
 
 

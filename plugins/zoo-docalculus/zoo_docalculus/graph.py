@@ -121,7 +121,11 @@ class ADMG:
             if key not in memo:
                 memo[key] = frozenset(self._closure(key, self.parents))
             return memo[key]
-        seen = set(names)
+        key = (frozenset(names), frozenset(cut))
+        memo = self.__dict__.setdefault("_ancestors", {})
+        if key in memo:
+            return memo[key]
+        seen = set(key[0])
         queue = [v for v in seen if v not in cut]
         while queue:
             for parent in self.parents[queue.pop()]:
@@ -129,7 +133,8 @@ class ADMG:
                     seen.add(parent)
                     if parent not in cut:
                         queue.append(parent)
-        return seen
+        memo[key] = frozenset(seen)
+        return memo[key]
 
     def descendants(self, names: Iterable[str]) -> set[str]:
         """``names`` and every node they have a directed path to."""
@@ -149,6 +154,13 @@ class ADMG:
     def c_components(self, without: set[str] | frozenset[str] = frozenset()) -> list[set[str]]:
         """The districts: sets of nodes connected by bidirected edges; with ``without``, the
         districts of the graph with those nodes removed (without building it)."""
+        key = frozenset(without)
+        memo = self.__dict__.setdefault("_memo_districts", {})
+        if key not in memo:
+            memo[key] = self._districts(key)
+        return [set(d) for d in memo[key]]
+
+    def _districts(self, without: frozenset[str]) -> list[frozenset[str]]:
         seen: set[str] = set(without)
         components = []
         for node in self.nodes:
@@ -161,7 +173,7 @@ class ADMG:
                         component.add(sibling)
                         queue.append(sibling)
             seen |= component
-            components.append(component)
+            components.append(frozenset(component))
         return components
 
     def district(self, node: str) -> set[str]:
@@ -172,7 +184,10 @@ class ADMG:
     def subgraph(self, keep: Iterable[str]) -> ADMG:
         """The graph induced on ``keep`` (built from this graph's adjacency: ID calls it often)."""
         keep = frozenset(keep)
-        graph = ADMG.__new__(ADMG)
+        memo = self.__dict__.setdefault("_subgraphs", {})
+        if keep in memo:
+            return memo[keep]
+        graph = memo[keep] = ADMG.__new__(ADMG)
         graph.nodes = tuple(n for n in self.nodes if n in keep)
         graph.parents = {n: self.parents[n] & keep for n in graph.nodes}
         graph.children = {n: self.children[n] & keep for n in graph.nodes}

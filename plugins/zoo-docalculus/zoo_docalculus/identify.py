@@ -185,13 +185,13 @@ def prune(expr: Expr, graph: ADMG) -> Expr:
             if not irrelevant:
                 break
             given -= irrelevant
-        return Prob(term.heads, frozenset(given))
+        return term if len(given) == len(term.given) else Prob(term.heads, frozenset(given))
 
     expr = rebuild(expr, leaf)
     chains: dict = {}
     while True:
         merged = _merge_in_sums(expr, graph, chains)
-        if merged == expr:
+        if merged is expr or merged == expr:
             return expr
         expr = rebuild(merged, leaf)
 
@@ -205,12 +205,15 @@ def _merge_in_sums(expr: Expr, graph: ADMG, memo: dict | None = None) -> Expr:
     """
     memo = {} if memo is None else memo
     if isinstance(expr, Product):
-        return product(_merge_in_sums(f, graph, memo) for f in expr.factors)
+        factors = [_merge_in_sums(f, graph, memo) for f in expr.factors]
+        return expr if all(a is b for a, b in zip(factors, expr.factors)) else product(factors)
     if isinstance(expr, Fraction):
-        return fraction(_merge_in_sums(expr.num, graph, memo), _merge_in_sums(expr.den, graph, memo))
+        num, den = _merge_in_sums(expr.num, graph, memo), _merge_in_sums(expr.den, graph, memo)
+        return expr if num is expr.num and den is expr.den else fraction(num, den)
     if not isinstance(expr, Sum):
         return expr
     body = _merge_in_sums(expr.body, graph, memo)
+    changed = body is not expr.body
     factors = list(body.factors) if isinstance(body, Product) else [body]
     merged = True
     while merged:
@@ -228,11 +231,11 @@ def _merge_in_sums(expr: Expr, graph: ADMG, memo: dict | None = None) -> Expr:
                     factors.remove(first)
                     factors.remove(second)
                     factors.append(joined)
-                    merged = True
+                    merged = changed = True
                     break
             if merged:
                 break
-    return sum_over(expr.over, product(factors))
+    return sum_over(expr.over, product(factors)) if changed else expr
 
 
 def _chain(first: Prob, second: Prob, graph: ADMG) -> Prob | None:
