@@ -137,3 +137,18 @@ def test_non_identifiable_queries_are_not_estimated(tmp_path):
     path = write_rows(tmp_path / "d.csv", ["X", "Y"], [[0, 1] * 5, [1, 0] * 5])
     with pytest.raises(InputError, match="not identifiable"):
         DoCalculus().estimate("X -> Y; X <-> Y", "P(Y=1 | do(X=1))", path)
+
+
+def test_expectation_with_a_condition_without_value_labels_rows_by_the_condition(tmp_path):
+    # Z comes after the outcome Y and has 3 levels: the rows are labelled by Z, not by Y
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 2, 3000)
+    y = (rng.random(3000) < 0.3 + 0.4 * x).astype(int)
+    z = np.clip(y + rng.integers(0, 2, 3000) + x * rng.integers(0, 2, 3000), 0, 2)
+    path = write_rows(tmp_path / "d.csv", ["X", "Y", "Z"], [x, y, z])
+    graph = "X -> Y -> Z; X -> Z"
+    result = DoCalculus().estimate(graph, "E[Y | do(X=1), Z]", path, bootstrap=0)
+    assert [sorted(row) for row in result.distribution] == [["Z", "value"]] * 3
+    for row in result.distribution:
+        p = DoCalculus().estimate(graph, f"P(Y=1 | do(X=1), Z={row['Z']})", path, bootstrap=0)
+        assert row["value"] == pytest.approx(p.value, abs=1e-12)

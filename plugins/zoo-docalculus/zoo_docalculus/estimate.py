@@ -220,8 +220,10 @@ def estimate_discrete(ident: Identification, query: Query | Contrast, table: Tab
 
 
 def _distribution(plugin: _Plugin, query: Query, point: np.ndarray, replicates: np.ndarray | None) -> list[dict]:
-    """One row per combination of the query variables given without a value."""
-    free = [v for v in plugin.variables if v in query.variables and query.variables[v] is None]
+    """One row per combination of the query variables given without a value (an expectation's
+    outcome is averaged away, so it labels no row)."""
+    free = [v for v in plugin.variables if v in query.variables and query.variables[v] is None
+            and not (query.expectation and v in query.outcomes)]
     rows = []
     for index in np.ndindex(*point.shape):
         row: dict[str, Any] = {v: plugin.levels[v][i] for v, i in zip(free, index)}
