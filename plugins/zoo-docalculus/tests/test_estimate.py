@@ -152,3 +152,14 @@ def test_expectation_with_a_condition_without_value_labels_rows_by_the_condition
     for row in result.distribution:
         p = DoCalculus().estimate(graph, f"P(Y=1 | do(X=1), Z={row['Z']})", path, bootstrap=0)
         assert row["value"] == pytest.approx(p.value, abs=1e-12)
+
+
+def test_a_continuous_confounder_of_binary_treatment_and_outcome_gets_linear_adjustment(tmp_path):
+    rng = np.random.default_rng(2)
+    z = rng.normal(size=4000)
+    x = (rng.random(4000) < 1 / (1 + np.exp(-z))).astype(int)
+    y = (rng.random(4000) < np.clip(0.4 + 0.2 * x + 0.1 * z, 0, 1)).astype(int)
+    path = write_rows(tmp_path / "c.csv", ["Z", "X", "Y"], [np.round(z, 4), x, y])
+    estimate = DoCalculus().estimate("Z -> X; Z -> Y; X -> Y", "E[Y | do(X=1)] - E[Y | do(X=0)]", path)
+    assert "adjusting for Z" in estimate.method
+    assert abs(estimate.value - 0.2) < max(4 * estimate.std_error, 0.01)

@@ -20,6 +20,7 @@ from zoo_core import AnalysisResult, CausalAnalyzer, InputError
 
 from .adjustment import is_backdoor, is_frontdoor, minimal_backdoor_sets
 from .estimate import MAX_LEVELS, Estimate, estimate_discrete, estimate_linear
+from .expression import prob_terms
 from .graph import ADMG, parse_graph, parse_names
 from .identify import Identification, identify
 from .query import Contrast, Query, parse_query, parse_query_or_contrast
@@ -64,8 +65,12 @@ class DoCalculus(CausalAnalyzer):
         table = read_table(data, weight_column=weight_column)
         needed = graph.sort({v for q in _queries(parsed) for v in q.variables})
         table.require(needed)
-        rows = table.present(needed)
-        continuous = [v for v in needed if len(set(table.cells[v][rows])) > MAX_LEVELS]
+        # a continuous confounder of a discrete treatment and outcome also calls for regression
+        assert ident.estimand is not None
+        mentioned = {v for term in prob_terms(ident.estimand) for v in term.heads | term.given}
+        columns = [v for v in graph.sort(set(needed) | mentioned) if v in table.cells]
+        rows = table.present(columns)
+        continuous = [v for v in columns if len(set(table.cells[v][rows])) > MAX_LEVELS]
         if continuous:
             return estimate_linear(graph, parsed, table, warn=_warn)
         return estimate_discrete(ident, parsed, table, bootstrap=bootstrap, seed=seed, warn=_warn)
