@@ -99,10 +99,12 @@ def test_dsep_adjustment_front_door_and_rules_json(zoo):
     (["--graph", "X -> Y; X <-> Y", "--query", "P(Y=1 | do(X=1))", "--data", "{csv}"], "not identifiable"),
     (["--graph", "X -> Y", "--query", "P(Y=1 | do(X=1))", "--data", "{csv}", "--weight-column", "w"], "no such column"),
     (["--graph", "X -> W", "--query", "P(W=1 | do(X=1))", "--data", "{csv}"], "no column 'W'"),
+    (["--graph", "Z -> X; Z -> E; X -> E", "--query", "P(E=1 | do(X=1))", "--data", "{csv}"], "column 'E' has no values"),
+    (["--graph", "Z -> X; Z -> Y; X -> Y", "--query", "P(Y=1 | do(X=1))", "--data", "{csv}"], "no row has a value"),
 ])
 def test_bad_input_is_one_line_exit_1(zoo, tmp_path, args, message):
     csv_file = tmp_path / "d.csv"
-    csv_file.write_text("X,Y\n0,1\n1,0\n")
+    csv_file.write_text("X,Y,Z,E\n0,1,,\n1,,0,\n")
     args = [a.replace("{csv}", str(csv_file)) for a in args]
     code, out, err = zoo("run", "do-calculus", *args)
     assert code == 1 and message in err, err

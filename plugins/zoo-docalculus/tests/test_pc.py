@@ -358,6 +358,7 @@ def test_cli_discrete_data_with_weights_and_missing_values(zoo, tmp_path):
      "row weights are for discrete"),
     ("A,B\n1.5,x\n2.5,y\n3.1,x\n4.4,y\n5.2,x\n", [], "PC needs all-discrete"),
     ("A\n1\n2\n", [], "PC needs at least 2 columns"),
+    ("A,B,C\n1.5,2.2,\n2.5,1.1,\n3.1,5.2,NA\n4.4,1.0,\n5.2,3.3,\n", [], "column 'C' has no values"),
     ("A,B\n" + "".join(f"{i * 0.37:.2f},{i % 3}\n" for i in range(40)), ["--test", "gsq"],
      "column 'A' has 40 distinct values in 40 rows, so it looks continuous"),
 ])

@@ -93,12 +93,12 @@ class _Plugin:
         table.require(self.variables)
         rows = table.present(self.variables)
         self.rows_dropped = int((~rows).sum())
+        self.rows_used = int(rows.sum())
+        if not self.rows_used:  # before the warning: an error is the one line on stderr
+            raise InputError(f"{table.path}: no row has a value for every one of {', '.join(self.variables)}")
         if self.rows_dropped:
             warn(f"{table.path}: dropped {self.rows_dropped} of {table.n_rows} rows missing a value of "
                  f"{', '.join(self.variables)}")
-        self.rows_used = int(rows.sum())
-        if not self.rows_used:
-            raise InputError(f"{table.path}: no row has a value for every one of {', '.join(self.variables)}")
         codes, self.levels = [], {}
         for v in self.variables:
             c, levels = table.discrete(v, rows)

@@ -43,12 +43,13 @@ class PC(zoo_core.CausalAnalyzer):
         names = list(table.names)
         if len(names) < 2:
             raise InputError(f"--data {table.path}: PC needs at least 2 columns, found {len(names)}")
+        table.require(names)
         rows = table.present(names)
+        if not rows.any():
+            raise InputError(f"--data {table.path}: every row has a missing value")
         dropped = int(table.n_rows - rows.sum())
         if dropped:
             warn(f"--data {table.path}: dropped {dropped} of {table.n_rows} rows with a missing value")
-        if not rows.any():
-            raise InputError(f"--data {table.path}: every row has a missing value")
         test = _pick_test(table, names, rows, test, weight_column)
         ci = _build_test(table, names, rows, test, depth)
         found = pc(ci, names, alpha=alpha, depth=depth, orientation=orientation)

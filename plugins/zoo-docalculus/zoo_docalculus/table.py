@@ -34,11 +34,16 @@ class Table:
         return len(self.weights)
 
     def require(self, names: list[str] | tuple[str, ...] | set[str]) -> None:
-        """Fail with one line naming the columns the data lacks."""
+        """Fail with one line naming the columns the data lacks, or holds no value in (such a
+        column would drop every row, and the error should name it rather than the rows)."""
         absent = [n for n in sorted(names) if n not in self.cells]
         if absent:
             raise InputError(f"{self.path}: no column {', '.join(map(repr, absent))} (columns: "
                              f"{', '.join(self.names)}); name the CSV columns after the graph's nodes")
+        empty = [n for n in names if self.n_rows and _missing(self.cells[n]).all()]
+        if empty:
+            raise InputError(f"{self.path}: column {empty[0]!r} has no values (every cell is empty or NA); "
+                             "fill it in or drop it")
 
     def present(self, names) -> np.ndarray:
         """Rows where every one of ``names`` has a value."""
