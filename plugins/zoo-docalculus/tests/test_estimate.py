@@ -163,3 +163,23 @@ def test_a_continuous_confounder_of_binary_treatment_and_outcome_gets_linear_adj
     estimate = DoCalculus().estimate("Z -> X; Z -> Y; X -> Y", "E[Y | do(X=1)] - E[Y | do(X=0)]", path)
     assert "adjusting for Z" in estimate.method
     assert abs(estimate.value - 0.2) < max(4 * estimate.std_error, 0.01)
+
+
+def test_linear_standard_error_of_one_expectation_counts_the_covariate_means():
+    # E[Y | do(X=1)] = b0 + b1 + b_Z mean(Z): the spread of mean(Z) is part of its error
+    from zoo_docalculus.estimate import estimate_linear
+    from zoo_docalculus.query import parse_query
+    from zoo_docalculus.table import Table
+
+    graph, query = parse_graph("Z -> X; Z -> Y; X -> Y"), parse_query("E[Y | do(X=1)]")
+    values, errors = [], []
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        z = rng.normal(size=300)
+        x = 0.8 * z + rng.normal(size=300)
+        y = 2.0 * x - 1.5 * z + rng.normal(size=300)
+        cells = {name: column.astype(str).astype(object) for name, column in (("Z", z), ("X", x), ("Y", y))}
+        estimate = estimate_linear(graph, query, Table("sim.csv", ["Z", "X", "Y"], cells, np.ones(300)))
+        values.append(estimate.value)
+        errors.append(estimate.std_error)
+    assert np.mean(errors) == pytest.approx(np.std(values), rel=0.15)

@@ -284,7 +284,14 @@ def estimate_linear(graph: ADMG, query: Query | Contrast, table: Table, *,
 
     vector = contrast_vector(queries[0]) - (contrast_vector(queries[1]) if len(queries) == 2 else 0)
     value = float(vector @ coef)
-    se = float(math.sqrt(max(0.0, vector @ covariance @ vector)))
+    variance = float(vector @ covariance @ vector)
+    if len(queries) == 1 and adjust:
+        # E[Y | do(X=x)] also rests on the sample means of the adjustment set; their error is
+        # uncorrelated with the coefficients' and adds to the variance (a contrast cancels them)
+        centred = design[:, 2:] - means[2:]
+        spread = (centred * w[:, None]).T @ centred / w.sum()
+        variance += float(coef[2:] @ spread @ coef[2:]) / w.sum()
+    se = float(math.sqrt(max(0.0, variance)))
     return Estimate(value, se, [value - 1.96 * se, value + 1.96 * se],
                     method=f"linear regression of {outcome} on {treatment}"
                            + (f" adjusting for {', '.join(adjust)} (a minimal back-door set)" if adjust else ""),
