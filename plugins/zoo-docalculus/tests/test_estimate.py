@@ -183,3 +183,21 @@ def test_linear_standard_error_of_one_expectation_counts_the_covariate_means():
         values.append(estimate.value)
         errors.append(estimate.std_error)
     assert np.mean(errors) == pytest.approx(np.std(values), rel=0.15)
+
+
+def test_linear_adjustment_weights_counts_probabilities_and_zeros(tmp_path):
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=200)
+    x = 0.8 * z + rng.normal(size=200)
+    y = 2.0 * x - 1.5 * z + rng.normal(size=200)
+    graph, query = "Z -> X; Z -> Y; X -> Y", "E[Y | do(X=1)] - E[Y | do(X=0)]"
+    counts = DoCalculus().estimate(graph, query, write_rows(tmp_path / "n.csv", ["Z", "X", "Y", "w"],
+                                                            [z, x, y, np.ones(200)]), weight_column="w")
+    # the same rows as an exact probability table: same value, and no (meaningless) standard error
+    table = DoCalculus().estimate(graph, query, write_rows(tmp_path / "p.csv", ["Z", "X", "Y", "w"],
+                                                           [z, x, y, np.full(200, 1 / 200)]), weight_column="w")
+    assert table.value == pytest.approx(counts.value, abs=1e-9)
+    assert table.std_error is None and "not whole counts" in table.notes[0]
+    with pytest.raises(InputError, match="weights add up to 0"):
+        DoCalculus().estimate(graph, query, write_rows(tmp_path / "z.csv", ["Z", "X", "Y", "w"],
+                                                       [z, x, y, np.zeros(200)]), weight_column="w")

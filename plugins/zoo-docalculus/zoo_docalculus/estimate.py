@@ -265,6 +265,8 @@ def estimate_linear(graph: ADMG, query: Query | Contrast, table: Table, *,
     w = table.weights[rows]
     if len(y) <= design.shape[1]:
         raise InputError(f"{table.path}: {len(y)} rows are too few for a regression on {design.shape[1] - 1} variables")
+    if w.sum() <= 0:
+        raise InputError(f"{table.path}: the rows' weights add up to 0")
     sw = np.sqrt(w)
     coef, *_ = np.linalg.lstsq(design * sw[:, None], y * sw, rcond=None)
     residual = (y - design @ coef) * sw
@@ -292,7 +294,11 @@ def estimate_linear(graph: ADMG, query: Query | Contrast, table: Table, *,
         spread = (centred * w[:, None]).T @ centred / w.sum()
         variance += float(coef[2:] @ spread @ coef[2:]) / w.sum()
     se = float(math.sqrt(max(0.0, variance)))
-    return Estimate(value, se, [value - 1.96 * se, value + 1.96 * se],
-                    method=f"linear regression of {outcome} on {treatment}"
-                           + (f" adjusting for {', '.join(adjust)} (a minimal back-door set)" if adjust else ""),
-                    rows_used=len(y), rows_dropped=dropped)
+    result = Estimate(value, se, [value - 1.96 * se, value + 1.96 * se],
+                      method=f"linear regression of {outcome} on {treatment}"
+                             + (f" adjusting for {', '.join(adjust)} (a minimal back-door set)" if adjust else ""),
+                      rows_used=len(y), rows_dropped=dropped)
+    if not np.allclose(w, np.round(w)):  # the OLS error counts units: weights that are not counts have none
+        result.std_error = result.interval = None
+        result.notes.append("weights are not whole counts (an exact table?): no standard error")
+    return result
