@@ -96,3 +96,11 @@ def test_bad_queries(text, message):
     with pytest.raises(InputError, match=message) as caught:
         parse_query_or_contrast(text)
     assert "\n" not in str(caught.value)
+
+
+def test_quoted_values_may_hold_commas_and_spaces_and_print_so_they_read_back():
+    query = parse_query("P(Y='a, b' | do(X=\"it's\", W=-1), Z=\"x y\")")
+    assert query.outcomes == {"Y": "a, b"}
+    assert query.treatments == {"X": "it's", "W": "-1"} and query.conditions == {"Z": "x y"}
+    assert str(query) == "P(Y='a, b' | do(X=\"it's\", W=-1), Z='x y')"
+    assert parse_query(str(query)) == query

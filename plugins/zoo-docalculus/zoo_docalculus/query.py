@@ -19,6 +19,8 @@ _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _VALUE = r"(?:\"[^\"]*\"|'[^']*'|[A-Za-z0-9_.+-]+)"
 _ITEM = re.compile(rf"^\s*(?P<name>{_NAME})\s*(?:=\s*(?P<value>{_VALUE}))?\s*$")
 _DO = re.compile(r"do\s*\(([^()]*)\)")
+_PART = re.compile(r"(?:\"[^\"]*\"|'[^']*'|[^,])+")  # a comma inside a quoted value does not split
+_BARE = re.compile(r"[A-Za-z0-9_.+-]+")
 
 
 @dataclass
@@ -36,7 +38,7 @@ class Query:
 
     def __str__(self) -> str:
         def show(items: dict[str, str | None]) -> str:
-            return ", ".join(k if v is None else f"{k}={v}" for k, v in items.items())
+            return ", ".join(k if v is None else f"{k}={_shown(v)}" for k, v in items.items())
 
         right = []
         if self.treatments:
@@ -58,9 +60,16 @@ class Contrast:
         return f"{self.treated} - {self.control}"
 
 
+def _shown(value: str) -> str:
+    """A value as it must be written to be read back: quoted unless it is a bare token."""
+    if _BARE.fullmatch(value):
+        return value
+    return f"'{value}'" if "'" not in value else f'"{value}"'
+
+
 def _items(text: str, what: str, where: str) -> dict[str, str | None]:
     items: dict[str, str | None] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
+    for part in filter(None, (p.strip() for p in _PART.findall(text))):
         match = _ITEM.match(part)
         if not match:
             raise InputError(f"{where}: cannot read {part!r} among the {what}; write a variable name, "
