@@ -4,6 +4,7 @@ versus untiled peak memory, and conv-VAE training throughput versus a plain loop
     python bench/bench_vae.py throughput [--device cpu|cuda] [--dtype float32] [--sizes 256] [--repeats 5]
     python bench/bench_vae.py memory [--device cpu|cuda] [--sizes 1024,2048] [--tile 512]
     python bench/bench_vae.py train [--images 12800]
+    python bench/bench_vae.py seams NAME [--weights FILE] [--size 1024] [--tile 512]   # needs the real weights
 
 Weights are random (diffusers' initialisation plus noise) at the real configs: speed and memory
 do not depend on the values, and no Hub weights can be downloaded here. Each timing is the
@@ -194,6 +195,33 @@ def train(args: argparse.Namespace) -> None:
     print(f"plain loop {plain:.0f} images/s, zoo fit {ours:.0f} images/s, ratio {ours / plain:.2f}")
 
 
+def seams(args: argparse.Namespace) -> None:
+    """Tiled versus untiled reconstruction of one synthetic image with a registry model's real weights:
+    the PSNR between the two (the seams' and the per-tile GroupNorm statistics' cost) and each one's PSNR
+    against the input. Random weights would say nothing here, so this needs `zoo pull NAME` (or --weights)."""
+    import math
+
+    import zoo_core
+
+    device = torch.device(args.device)
+    model = zoo_core.load(args.name, device=device, dtype=args.dtype, weights=args.weights)
+    side = torch.linspace(-1, 1, args.size)
+    yy, xx = torch.meshgrid(side, side, indexing="ij")
+    image = torch.stack([torch.sin(6 * xx) * torch.cos(4 * yy), xx * yy, (xx.square() + yy.square() < 0.4).float() * 1.6 - 0.8])
+    image = image.clamp(-1, 1).unsqueeze(0).to(device, DTYPES[args.dtype])
+
+    def psnr(a, b):
+        mse = float((((a.float() - b.float()) / 2) ** 2).mean())
+        return math.inf if mse == 0 else 10 * math.log10(1 / mse)
+
+    with torch.inference_mode():
+        untiled = model.reconstruct(image)
+        tiled = model.reconstruct(image, tile=args.tile, tile_overlap=args.overlap)
+    print(f"{args.name} at {args.size}x{args.size}, tile {args.tile} overlap {args.overlap}: "
+          f"PSNR(tiled, untiled) {psnr(tiled, untiled):.2f} dB; vs input: untiled {psnr(untiled, image):.2f} dB, "
+          f"tiled {psnr(tiled, image):.2f} dB")
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_peak":
         _, _, kind, size, tile, device, dtype = sys.argv
@@ -213,8 +241,16 @@ def main() -> None:
     sub.choices["memory"].add_argument("--sizes", default="1024,2048")
     sub.choices["memory"].add_argument("--tile", type=int, default=512)
     sub.choices["train"].add_argument("--images", type=int, default=12800)
+    p = sub.add_parser("seams")
+    p.add_argument("name")
+    p.add_argument("--weights")
+    p.add_argument("--size", type=int, default=1024)
+    p.add_argument("--tile", type=int, default=512)
+    p.add_argument("--overlap", type=int, default=64)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--dtype", default="float32", choices=sorted(DTYPES))
     args = parser.parse_args()
-    {"throughput": throughput, "memory": memory, "train": train}[args.what](args)
+    {"throughput": throughput, "memory": memory, "train": train, "seams": seams}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -16,3 +16,7 @@ done
 timeout 120 python3 bench/bench_vae.py memory --device cuda --dtype float16 --models taesd --sizes 2048 --tile 512
 timeout 120 python3 bench/bench_vae.py memory --device cuda --dtype float16 --models kl --sizes 1024 --tile 512
 timeout 60 python3 bench/bench_vae.py train --device cuda --images 51200 --repeats 3
+# Tiled vs untiled quality needs the real weights: only if they are in the HF cache carried along.
+for name in sdxl-vae sd-vae-ft-mse taesd; do
+    timeout 60 python3 bench/bench_vae.py seams $name --device cuda --size 1024 --tile 512 2>&1 | tail -1
+done
