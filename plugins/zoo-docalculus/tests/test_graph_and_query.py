@@ -26,6 +26,11 @@ def test_text_and_json_files(tmp_path):
                                 "bidirected": [["X", "Y"]]}))
     graph = parse_graph(str(spec))
     assert graph.nodes == ("X", "M", "Y", "Q") and graph.bidirected == {("X", "Y")}
+    # saved by an editor that writes a byte-order mark (and Windows line ends)
+    text.write_bytes(b"\xef\xbb\xbfX -> M\r\nM -> Y\r\nX <-> Y\r\n")
+    assert parse_graph(str(text)) == parse_graph("X -> M; M -> Y; X <-> Y")
+    spec.write_bytes(b"\xef\xbb\xbf" + spec.read_bytes())
+    assert parse_graph(str(spec)) == graph
 
 
 @pytest.mark.parametrize("spec, message", [

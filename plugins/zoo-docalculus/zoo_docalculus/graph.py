@@ -261,7 +261,7 @@ def parse_graph(spec: str | Path) -> ADMG:
         is_file = False
     if is_file:
         try:
-            content = path.read_text(encoding="utf-8")
+            content = path.read_text(encoding="utf-8-sig")  # files saved with a BOM read too
         except (OSError, UnicodeDecodeError) as error:
             raise InputError(f"--graph {path}: cannot read the file ({error})") from None
         if path.suffix.lower() == ".json":
