@@ -80,6 +80,8 @@ def test_dsep_adjustment_front_door_and_rules_json(zoo):
     backdoor = ["--graph", "Z -> X; Z -> Y; X -> M; M -> Y", "--treatment", "X", "--outcome", "Y"]
     assert run_json(zoo, *backdoor, "--backdoor", "Z")["backdoor"] is True
     assert run_json(zoo, *backdoor, "--backdoor", "Z, M")["backdoor"] is False  # M descends from X
+    assert run_json(zoo, *backdoor, "--backdoor", "")["backdoor"] is False  # the empty set is a question too
+    assert run_json(zoo, "--graph", "X -> Y", "--treatment", "X", "--outcome", "Y", "--backdoor", "")["backdoor"] is True
     rule = run_json(zoo, "--graph", "Z -> X; X -> Y; Z -> Y", "--rule", "2", "--query", "P(Y | do(X, Z))", "--on", "Z")
     assert rule["applies"] is True and rule["result"] == "P(Y | do(X), Z)"
     assert rule["separation"]["statement"] == "Y _||_ Z | X"

@@ -108,8 +108,9 @@ class DoCalculus(CausalAnalyzer):
                 treatment: str | None = None,
                 outcome: str | None = None, max_sets: int = 100, rule: str | None = None,
                 on: str | None = None) -> AnalysisResult:
-        modes = [name for name, given in (("--rule", rule), ("--dsep", dsep), ("--adjustment-sets", adjustment_sets),
-                                           ("--backdoor", backdoor), ("--front-door", front_door)) if given]
+        # --backdoor "" asks about the empty set, so a given option is one that is not None
+        modes = [name for name, given in (("--rule", rule), ("--dsep", dsep), ("--adjustment-sets", adjustment_sets or None),
+                                           ("--backdoor", backdoor), ("--front-door", front_door)) if given is not None]
         if len(modes) > 1:
             raise InputError(f"{' and '.join(modes)}: ask one question per run")
         if not modes and query is None:
@@ -119,13 +120,13 @@ class DoCalculus(CausalAnalyzer):
         if bootstrap < 0:
             raise InputError("--bootstrap must be 0 or more")
         admg = parse_graph(graph)
-        if rule:
+        if rule is not None:
             if query is None or on is None:
                 raise InputError("--rule needs --query (e.g. 'P(Y | do(X), Z, W)') and --on (the variables it acts on)")
             return self._rule(admg, int(rule), query, parse_names(on, "--on"))
-        if dsep:
+        if dsep is not None:
             return self._dsep(admg, dsep)
-        if adjustment_sets or front_door or backdoor:
+        if adjustment_sets or front_door is not None or backdoor is not None:
             if not treatment or not outcome:
                 raise InputError(f"{modes[0]} needs --treatment X and --outcome Y")
             xs, ys = parse_names(treatment, "--treatment"), parse_names(outcome, "--outcome")
@@ -137,9 +138,9 @@ class DoCalculus(CausalAnalyzer):
                 if max_sets < 1:
                     raise InputError("--max-sets must be at least 1")
                 return self._adjustment(admg, xs, ys, max_sets)
-            flag, key, check = (("--backdoor", "backdoor", is_backdoor) if backdoor
+            flag, key, check = (("--backdoor", "backdoor", is_backdoor) if backdoor is not None
                                 else ("--front-door", "front_door", is_frontdoor))
-            zs = parse_names(backdoor or front_door or "", flag)
+            zs = parse_names(backdoor if backdoor is not None else front_door or "", flag)
             admg.check_names(zs, flag)
             ok = check(admg, xs, ys, zs)
             criterion = flag.strip("-").replace("-", " ").replace("backdoor", "back-door")
