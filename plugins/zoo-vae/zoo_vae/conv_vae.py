@@ -141,7 +141,7 @@ class ConvVAE(zoo_core.Autoencoder):
 
     @torch.no_grad()
     def iwae_log_likelihood(self, images: torch.Tensor, k: int, *, generator: torch.Generator | None = None,
-                            chunk: int = 100) -> torch.Tensor:
+                            decode_batch: int = 8192) -> torch.Tensor:
         """The importance-weighted bound (Burda et al. 2016) on log p(x), (N,) in nats, with k samples.
 
         log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q(z|x); it tightens towards log p(x) as k grows
@@ -152,6 +152,7 @@ class ConvVAE(zoo_core.Autoencoder):
         mean, logvar = self.posterior(images)
         std = (0.5 * logvar).exp()
         n, d = mean.shape
+        chunk = max(1, decode_batch // n)  # importance samples per decoder pass: about decode_batch images
         weights = []
         for start in range(0, k, chunk):
             m = min(chunk, k - start)
