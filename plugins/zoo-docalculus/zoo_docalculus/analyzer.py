@@ -119,6 +119,8 @@ class DoCalculus(CausalAnalyzer):
             raise InputError("--data estimates a --query; the other questions are answered from the graph alone")
         if bootstrap < 0:
             raise InputError("--bootstrap must be 0 or more")
+        if seed < 0:  # numpy's generator takes none
+            raise InputError(f"--seed {seed}: must be 0 or more")
         admg = parse_graph(graph)
         if rule is not None:
             if query is None or on is None:
