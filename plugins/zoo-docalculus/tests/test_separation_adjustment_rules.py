@@ -173,3 +173,17 @@ def test_a_rule_that_does_not_apply_is_a_real_difference():
     model = DiscreteModel.random(graph, seed=1)
     before, after = _exact(model, check.before), _exact(model, check.after)
     assert np.abs(np.broadcast_to(before, (2, 2, 2)) - np.broadcast_to(after, (2, 2, 2))).max() > 1e-3
+
+
+def test_python_api_rejects_unknown_names_and_rules_in_one_line():
+    from zoo_docalculus.analyzer import DoCalculus
+
+    dc = DoCalculus()
+    with pytest.raises(InputError, match="--treatment: 'Q' is not a node"):
+        dc.adjustment_sets("X -> Y", ["Q"], ["Y"])
+    with pytest.raises(InputError, match="--backdoor: 'Q' is not a node"):
+        dc.backdoor("X -> Y", ["X"], ["Y"], ["Q"])
+    with pytest.raises(InputError, match="--front-door: 'Q' is not a node"):
+        dc.front_door("X -> Y", ["X"], ["Y"], ["Q"])
+    with pytest.raises(InputError, match="--rule 4: the do-calculus has rules 1, 2 and 3"):
+        dc.rule("X -> Y", 4, "P(Y | do(X))", ["X"])

@@ -35,6 +35,14 @@ def _graph(graph: ADMG | str | Path) -> ADMG:
     return graph if isinstance(graph, ADMG) else parse_graph(graph)
 
 
+def _checked(graph: ADMG | str | Path, **names: list[str]) -> ADMG:
+    """The graph, after a one-line error for any name it lacks (``treatment=["X"]`` -> --treatment)."""
+    graph = _graph(graph)
+    for option, values in names.items():
+        graph.check_names(values, "--" + option.replace("_", "-"))
+    return graph
+
+
 def _warn(message: str) -> None:
     from zoo_core.plugins import warn
 
@@ -85,15 +93,17 @@ class DoCalculus(CausalAnalyzer):
     def adjustment_sets(self, graph: ADMG | str | Path, treatment: list[str], outcome: list[str],
                         limit: int | None = 100) -> list[list[str]]:
         """Every minimal back-door set (at most ``limit``)."""
-        return list(minimal_backdoor_sets(_graph(graph), treatment, outcome, limit))
+        graph = _checked(graph, treatment=treatment, outcome=outcome)
+        return list(minimal_backdoor_sets(graph, treatment, outcome, limit))
 
     def backdoor(self, graph: ADMG | str | Path, treatment: list[str], outcome: list[str], adjust: list[str]) -> bool:
         """Pearl's back-door criterion for the set ``adjust``."""
-        return is_backdoor(_graph(graph), treatment, outcome, adjust)
+        return is_backdoor(_checked(graph, treatment=treatment, outcome=outcome, backdoor=adjust), treatment, outcome, adjust)
 
     def front_door(self, graph: ADMG | str | Path, treatment: list[str], outcome: list[str], mediators: list[str]) -> bool:
         """Pearl's front-door criterion for the set ``mediators``."""
-        return is_frontdoor(_graph(graph), treatment, outcome, mediators)
+        graph = _checked(graph, treatment=treatment, outcome=outcome, front_door=mediators)
+        return is_frontdoor(graph, treatment, outcome, mediators)
 
     def rule(self, graph: ADMG | str | Path, rule: int, query: Query | str, on: list[str]) -> RuleCheck:
         """Whether do-calculus rule ``rule`` licenses the step on ``on`` in ``query``."""

@@ -34,6 +34,8 @@ class RuleCheck:
 def check_rule(graph: ADMG, rule: int, query: Query, on: list[str]) -> RuleCheck:
     """Rule 1 deletes observations ``on``; rule 2 exchanges the action do(on) for observing
     it; rule 3 deletes the action do(on)."""
+    if rule not in (1, 2, 3):
+        raise InputError(f"--rule {rule}: the do-calculus has rules 1, 2 and 3")
     graph.check_names(query.variables, "--query")
     graph.check_names(on, "--on")
     if not on:
