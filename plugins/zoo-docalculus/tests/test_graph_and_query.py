@@ -83,6 +83,8 @@ def test_contrasts_are_expectations_that_differ_only_in_treatment_values():
     assert contrast.treated.treatments == {"X": "1"} and contrast.control.treatments == {"X": "0"}
     with pytest.raises(InputError, match="same outcome"):
         parse_query_or_contrast("E[Y | do(X=1)] - E[W | do(X=0)]")
+    reordered = parse_query_or_contrast("E[Y | do(X=1, W=0)] - E[Y | do(W=0, X=0)]")  # order does not matter
+    assert reordered.control.treatments == {"W": "0", "X": "0"}
     with pytest.raises(InputError, match="value for every treatment"):
         parse_query_or_contrast("E[Y | do(X)] - E[Y | do(X=0)]")
 

@@ -134,7 +134,7 @@ def parse_query_or_contrast(text: str, where: str = "--query") -> Query | Contra
     control = parse_query("E[" + parts[1], where)
     if not (treated.expectation and control.expectation):
         raise InputError(f"{where}: a contrast is two expectations: 'E[Y | do(X=1)] - E[Y | do(X=0)]'")
-    if (treated.outcomes, list(treated.treatments), treated.conditions) != (control.outcomes, list(control.treatments), control.conditions):
+    if (treated.outcomes, set(treated.treatments), treated.conditions) != (control.outcomes, set(control.treatments), control.conditions):
         raise InputError(f"{where}: both sides of the contrast need the same outcome, treatments and conditions; "
                          "only the treatment values differ")
     if any(v is None for v in treated.treatments.values()) or any(v is None for v in control.treatments.values()):
