@@ -92,7 +92,9 @@ def test_bad_files_give_their_own_message(tmp_path, text, message):
     assert "\n" not in str(info.value)
 
 
-def test_first_party_registry_lists_unavailable_models_with_the_plugin_to_install():
+def test_first_party_registry_lists_unavailable_models_with_the_plugin_to_install(monkeypatch):
+    monkeypatch.setenv("ZOO_PLUGINS", "zoo-gan,zoo-docalculus")  # as if zoo-vae were not installed
+    zoo_core.plugins.reset()
     rows = {m.name: zoo_core.api.model_status(m) for m in zoo_core.list_models()}
     assert rows["taesd"]["weights"] == "unavailable"
     assert "zoo-vae" in rows["taesd"]["unavailable_reason"]
