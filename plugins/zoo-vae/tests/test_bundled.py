@@ -46,7 +46,7 @@ def test_reconstruction_is_better_than_a_flat_guess(zoo, tmp_path):
                          "--json")
     assert code == 0, err
     psnr = json.loads(out)["mean_psnr_db"]
-    image = torch.tensor(pixels, dtype=torch.float32) / 127.5 - 1
+    image = pixels.float() / 127.5 - 1
     flat = 10 * torch.log10(1 / (((image - image.mean()) / 2) ** 2).mean())  # predicting the mean grey everywhere
     assert psnr > float(flat) + 3
 
