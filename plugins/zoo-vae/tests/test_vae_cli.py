@@ -128,3 +128,15 @@ def test_greyscale_input_is_converted_to_the_models_channels(published, zoo, tmp
 def test_sampling_decodes_random_latents(published, zoo, tmp_path):
     code, out, err = zoo("run", "tiny-hub", "--num", "2", "--out", str(tmp_path / "s.png"), "--device", "cpu")
     assert code == 0, err
+
+
+def test_zoo_list_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from zoo_core.cli import main; main(['list']); "
+            "assert 'torch' not in sys.modules, 'zoo list imported torch'; "
+            "import zoo_vae; assert zoo_vae.ZOO_PLUGIN_API == 1")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "conv-vae-fashion" in result.stdout and "taesd" in result.stdout
