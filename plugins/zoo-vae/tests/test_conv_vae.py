@@ -124,3 +124,19 @@ def test_train_rejects_bad_options_in_one_line(zoo, tmp_path):
                           (["--limit", "5"], "at least 20 training images")):
         code, out, err = zoo("train", "conv-vae", "--out", str(tmp_path / "r"), "--data-dir", str(data), *args)
         assert code == 1 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_resumed_training_matches_an_uninterrupted_run(zoo, tmp_path):
+    data = write_fake_fashion_mnist(tmp_path / "fmnist", n_train=200, n_test=10)
+    common = ["--data-dir", str(data), "--batch-size", "32", "--latent-dim", "4", "--width", "8", "--hidden", "32",
+              "--patience", "9", "--quiet", "--device", "cpu"]
+    assert zoo("train", "conv-vae", "--out", str(tmp_path / "straight"), "--epochs", "3", *common)[0] == 0
+    assert zoo("train", "conv-vae", "--out", str(tmp_path / "resumed"), "--epochs", "2", *common)[0] == 0
+    code, out, err = zoo("train", "conv-vae", "--out", str(tmp_path / "resumed"), "--epochs", "3", "--resume", *common)
+    assert code == 0 and "resumed from" in err, err
+
+    def history(name):
+        rows = json.loads((tmp_path / name / "training.json").read_text())["history"]
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
+
+    assert history("resumed") == history("straight")
