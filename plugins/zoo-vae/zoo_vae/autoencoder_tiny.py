@@ -19,7 +19,7 @@ from torch import nn
 
 from zoo_core.errors import ConfigError
 
-from .autoencoder_kl import TiledAutoencoder
+from .tiled import TiledAutoencoder
 
 __all__ = ["AutoencoderTinyConfig", "AutoencoderTiny"]
 
