@@ -140,3 +140,46 @@ def test_zoo_list_does_not_import_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "conv-vae-fashion" in result.stdout and "taesd" in result.stdout
+
+
+def test_kl_file_with_legacy_attention_names_from_the_hub(hub, zoo, tmp_path, monkeypatch):
+    """An sd-vae-ft-mse-style file (query/key/value/proj_attn) downloads, verifies and runs."""
+    from zoo_vae.autoencoder_kl import LEGACY_ATTENTION_NAMES, AutoencoderKL
+
+    config = {"block_out_channels": [16, 16, 32, 32], "layers_per_block": 1, "norm_num_groups": 8,
+              "scaling_factor": 0.18215}
+    torch.manual_seed(0)
+    state = AutoencoderKL.from_config(config).state_dict()
+    legacy = {}
+    for key, value in state.items():
+        for old, new in LEGACY_ATTENTION_NAMES.items():
+            key = key.replace(f".attentions.0.{new}.", f".attentions.0.{old}.")
+        legacy[key] = value.contiguous()
+    assert any(".proj_attn." in k for k in legacy)
+    path = tmp_path / "w.safetensors"
+    save_file(legacy, str(path), metadata={"format": "pt"})
+    data = path.read_bytes()
+    commit = hub.publish("acme/kl-legacy", {"diffusion_pytorch_model.safetensors": data})
+    table = ", ".join(f"{k} = {json.dumps(v)}" for k, v in config.items())
+    registry = tmp_path / "user.toml"
+    registry.write_text(textwrap.dedent(f"""
+        [models.kl-legacy]
+        architecture = "autoencoder-kl"
+        task = "autoencoder"
+        description = "a small KL autoencoder saved with the legacy attention names"
+        config = {{ {table} }}
+        [models.kl-legacy.weights]
+        filename = "diffusion_pytorch_model.safetensors"
+        size = {len(data)}
+        sha256 = "{hashlib.sha256(data).hexdigest()}"
+        repo_id = "acme/kl-legacy"
+        revision = "{commit}"
+        """))
+    monkeypatch.setenv("ZOO_REGISTRY", str(registry))
+    photo = _photo(tmp_path / "photo.png", size=(32, 24))
+    code, out, err = zoo("run", "kl-legacy", "--input", str(photo), "--out", str(tmp_path / "r.png"), "--device", "cpu")
+    assert code == 0, err
+    assert "PSNR" in out
+    model = zoo_core.load("kl-legacy", device="cpu")
+    attention = model.encoder.mid_block.attentions[0]
+    assert torch.equal(attention.to_out[0].weight, state["encoder.mid_block.attentions.0.to_out.0.weight"])
