@@ -1,0 +1,193 @@
+"""The conformance kit: each check is proven by a plugin that breaks it (tests/conformance_broken),
+and passes on a conforming one (the toy plugin)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from zoo_core.testing.conformance import CHECKS, Report, check_architecture, check_plugin
+
+BROKEN = Path(__file__).parent / "conformance_broken"
+
+
+def install(site, distribution: str, module: str) -> None:
+    shutil.copytree(BROKEN / module, site.root / module, ignore=shutil.ignore_patterns("__pycache__"))
+    site.add_metadata(distribution, module)
+
+
+@pytest.fixture
+def nonconforming(site):
+    install(site, "zoo-nonconforming", "zoo_nonconforming")
+    return site
+
+
+# architecture -> (the check it must fail, the other checks its one mistake may also fail)
+EXPECTED = {
+    "not-a-generator": ("interface", set()),
+    "unaccepted-option": ("options", set()),
+    "mutating-config": ("config round trip", set()),
+    "unsaved-buffer": ("state-dict round trip", set()),
+    "wrong-shape": ("output shape", {"dtype move"}),
+    "wrong-dtype": ("output dtype", {"dtype move"}),
+    "unclamped": ("value range", set()),
+    "unseeded": ("determinism", set()),
+    "float32-only": ("dtype move", set()),
+    "nan-decode": ("decode", {"value range"}),
+    "tuple-encoder": ("encode", set()),
+    "wrong-latent-shape": ("output shape", set()),
+    "noisy-encoder": ("determinism", set()),
+    "dict-analyzer": ("analyze", set()),
+}
+
+
+@pytest.mark.parametrize("arch", sorted(EXPECTED))
+def test_each_broken_architecture_fails_its_check_naming_model_and_check(nonconforming, arch):
+    check, also = EXPECTED[arch]
+    report = check_architecture(arch)
+    failed = {c for _, c, _ in report.failures}
+    assert check in failed, report.failures
+    assert failed <= {check} | also, report.failures
+    assert {s for s, _, _ in report.failures} == {arch}
+    with pytest.raises(AssertionError) as raised:
+        report.assert_ok()
+    lines = str(raised.value).splitlines()
+    assert len(lines) == len(report.failures)
+    assert any(line.startswith(f"{arch}: {check}: ") and len(line) > len(f"{arch}: {check}: ") for line in lines)
+
+
+def test_the_messages_say_what_is_wrong(nonconforming):
+    def message(arch: str, check: str) -> str:
+        return next(m for _, c, m in check_architecture(arch).failures if c == check)
+
+    assert "subclass zoo_core.Generator" in message("not-a-generator", "interface")
+    assert "takes no 'strength' keyword" in message("unaccepted-option", "options")
+    assert "non-persistent buffers" in message("unsaved-buffer", "state-dict round trip")
+    assert "expected (2, 1, 4, 4)" in message("wrong-shape", "output shape")
+    assert "torch.float64" in message("wrong-dtype", "output dtype")
+    assert "outside [-1, 1]" in message("unclamped", "value range")
+    assert "sample(seed=0) twice" in message("unseeded", "determinism")
+    assert "after .to('cpu', torch.float64) decode() raised RuntimeError" in message("float32-only", "dtype move")
+    assert "non-finite" in message("nan-decode", "decode")
+    assert "not a tensor" in message("tuple-encoder", "encode")
+    assert "latent_shape" in message("wrong-latent-shape", "output shape")
+    assert "not zoo_core.AnalysisResult" in message("dict-analyzer", "analyze")
+
+
+@pytest.mark.parametrize("arch", ["good-gen", "good-ae"])
+def test_conforming_architectures_pass_every_check(nonconforming, arch):
+    report = check_architecture(arch)
+    report.assert_ok()
+    checks = {c for _, c in report.passed}
+    assert {"config round trip", "state-dict round trip", "output shape", "output dtype", "determinism",
+            "value range", "dtype move", "decode", "options", "interface"} <= checks
+    if arch == "good-ae":
+        assert "encode" in checks
+
+
+def test_device_move_is_checked_on_cuda_and_noted_without_it(nonconforming):
+    report = check_architecture("cpu-only")
+    if torch.cuda.is_available():
+        assert [(s, c) for s, c, _ in report.failures] == [("cpu-only", "device move")]
+    else:
+        report.assert_ok()
+        assert ("cpu-only", "device move", "skipped: no CUDA device") in report.notes
+
+
+def test_check_plugin_covers_import_analyzers_and_registry_entries(nonconforming):
+    report = check_plugin("zoo-nonconforming")
+    failures = {(s, c) for s, c, _ in report.failures}
+    assert ("torch-analyzer", "no torch on import") in failures
+    assert ("zoo-nonconforming", "no torch on import") not in failures  # its entry point is light
+    assert ("mislabelled", "registry entry") in failures
+    assert {a for a in EXPECTED} <= {s for s, _ in failures}
+    assert ("good-gen", "determinism") in report.passed
+    assert not any(s in ("good-gen", "good-ae") for s, _ in failures)
+
+
+def test_an_entry_point_that_imports_torch_fails(site):
+    install(site, "zoo-nonconforming", "zoo_nonconforming")
+    install(site, "zoo-heavyimport", "zoo_heavyimport")
+    report = check_plugin("zoo-heavyimport")
+    assert [(s, c) for s, c, _ in report.failures] == [("zoo-heavyimport", "no torch on import")]
+    assert "imports torch" in report.lines()[0]
+
+
+def test_a_plugin_that_does_not_load_fails(site):
+    install(site, "zoo-futureapi", "zoo_futureapi")
+    report = check_plugin("zoo-futureapi")
+    assert report.lines() == ["zoo-futureapi: plugin loads: incompatible: targets plugin API 99; "
+                              "this zoo-core supports plugin API 1"]
+
+
+def test_unknown_plugin_is_a_lookup_error(site):
+    with pytest.raises(LookupError, match="no installed zoo plugin is called 'zoo-nope'"):
+        check_plugin("zoo-nope")
+
+
+def test_the_toy_plugin_conforms(toy):
+    report = check_plugin("zoo-toy", analyze={"toy-parents": {"graph": "A -> B"}})
+    report.assert_ok()
+    assert ("toy-gen", "state-dict round trip") in report.passed  # registry entries are checked too
+    assert ("toy-parents", "analyze") in report.passed and ("zoo-toy", "no torch on import") in report.passed
+
+
+def test_a_required_option_without_a_default_is_noted_not_passed(toy):
+    report = check_architecture("toy-parents")
+    assert report.ok and not any(c == "analyze" for _, c in report.passed)
+    assert any(c == "analyze" and "--graph has no default" in m for _, c, m in report.notes)
+
+
+def test_over_size_weights_are_noted_not_built(nonconforming):
+    report = check_architecture("good-gen", max_weight_bytes=10)
+    assert report.ok
+    assert any(c == "state-dict round trip" and "over the" in m for _, c, m in report.notes)
+
+
+def test_every_check_name_is_documented(nonconforming):
+    report = check_plugin("zoo-nonconforming")
+    used = {c for _, c, _ in report.failures} | {c for _, c in report.passed} | {c for _, c, _ in report.notes}
+    assert used - {"behaviour"} <= set(CHECKS)
+
+
+def test_report_assert_ok_passes_when_empty():
+    Report().assert_ok()
+    report = Report()
+    report.fail("m", "c", "why")
+    with pytest.raises(AssertionError, match="^m: c: why$"):
+        report.assert_ok()
+
+
+# -- the pytest plugin's fixtures -----------------------------------------------------------
+
+def test_pytest_plugin_is_registered_through_the_entry_point(pytestconfig):
+    assert pytestconfig.pluginmanager.has_plugin("zoo")
+
+
+def test_zoo_tiny_weights_loads_strictly(nonconforming, zoo_tiny_weights):
+    from zoo_core.loading import build_model, load_weights_into
+    from zoo_nonconforming.models import Good
+
+    path = zoo_tiny_weights("good-gen", config={"latent_dim": 3})
+    assert load_file(str(path))["linear.weight"].shape == (16, 3)
+    model = build_model(Good, {"latent_dim": 3}, architecture="good-gen")
+    load_weights_into(model, path, device=torch.device("cpu"), dtype=torch.float32, architecture="good-gen")
+    assert torch.equal(model.linear.weight, load_file(str(path))["linear.weight"])
+
+
+def test_zoo_fake_hub_serves_a_published_file_into_a_temporary_cache(zoo_fake_hub, zoo_hf_cache):
+    import os
+
+    from huggingface_hub import hf_hub_download
+
+    from zoo_core.hub import hub_cache_dir
+
+    sha = zoo_fake_hub.publish("me/tiny", {"config.json": b"{}"})
+    assert os.environ["HF_ENDPOINT"] == zoo_fake_hub.url and len(sha) == 40
+    assert hub_cache_dir() == zoo_hf_cache
+    path = hf_hub_download("me/tiny", "config.json", revision=sha, endpoint=zoo_fake_hub.url, cache_dir=zoo_hf_cache)
+    assert Path(path).read_bytes() == b"{}" and Path(path).is_relative_to(zoo_hf_cache)
