@@ -22,6 +22,9 @@ _CORE_COMMANDS = {
     "run": ("run_cmd", "run_command"),
     "train": ("verbs", "train_command"),
     "eval": ("verbs", "eval_command"),
+    "new-plugin": ("scaffold_cmd", "new_plugin_command"),
+    "export": ("export_cmd", "export_command"),
+    "registry": ("registry_cmds", "registry_group"),
 }
 
 
