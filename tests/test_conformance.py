@@ -3,7 +3,11 @@ and passes on a conforming one (the toy plugin)."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -191,3 +195,74 @@ def test_zoo_fake_hub_serves_a_published_file_into_a_temporary_cache(zoo_fake_hu
     assert hub_cache_dir() == zoo_hf_cache
     path = hf_hub_download("me/tiny", "config.json", revision=sha, endpoint=zoo_fake_hub.url, cache_dir=zoo_hf_cache)
     assert Path(path).read_bytes() == b"{}" and Path(path).is_relative_to(zoo_hf_cache)
+
+
+# -- zoo plugins: what each plugin provides, slow plugins, --check -----------------------------
+
+def test_zoo_plugins_shows_hooks_architectures_models_and_slow_loads(toy, site, zoo):
+    site.install("zoo-sluggish", "zoo_sluggish", {"__init__.py": """
+        import time
+        import zoo_core
+        time.sleep(0.6)  # e.g. importing a big library at module level
+        ZOO_PLUGIN_API = 1
+
+        @zoo_core.hookimpl
+        def register_architectures(register):
+            register(zoo_core.Architecture(name="slow-gen", task="generator", target="zoo_toy.models:ToyGenerator"))
+        """})
+    code, out, _ = zoo("plugins")
+    assert code == 0
+    header, *rows = out.splitlines()
+    assert header.split() == ["PLUGIN", "DISTRIBUTION", "VERSION", "API", "STATUS", "LOAD", "HOOKS", "ARCHITECTURES",
+                              "COMMANDS", "MODELS"]
+    toy_row = next(r for r in rows if r.startswith("zoo_toy "))
+    assert "architectures,models,commands" in toy_row and "toy-conv-ae" in toy_row and "zoo toy-hello" in toy_row
+    assert "toy-gen" in toy_row
+    slow = [line for line in rows if "slow to load" in line]
+    assert len(slow) == 1 and slow[0].startswith("zoo_sluggish: slow to load: 0.")
+    code, out, _ = zoo("plugins", "--json")
+    by_name = {p["distribution"]: p for p in json.loads(out)}
+    assert by_name["zoo-sluggish"]["slow"] is True and by_name["zoo-sluggish"]["load_seconds"] >= 0.6
+    assert by_name["zoo-toy"]["slow"] is False and "toy-gen" in by_name["zoo-toy"]["runs_models"]
+
+
+def test_zoo_plugins_check_prints_one_line_per_failure_and_exits_1(nonconforming, zoo):
+    code, out, err = zoo("plugins", "zoo-nonconforming", "--check")
+    assert code == 1
+    lines = out.splitlines()
+    assert check_plugin("zoo-nonconforming").lines() == lines
+    assert any(line.startswith("unclamped: value range: sample() values span") for line in lines)
+    assert any(line.startswith("torch-analyzer: no torch on import: ") for line in lines)
+    assert "zoo-nonconforming 0.1.0: " in err and f" {len(lines)} failed" in err
+
+
+def test_zoo_plugins_check_passes_a_conforming_plugin(toy, zoo):
+    code, out, err = zoo("plugins", "zoo-toy", "--check")
+    assert code == 0 and out == ""
+    assert "zoo-toy 0.1.0: " in err and " 0 failed" in err
+    assert "note: toy-parents: analyze: skipped: required option --graph has no default" in err
+    code, out, _ = zoo("plugins", "zoo-toy", "--check", "--json")
+    (document,) = json.loads(out)
+    assert code == 0 and document["ok"] is True and document["passed"] > 20 and document["failures"] == []
+
+
+def test_zoo_plugins_check_fails_a_plugin_that_does_not_load(site, zoo):
+    install(site, "zoo-futureapi", "zoo_futureapi")
+    code, out, _ = zoo("plugins", "zoo-futureapi", "--check")
+    assert code == 1 and out.startswith("zoo-futureapi: plugin loads: incompatible: targets plugin API 99")
+
+
+def test_zoo_plugins_unknown_name_is_a_usage_error(zoo):
+    code, _, err = zoo("plugins", "zoo-nope")
+    assert code == 2 and "no installed plugin is called 'zoo-nope'" in err
+
+
+def test_zoo_plugins_check_in_a_subprocess(site):
+    """The real command line; plain ``zoo plugins`` stays torch-free (tests/test_plugins.py), --check may not."""
+    install(site, "zoo-futureapi", "zoo_futureapi")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site.root), os.environ.get("PYTHONPATH", "")]))
+    result = subprocess.run([sys.executable, "-m", "zoo_core", "plugins", "--check", "zoo-futureapi"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.splitlines() == ["zoo-futureapi: plugin loads: incompatible: targets plugin API 99; "
+                                          "this zoo-core supports plugin API 1"]

@@ -6,7 +6,7 @@ import click
 
 from ..api import model_status
 from ..architectures import TASKS
-from ..plugins import get_catalogue
+from ..plugins import PluginInfo, get_catalogue
 from ..run_options import options_for
 from .output import emit_json, human_size, table
 
@@ -85,22 +85,75 @@ def info_command(name: str, as_json: bool) -> None:
         click.echo(f"  {option['name']:14}{option['help']}{default}")
 
 
+#: A plugin whose entry point takes longer than this to import and register is reported as slow.
+SLOW_LOAD_SECONDS = 0.5
+
+
 @click.command("plugins")
+@click.argument("name", required=False)
+@click.option("--check", is_flag=True,
+              help="run the conformance checks that need no download (imports torch); exit 1 if any fails")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON list")
-def plugins_command(as_json: bool) -> None:
-    """Show installed plugins, what they provide, and any that failed to load."""
-    plugins = get_catalogue().plugins
+def plugins_command(name: str | None, check: bool, as_json: bool) -> None:
+    """Show installed plugins (or plugin NAME), what they provide, and any that failed or load slowly."""
+    catalogue = get_catalogue()
+    plugins = catalogue.plugins
+    if name is not None:
+        plugins = [p for p in plugins if name in (p.name, p.distribution)]
+        if not plugins:
+            raise click.UsageError(f"no installed plugin is called {name!r}; 'zoo plugins' lists them")
+    if check:
+        _check_plugins(plugins, as_json)
+        return
+    # the models each plugin runs: those it registers, and registry entries built on its architectures
+    runs = {p.distribution: list(dict.fromkeys(p.models + [e.name for e in catalogue.registry.search(None, None)
+                                                            if e.architecture in p.architectures]))
+            for p in plugins}
     if as_json:
-        emit_json([p.to_dict() for p in plugins])
+        emit_json([{**p.to_dict(), "runs_models": runs[p.distribution], "slow": p.load_seconds > SLOW_LOAD_SECONDS}
+                   for p in plugins])
         return
     if not plugins:
         click.echo("no plugins installed (entry-point group 'zoo'); see README.md to install or write one")
         return
-    table(["PLUGIN", "DISTRIBUTION", "VERSION", "API", "STATUS", "LOAD", "PROVIDES"],
+    table(["PLUGIN", "DISTRIBUTION", "VERSION", "API", "STATUS", "LOAD", "HOOKS", "ARCHITECTURES", "COMMANDS",
+           "MODELS"],
           [[p.name, p.distribution, p.version, str(p.api if p.api is not None else "-"), p.status,
-            f"{p.load_seconds * 1000:.0f} ms",
-            ", ".join(p.architectures + p.models + [f"zoo {c}" for c in p.commands]) or "-"]
+            f"{p.load_seconds * 1000:.0f} ms", ",".join(h.removeprefix("register_") for h in p.hooks) or "-",
+            ", ".join(p.architectures) or "-", ", ".join(f"zoo {c}" for c in p.commands) or "-",
+            ", ".join(runs[p.distribution]) or "-"]
            for p in plugins])
     for p in plugins:
         if p.status != "ok":
             click.echo(f"{p.name}: {p.status}: {p.error}")
+        if p.load_seconds > SLOW_LOAD_SECONDS:
+            click.echo(f"{p.name}: slow to load: {p.load_seconds:.2f} s (over {SLOW_LOAD_SECONDS} s; a plugin "
+                       "should register descriptors and import its model code on first use)")
+
+
+def _check_plugins(plugins: list[PluginInfo], as_json: bool) -> None:
+    """Run the conformance kit on each plugin: one line per failure, exit 1 if any."""
+    from ..testing.conformance import check_plugin
+
+    documents, failed = [], 0
+    for info in plugins:
+        report = check_plugin(info.distribution)
+        failed += len(report.failures)
+        documents.append({
+            "distribution": info.distribution, "version": info.version, "ok": report.ok,
+            "passed": len(report.passed),
+            "failures": [{"subject": s, "check": c, "message": m} for s, c, m in report.failures],
+            "notes": [{"subject": s, "check": c, "message": m} for s, c, m in report.notes],
+        })
+        if as_json:
+            continue
+        for line in report.lines():
+            click.echo(line)
+        for subject, check_name, message in report.notes:
+            click.echo(f"note: {subject}: {check_name}: {message}", err=True)
+        click.echo(f"{info.label}: {len(report.passed)} checks passed, {len(report.failures)} failed, "
+                   f"{len(report.notes)} skipped", err=True)
+    if as_json:
+        emit_json(documents)
+    if failed:
+        raise click.exceptions.Exit(1)
