@@ -126,9 +126,9 @@ def test_scaffolded_plugins_pass_their_own_tests(installed):
     done = _run(["pytest", "-q", "-p", "no:cacheprovider", *(str(root / f"zoo-{n}" / "tests") for n in NAMES.values())],
                 env, root, timeout=300)
     summary = done.stdout.strip().splitlines()[-1]
-    passed = int(re.search(r"(\d+) passed", summary).group(1))
-    assert "failed" not in summary and "error" not in summary, done.stdout
-    assert passed >= 16, done.stdout  # each kind's own tests; the conformance checks too once the kit is there
+    counts = {word: int(n) for n, word in re.findall(r"(\d+) (passed|skipped|failed|error)", summary)}
+    # 6+5+5+7 tests; only the conformance test of each kind may skip (a zoo-core without the kit)
+    assert counts.get("passed", 0) + counts.get("skipped", 0) == 23 and counts.get("skipped", 0) <= 4, done.stdout
 
 
 def test_scaffolded_plugins_show_in_zoo_list_and_run(installed):

@@ -207,6 +207,8 @@ def write_plugin(name: str, kind: str = "generator", directory: Path | None = No
         (package_dir / "__init__.py").write_text(_fill("__init__.py.tmpl", values))
         (package_dir / f"{s.module}.py").write_text(_fill(f"{s.kind}.py.tmpl", values))
         tests = _fill("test_header.py.tmpl", values) + _fill(f"test_{s.kind}.py.tmpl", values)
+        if s.has_weights:
+            tests += _fill("test_weights.py.tmpl", values)
         (staging / "tests" / f"test_{s.package}.py").write_text(tests)  # unique name: pytest can run many plugins at once
         (package_dir / "models.toml").write_text(_registry_fragment(s, package_dir))
         staging.chmod(0o755)
