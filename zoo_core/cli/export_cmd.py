@@ -81,7 +81,7 @@ def _copy_atomic(source: Path, target: Path) -> None:
 
 def _export_entry(name: str, out_dir: Path, weights: Path | None, datasets: list[str], tags: list[str],
                   license: str | None) -> tuple[Path, str]:
-    from ..api import get_entry, load
+    from ..api import get_entry, load, runnable_architecture
     from ..atomic import write_atomic
     from ..integrity import file_sha256
 
@@ -97,7 +97,7 @@ def _export_entry(name: str, out_dir: Path, weights: Path | None, datasets: list
     sha256 = file_sha256(resolved.path)
     card = model_card(
         title=name, description=entry.description, architecture=entry.architecture, task=entry.task,
-        plugin=entry.plugin or (model.zoo_entry.plugin if hasattr(model, "zoo_entry") else ""),
+        plugin=entry.plugin or runnable_architecture(entry).plugin,
         license=license or entry.license, datasets=datasets, tags=[*entry.tags, *tags],
         metrics={k: {"value": m.value, "how": m.how, "unit": m.unit} for k, m in entry.metrics.items()},
         config=config, dataset_note=entry.dataset, recipe=entry.recipe, sha256=sha256,
