@@ -266,3 +266,12 @@ def test_zoo_plugins_check_in_a_subprocess(site):
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines() == ["zoo-futureapi: plugin loads: incompatible: targets plugin API 99; "
                                           "this zoo-core supports plugin API 1"]
+
+
+def test_modules_after_one_that_imports_torch_are_probed_in_a_fresh_interpreter(nonconforming):
+    from zoo_core.testing.conformance import _imports_torch
+
+    found = _imports_torch([("heavy", "zoo_nonconforming.heavy_causal"), ("light", "zoo_nonconforming.causal"),
+                            ("missing", "zoo_nonconforming.nowhere")])
+    assert found["heavy"] is True and found["light"] is False
+    assert found["missing"].startswith("cannot import zoo_nonconforming.nowhere: ModuleNotFoundError")
