@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,12 @@ NAMES = {kind: f"t-{kind}" for kind in KINDS}  # t-generator, t-encoder, ...
 def make_venv(root: Path) -> dict[str, str]:
     """A virtualenv at ``root`` seeing the system site, with ``zoo``/``pip``/``pytest`` on PATH; its env."""
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(root)], check=True)
+    # --system-site-packages sees the *base* interpreter's packages; when the tests themselves run in
+    # a virtualenv (as the README's commands may), zoo-core lives in that one: add its site folders
+    # (with their .pth files, which editable installs rely on)
+    inner = root / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    outer = [p for p in site.getsitepackages() if Path(p).is_dir()]
+    (inner / "zoo-outer-env.pth").write_text("".join(f"import site; site.addsitedir({p!r})\n" for p in outer))
     bin_dir = root / "bin"
     # --without-pip (fast) and zoo-core installed outside the venv: the commands run as modules
     for command, module in (("zoo", "zoo_core"), ("pip", "pip"), ("pytest", "pytest")):
