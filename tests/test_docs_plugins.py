@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zoo_core.registry import parse_registry_file
+
+from plugin_venv import make_venv
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -60,21 +61,6 @@ def blocks() -> list[Block]:
             body.append(line)
     assert current is None, f"docs/plugins.md:{current.line}: unclosed code block"
     return found
-
-
-def make_venv(root: Path) -> dict[str, str]:
-    """A virtualenv at ``root`` seeing the system site, with ``zoo``/``pip``/``pytest`` on PATH; its env."""
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(root)], check=True)
-    bin_dir = root / "bin"
-    for command, module in (("zoo", "zoo_core"), ("pip", "pip"), ("pytest", "pytest")):
-        shim = bin_dir / command
-        shim.write_text(f'#!/bin/sh\nexec "{bin_dir / "python"}" -m {module} "$@"\n')
-        shim.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if k not in ("ZOO_REGISTRY", "ZOO_PLUGINS", "PYTHONPATH")}
-    env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", VIRTUAL_ENV=str(root),
-               PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="0",  # pip's inverted spelling: no isolation, offline
-               PIP_DISABLE_PIP_VERSION_CHECK="1", HF_HUB_OFFLINE="1", PYTHONDONTWRITEBYTECODE="1")
-    return env
 
 
 def test_every_block_is_run_checked_or_skipped_by_name():
