@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ..cards import hub_metadata
 from ..errors import InputError
 
 __all__ = ["export_command", "model_card"]
@@ -19,28 +20,13 @@ _PIPELINE = {"generator": "unconditional-image-generation", "encoder": "image-fe
 _FILES = ("model.safetensors", "config.json", "README.md")
 
 
-def _yaml(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid YAML double-quoted scalar
-
-
 def model_card(*, title: str, description: str, architecture: str, task: str, plugin: str, license: str,
                datasets: list[str], tags: list[str], metrics: dict[str, dict[str, Any]], config: dict[str, Any],
                dataset_note: str = "", recipe: str = "", sha256: str = "", size: int = 0) -> str:
     """A Hub model card: YAML metadata the Hub indexes, then what zoo users need to know."""
-    meta = ["---", f"license: {_yaml(license or 'other')}", "library_name: zoo"]
-    if task in _PIPELINE:
-        meta.append(f"pipeline_tag: {_PIPELINE[task]}")
-    meta += ["tags:"] + [f"  - {_yaml(t)}" for t in dict.fromkeys(["zoo", task, architecture, *tags])]
-    if datasets:
-        meta += ["datasets:"] + [f"  - {_yaml(d)}" for d in datasets]
-    if metrics:
-        meta += ["metrics:"] + [f"  - {_yaml(k)}" for k in metrics]
-        meta += ["model-index:", f"  - name: {_yaml(title)}", "    results:", "      - task:",
-                 f"          type: {_yaml(_PIPELINE.get(task, task))}", "        metrics:"]
-        for key, m in metrics.items():
-            meta += [f"          - type: {_yaml(key)}", f"            name: {_yaml(key)}",
-                     f"            value: {m['value']!r}"]
-    meta.append("---")
+    meta = hub_metadata(title=title, license=license, task=_PIPELINE.get(task, task),
+                        tags=[task, architecture, *tags], datasets=datasets,
+                        metrics={k: m["value"] for k, m in metrics.items()}, pipeline_tag=_PIPELINE.get(task))
     body = [f"# {title}", "", description, "",
             f"A [zoo](https://pypi.org/project/zoo-core/) model: architecture `{architecture}` ({task})"
             + (f", from the `{plugin}` plugin." if plugin else "."), "",
@@ -61,7 +47,7 @@ def model_card(*, title: str, description: str, architecture: str, task: str, pl
     if recipe:
         body += ["## Recipe", "", "```bash", recipe, "```", ""]
     body += ["## Config", "", "```json", json.dumps(config, indent=2, sort_keys=True), "```", ""]
-    return "\n".join(meta) + "\n\n" + "\n".join(body)
+    return meta + "\n" + "\n".join(body)
 
 
 def _check_target(out_dir: Path, force: bool) -> None:

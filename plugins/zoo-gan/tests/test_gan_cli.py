@@ -85,8 +85,12 @@ def test_train_on_a_folder_writes_a_hub_model_repo(zoo, tmp_path):
     assert code == 0, err
     assert {"model.safetensors", "config.json", "README.md", "checkpoint.safetensors", "training.json"} <= {
         p.name for p in out.iterdir()}
-    card = (out / "README.md").read_text()
-    assert card.startswith("---\nlicense: apache-2.0\nlibrary_name: zoo") and "zoo train dcgan --dataset folder" in card
+    from huggingface_hub.repocard import metadata_load
+
+    meta = metadata_load(out / "README.md")  # how the Hub reads a model card's YAML
+    assert meta["license"] == "apache-2.0" and meta["library_name"] == "zoo" and "datasets" not in meta
+    assert meta["model-index"][0]["results"][0]["metrics"][0]["type"] == "fd"
+    assert "zoo train dcgan --dataset folder" in (out / "README.md").read_text()
     code, _, err = zoo("run", "dcgan-fashion", "--weights", str(out / "model.safetensors"), "--num", "4",
                        "--out", str(tmp_path / "mine.png"))
     assert code == 0, err
@@ -189,11 +193,14 @@ def test_model_cards_name_the_right_hub_task_and_dataset():
                        history=[{"epoch": 1, "fd": 3.0}, {"epoch": 2, "fd": 4.0}], images_per_second=100.0)
     gan = model_card(title="DCGAN on folder:shoes", config={}, result=result, recipe="zoo train dcgan",
                      dataset="folder:shoes", classes=(), monitor_note="none")
-    front = gan.split("---")[1]
-    assert "type: unconditional-image-generation" in front and "datasets:" not in front
-    assert 'name: "DCGAN on folder:shoes"' in front  # quoted: a ': ' would break the YAML
+    import yaml
+
+    meta = yaml.safe_load(gan.split("---")[1])
+    assert meta["model-index"][0]["results"][0]["task"]["type"] == "unconditional-image-generation"
+    assert "datasets" not in meta
+    assert meta["model-index"][0]["name"] == "DCGAN on folder:shoes"  # quoted: a ': ' would break the YAML
     classifier = model_card(title="classifier", config={}, result=result, recipe="r", dataset="fashion-mnist/train",
                             classes=(), monitor_note="n", task="image-classification")
-    front = classifier.split("---")[1]
-    assert "type: image-classification" in front and "  - image-classification" in front
-    assert "zalando-datasets/fashion_mnist" in front
+    meta = yaml.safe_load(classifier.split("---")[1])
+    assert meta["model-index"][0]["results"][0]["task"]["type"] == "image-classification"
+    assert "image-classification" in meta["tags"] and meta["datasets"] == ["zalando-datasets/fashion_mnist"]
