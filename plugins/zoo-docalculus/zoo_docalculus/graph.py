@@ -181,8 +181,13 @@ class ADMG:
 
     # -- mutilating -----------------------------------------------------------------------
 
-    def subgraph(self, keep: Iterable[str]) -> ADMG:
-        """The graph induced on ``keep`` (built from this graph's adjacency: ID calls it often)."""
+    def subgraph(self, keep: Iterable[str], *, ancestral: bool = False) -> ADMG:
+        """The graph induced on ``keep`` (built from this graph's adjacency: ID calls it often).
+
+        ``ancestral=True`` promises that ``keep`` holds every ancestor of its members: ancestors
+        and m-separations among its nodes are then the same in both graphs, so the subgraph
+        shares this graph's memos.
+        """
         keep = frozenset(keep)
         memo = self.__dict__.setdefault("_subgraphs", {})
         if keep in memo:
@@ -192,7 +197,9 @@ class ADMG:
         graph.parents = {n: self.parents[n] & keep for n in graph.nodes}
         graph.children = {n: self.children[n] & keep for n in graph.nodes}
         graph.siblings = {n: self.siblings[n] & keep for n in graph.nodes}
-        graph.separations = {}
+        graph.separations = self.separations if ancestral else {}
+        if ancestral:
+            graph.__dict__["_ancestors"] = self.__dict__.setdefault("_ancestors", {})
         return graph
 
     @cached_property

@@ -107,7 +107,7 @@ def _id(y: set[str], x: set[str], dist: Expr, graph: ADMG, rank: dict[str, int])
     # line 2: only ancestors of Y matter
     ancestors = graph.ancestors(y)
     if nodes - ancestors:
-        return _id(y, x & ancestors, sum_over(nodes - ancestors, dist), graph.subgraph(ancestors), rank)
+        return _id(y, x & ancestors, sum_over(nodes - ancestors, dist), graph.subgraph(ancestors, ancestral=True), rank)
     # line 3: intervening on W, which cannot reach Y once X is fixed, changes nothing
     useless = (nodes - x) - graph.ancestors(y, cut=x)
     if useless:
