@@ -99,6 +99,26 @@ def test_export_from_a_training_folder_without_a_card_writes_one(toy, zoo, tmp_p
     assert meta["library_name"] == "zoo" and meta["license"] == "mit"
 
 
+def test_export_from_a_training_folder_card_names_the_architecture_and_its_registry_add_works(toy, zoo, tmp_path):
+    run = _training_folder(tmp_path, toy, None)
+    out = tmp_path / "repo"
+    code, stdout, err = zoo("export", "--from", str(run), str(out), "--architecture", "toy-mlp")
+    assert code == 0, err
+    meta = _card_metadata(out / "README.md")
+    assert "" not in meta["tags"] and {"generator", "toy-mlp"} <= set(meta["tags"])
+    # the card's and the hint's 'zoo registry add' lines run as printed: my-toy is new to zoo
+    card_line = next(line for line in (out / "README.md").read_text().splitlines() if "zoo registry add" in line)
+    hint = stdout.split("then  ", 1)[1].split()
+    for i, args in enumerate((card_line.split("#")[0].split(), hint)):
+        args = [COMMIT if a == "COMMIT" else "you/my-toy" if a.startswith("OWNER/") else a for a in args]
+        args = [str(out / "model.safetensors") if a == "model.safetensors" else a for a in args]
+        registry = tmp_path / f"registry-{i}.toml"
+        code, _, err = zoo(*[a for a in args[1:] if a != "--registry" and a != "my-registry.toml"],
+                           "--registry", str(registry))
+        assert code == 0, err
+        assert [(e.name, e.architecture) for e in parse_registry_file(registry)] == [("my-toy", "toy-mlp")]
+
+
 def test_export_from_checks_the_architecture(toy, zoo, tmp_path):
     run = _training_folder(tmp_path, toy, None)
     code, _, err = zoo("export", "--from", str(run), str(tmp_path / "repo"), "--architecture", "toy-conv-ae")

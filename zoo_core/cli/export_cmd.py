@@ -25,14 +25,16 @@ def model_card(*, title: str, description: str, architecture: str, task: str, pl
                dataset_note: str = "", recipe: str = "", sha256: str = "", size: int = 0) -> str:
     """A Hub model card: YAML metadata the Hub indexes, then what zoo users need to know."""
     meta = hub_metadata(title=title, license=license, task=_PIPELINE.get(task, task),
-                        tags=[task, architecture, *tags], datasets=datasets,
+                        tags=[t for t in (task, architecture, *tags) if t], datasets=datasets,
                         metrics={k: m["value"] for k, m in metrics.items()}, pipeline_tag=_PIPELINE.get(task))
     body = [f"# {title}", "", description, "",
-            f"A [zoo](https://pypi.org/project/zoo-core/) model: architecture `{architecture}` ({task})"
+            f"A [zoo](https://pypi.org/project/zoo-core/) model: architecture `{architecture or 'unknown'}`"
+            + (f" ({task})" if task else "")
             + (f", from the `{plugin}` plugin." if plugin else "."), "",
             "## Use it with zoo", "", "```bash",
             f"pip install zoo-core{' ' + plugin if plugin else ''}",
-            f"zoo registry add {title} --repo-id OWNER/REPO --revision COMMIT --file model.safetensors "
+            f"zoo registry add {title} --architecture {architecture or 'ARCH'} --repo-id OWNER/REPO "
+            "--revision COMMIT --file model.safetensors "
             "--registry my-registry.toml   # pins this commit's exact bytes",
             f"ZOO_REGISTRY=my-registry.toml zoo run {title}", "```", ""]
     if sha256:
@@ -112,13 +114,13 @@ def _export_training(train_dir: Path, out_dir: Path, architecture: str | None, d
         config = json.loads(config_file.read_text())
     except ValueError as exc:
         raise InputError(f"--from {train_dir}: config.json is not JSON: {exc}") from None
-    if architecture is not None:
-        _check_loads(architecture, config, weights)
+    arch = _check_loads(architecture, config, weights) if architecture is not None else None
     card_file = train_dir / "README.md"
     card = card_file.read_text() if card_file.is_file() else ""
     if not (card.startswith("---\n") and "library_name: zoo" in card.split("\n---", 1)[0]):
         card = model_card(title=train_dir.name, description=f"Trained with zoo ({train_dir.name}).",
-                          architecture=architecture or "unknown", task="", plugin="", license=license or "",
+                          architecture=architecture or "", task=arch.task if arch else "",
+                          plugin=arch.plugin if arch else "", license=license or "",
                           datasets=datasets, tags=tags, metrics={}, config=config,
                           sha256=sha256_file(weights), size=weights.stat().st_size)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -128,8 +130,9 @@ def _export_training(train_dir: Path, out_dir: Path, architecture: str | None, d
     return out_dir / "model.safetensors", sha256_file(out_dir / "model.safetensors")
 
 
-def _check_loads(architecture: str, config: dict[str, Any], weights: Path) -> None:
-    """Build ``architecture`` from ``config`` and load ``weights`` strictly (raises on any mismatch)."""
+def _check_loads(architecture: str, config: dict[str, Any], weights: Path) -> Any:
+    """Build ``architecture`` from ``config`` and load ``weights`` strictly (raises on any mismatch); the
+    architecture."""
     from ..api import _model_class
     from ..loading import build_model, load_weights_into
     from ..plugins import get_catalogue
@@ -147,6 +150,7 @@ def _check_loads(architecture: str, config: dict[str, Any], weights: Path) -> No
                           strict=True)
     except (ConfigError, StateDictMismatchError) as exc:
         raise InputError(f"--architecture {architecture}: the folder's weights do not load into it: {exc}") from None
+    return arch
 
 
 @click.command("export")
@@ -196,5 +200,7 @@ def export_command(name: str | None, out_dir: Path | None, train_dir: Path | Non
         label = name
     click.echo(f"wrote {out_dir}: model.safetensors ({path.stat().st_size} bytes, sha256 {sha256[:12]}…), "
                "config.json, README.md")
-    click.echo(f"next: hf upload OWNER/{label} {out_dir} .  then  zoo registry add {label} --repo-id OWNER/{label} "
-               f"--revision COMMIT --file {path}")
+    # an entry zoo knows supplies its architecture; a training folder's model is new to zoo
+    arch_option = f"--architecture {architecture or 'ARCH'} " if train_dir is not None else ""
+    click.echo(f"next: hf upload OWNER/{label} {out_dir} .  then  zoo registry add {label} {arch_option}"
+               f"--repo-id OWNER/{label} --revision COMMIT --file {path}")
