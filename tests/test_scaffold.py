@@ -64,6 +64,13 @@ def test_refuses_a_non_empty_folder_and_fills_an_empty_one(zoo, tmp_path):
     assert (empty / "zoo_sneakers" / "analyzer.py").is_file() and "pip install -e" in out
 
 
+def test_a_folder_that_cannot_be_made_is_a_one_line_error(zoo, tmp_path):
+    (tmp_path / "afile").write_text("mine")
+    code, _, err = zoo("new-plugin", "sneakers", "--dir", str(tmp_path / "afile" / "sub"), "--kind", "causal-analyzer")
+    assert code == 1 and "--dir" in err and "unexpected" not in err and err.count("\n") == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
 def test_default_folder_is_zoo_name_in_the_current_directory(zoo, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert zoo("new-plugin", "pixel-art", "--kind", "causal-analyzer")[0] == 0

@@ -195,8 +195,11 @@ def write_plugin(name: str, kind: str = "generator", directory: Path | None = No
     target = target.expanduser().absolute()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InputError(f"--dir {target}: already exists and is not empty; choose a new folder")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{s.dist}.", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{s.dist}.", dir=target.parent))
+    except OSError as exc:
+        raise InputError(f"--dir {target}: cannot write there ({exc.strerror or exc}); choose another folder") from None
     try:
         values = _values(s)
         package_dir = staging / s.package
