@@ -239,6 +239,14 @@ def test_registry_add_errors_are_one_line(toy, zoo, tmp_path, monkeypatch, args,
     assert not (tmp_path / "r.toml").exists()
 
 
+def test_registry_add_refuses_weights_that_do_not_load_into_the_architecture(toy, zoo, tmp_path):
+    registry = tmp_path / "r.toml"
+    code, _, err = zoo("registry", "add", "wrong", "--architecture", "toy-conv-ae", "--repo-id", "me/gen",
+                       "--revision", COMMIT, "--file", str(toy["toy-gen"]), "--registry", str(registry))
+    assert code == 1 and "toy-conv-ae" in err and "does not load" in err and err.count("\n") == 1, err
+    assert not registry.exists()  # an entry that 'zoo run' would reject is never written
+
+
 def test_registry_add_refuses_a_file_that_is_not_safetensors(toy, zoo, tmp_path):
     bad = tmp_path / "model.safetensors"
     bad.write_bytes(b"\x80\x02not safetensors at all")

@@ -149,7 +149,7 @@ def _check_loads(architecture: str, config: dict[str, Any], weights: Path) -> An
         load_weights_into(model, weights, device=torch.device("cpu"), dtype=torch.float32, architecture=arch.name,
                           strict=True)
     except (ConfigError, StateDictMismatchError) as exc:
-        raise InputError(f"--architecture {architecture}: the folder's weights do not load into it: {exc}") from None
+        raise InputError(f"--architecture {architecture}: {weights} does not load into it: {exc}") from None
     return arch
 
 

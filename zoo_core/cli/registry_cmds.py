@@ -145,6 +145,11 @@ def add_command(name: str, repo_id: str, revision: str, file: Path, filename: st
         if not isinstance(config, dict):
             raise InputError(f"--file {file}: config.json beside it is not a JSON object")
 
+    if arch is not None:  # the entry must run: FILE loads strictly into the architecture with this config
+        from .export_cmd import _check_loads
+
+        _check_loads(arch_name, config, file)
+
     table: dict[str, Any] = {
         "architecture": arch_name, "task": task,
         "description": description or (known.description if known else f"{arch_name} weights from {repo_id}"),
