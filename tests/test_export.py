@@ -38,10 +38,18 @@ def test_export_writes_a_hub_repo_with_the_verified_bytes(toy, zoo, tmp_path):
     assert meta["library_name"] == "zoo" and meta["license"] == "mit"
     assert {"zoo", "generator", "toy-mlp"} <= set(meta["tags"])
     assert meta["metrics"] == ["mean_abs_pixel"]
-    assert meta["model-index"][0]["results"][0]["metrics"][0]["value"] == 0.5
+    assert "model-index" not in meta  # results need a Hub data set to be reported on
     assert sha256_file(out / "model.safetensors") in (out / "README.md").read_text()
     assert "hf upload" in stdout
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
+    with_data = tmp_path / "hub" / "toy-gen-data"
+    code, _, err = zoo("export", "toy-gen", str(with_data), "--dataset", "zalando-datasets/fashion_mnist")
+    assert code == 0, err
+    from huggingface_hub import ModelCard
+
+    (result,) = ModelCard((with_data / "README.md").read_text()).data.eval_results  # as the Hub parses it
+    assert (result.dataset_type, result.metric_type, result.metric_value) == (
+        "zalando-datasets/fashion_mnist", "mean_abs_pixel", 0.5)
 
 
 def test_export_takes_hub_dataset_ids_and_tags(toy, zoo, tmp_path):

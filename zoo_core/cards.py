@@ -31,8 +31,12 @@ def hub_metadata(*, title: str, license: str, task: str, tags: Iterable[str] = (
         meta += ["datasets:"] + [f"  - {_yaml(d)}" for d in datasets]
     if metrics:
         meta += ["metrics:"] + [f"  - {_yaml(k)}" for k in metrics]
+    if metrics and datasets:
+        # the Hub's model-index needs the data set results were measured on; without one (a
+        # user's own folder) the metrics stay in the card's text only
         meta += ["model-index:", f"  - name: {_yaml(title)}", "    results:", "      - task:",
-                 f"          type: {_yaml(task)}", "        metrics:"]
+                 f"          type: {_yaml(task)}", "        dataset:", f"          type: {_yaml(datasets[0])}",
+                 f"          name: {_yaml(datasets[0])}", "        metrics:"]
         for key, value in metrics.items():
             meta += [f"          - type: {_yaml(key)}", f"            name: {_yaml(key)}",
                      f"            value: {float(value)!r}"]
