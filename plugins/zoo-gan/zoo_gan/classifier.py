@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 import zoo_core
 from zoo_core.errors import InputError
@@ -62,12 +63,23 @@ class FeatureClassifier(zoo_core.Encoder):
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         return self.body(images)  # (N, features)
 
+    def fit(self, images: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1] at another size, as the classifier takes them: 28×28 (Fashion-MNIST's
+        size) padded with background to 32×32, any other size resized."""
+        size, target = images.shape[-1], self.config.image_size
+        if size == target:
+            return images
+        if (size, target) == (28, 32):
+            return F.pad(images, (2, 2, 2, 2), value=-1.0)
+        return F.interpolate(images, size=(target, target), mode="bilinear", antialias=True, align_corners=False)
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(self.body(images)))  # (N, num_classes) logits
 
     @torch.inference_mode()
     def features_of(self, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-        """Features of many images, in batches, as float32 on the CPU."""
+        """Features of many images (any size, see ``fit``), in batches, as float32 on the CPU."""
+        images = self.fit(images)
         self.check_images(images)
         out = [self.encode(images[i:i + batch_size].to(self.device, self.dtype)).float().cpu()
                for i in range(0, len(images), batch_size)]
@@ -75,7 +87,8 @@ class FeatureClassifier(zoo_core.Encoder):
 
     @torch.inference_mode()
     def classify(self, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-        """Predicted class of each image (N,)."""
+        """Predicted class of each image (N,), any size (see ``fit``)."""
+        images = self.fit(images)
         self.check_images(images)
         out = [self(images[i:i + batch_size].to(self.device, self.dtype)).argmax(1).cpu()
                for i in range(0, len(images), batch_size)]

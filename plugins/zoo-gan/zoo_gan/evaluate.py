@@ -23,7 +23,7 @@ from zoo_core.metrics import frechet_distance, kernel_distance
 
 from .classifier import load_classifier
 
-__all__ = ["evaluate", "generator_metrics", "blur", "fit_to_classifier"]
+__all__ = ["evaluate", "generator_metrics", "blur"]
 
 
 def blur(images: torch.Tensor, sigma: float = 1.0) -> torch.Tensor:
@@ -37,16 +37,6 @@ def blur(images: torch.Tensor, sigma: float = 1.0) -> torch.Tensor:
     return F.conv2d(out, kernel.view(1, 1, 5, 1).repeat(c, 1, 1, 1), groups=c)
 
 
-def fit_to_classifier(images: torch.Tensor) -> torch.Tensor:
-    """Float images in [-1, 1] at any of the DCGAN sizes → 32×32, as the classifier takes them."""
-    size = images.shape[-1]
-    if size == 32:
-        return images
-    if size == 28:
-        return F.pad(images, (2, 2, 2, 2), value=-1.0)
-    return F.interpolate(images, size=(32, 32), mode="bilinear", antialias=True, align_corners=False)
-
-
 def generator_metrics(model: Any, classifier: Any, *, samples: int, seed: int, data_dir: Path | None,
                       batch_size: int = 1000) -> dict[str, float]:
     """Every number the registry records for a (conditional) DCGAN; see the module docstring."""
@@ -57,7 +47,7 @@ def generator_metrics(model: Any, classifier: Any, *, samples: int, seed: int, d
     train_x = to_model_range(train.images[pick], 32)
     f_test = classifier.features_of(test_x)
     f_train = classifier.features_of(train_x)
-    generated = fit_to_classifier(model.sample(samples, seed=seed, batch_size=batch_size).float())
+    generated = model.sample(samples, seed=seed, batch_size=batch_size).float()
     f_gen = classifier.features_of(generated)
     noise = torch.randn(test_x.shape, generator=torch.Generator().manual_seed(seed)) * 0.2
     kid, kid_std = kernel_distance(f_gen, f_test)
@@ -75,8 +65,7 @@ def generator_metrics(model: Any, classifier: Any, *, samples: int, seed: int, d
         per_class = samples // model.num_classes
         accuracies = []
         for label in range(model.num_classes):
-            images = fit_to_classifier(model.sample(per_class, seed=seed + label, labels=label,
-                                                    batch_size=batch_size).float())
+            images = model.sample(per_class, seed=seed + label, labels=label, batch_size=batch_size).float()
             accuracy = float((classifier.classify(images) == label).float().mean())
             metrics[f"class_accuracy_{label}"] = accuracy
             accuracies.append(accuracy)

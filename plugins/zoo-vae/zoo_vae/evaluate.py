@@ -23,7 +23,6 @@ from typing import Any
 
 import click
 import torch
-from torch.nn import functional as F
 
 import zoo_core
 from zoo_core.data import load_fashion_mnist, to_model_range
@@ -65,16 +64,6 @@ def likelihood_metrics(model: Any, images: torch.Tensor, *, k: int, seed: int, b
     }
 
 
-def _to_classifier(images: torch.Tensor) -> torch.Tensor:
-    """28×28 → 32×32 by padding with background, as the classifier (and the GANs' data) take them."""
-    size = images.shape[-1]
-    if size == 32:
-        return images
-    if size == 28:
-        return F.pad(images, (2, 2, 2, 2), value=-1.0)
-    return F.interpolate(images, size=(32, 32), mode="bilinear", antialias=True, align_corners=False)
-
-
 def _load_classifier(spec: str, device: Any) -> Any:
     try:
         return zoo_core.load(spec, device=device)
@@ -88,10 +77,10 @@ def sample_metrics(model: Any, classifier: Any, test: torch.Tensor, train: torch
                    seed: int) -> dict[str, float]:
     from zoo_core.metrics import frechet_distance
 
-    f_test = classifier.features_of(_to_classifier(test))
-    f_train = classifier.features_of(_to_classifier(train))
+    f_test = classifier.features_of(test)
+    f_train = classifier.features_of(train)
     generated = model.sample(samples, seed=seed, batch_size=1000).float()
-    f_gen = classifier.features_of(_to_classifier(generated))
+    f_gen = classifier.features_of(generated)
     return {"fd": frechet_distance(f_gen, f_test), "fd_floor": frechet_distance(f_train, f_test)}
 
 
