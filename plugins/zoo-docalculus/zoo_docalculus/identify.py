@@ -267,7 +267,7 @@ def is_hedge(graph: ADMG, hedge: Hedge, outcomes: Iterable[str], treatments: Ite
     forest, sub = set(hedge.forest), set(hedge.subforest)
     if not (sub < forest and forest & x and not sub & x):
         return False
-    roots = {v for v in sub if not graph.children[v] & sub}
+    roots = hedge.roots(graph)
     for part in (forest, sub):
         induced = graph.subgraph(part)
         if len(induced.c_components()) != 1 or induced.ancestors(roots) != part:
