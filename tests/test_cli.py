@@ -45,9 +45,8 @@ def test_info_shows_entry_state_and_run_options(toy, zoo):
     info = json.loads(out)
     assert info["status"]["weights"] == "bundled" and info["classes"] == ["zero", "one", "two"]
     names = [o["name"] for o in info["run_options"]]
-    assert names == ["--num", "--seed", "--label", "--interpolate", "--frames", "--out", "--out-dir", "--batch-size",
-                     "--device", "--dtype",
-                     "--weights", "--temperature", "--json"]
+    assert names == ["--num", "--seed", "--label", "--interpolate", "--frames", "--out", "--out-dir", "--force",
+                     "--skip-existing", "--batch-size", "--device", "--dtype", "--weights", "--temperature", "--json"]
     code, out, _ = zoo("info", "toy-cgen")
     assert "sha256:" in out and "--temperature" in out and "1=one" in out
 
@@ -125,7 +124,7 @@ def test_labels_by_index_and_by_name(toy, zoo, tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["--num", "0"], "--num must be positive, got 0"),
     (["--batch-size", "-1"], "--batch-size must be positive"),
-    (["--out", "/nonexistent-dir/x.png"], "directory /nonexistent-dir does not exist"),
+    (["--out", "/nonexistent-dir/x.png"], "folder /nonexistent-dir does not exist"),
     (["--num", "many"], "'many' is not a valid integer"),
 ])
 def test_bad_generator_arguments_are_one_line_errors(toy, zoo, args, message):
@@ -255,8 +254,8 @@ def test_encoder_writes_latents_as_safetensors(toy, zoo, tmp_path):
     with safe_open(str(out), "pt") as handle:
         assert handle.get_tensor("latents").shape == (3, 2, 4, 4)
         assert handle.metadata()["model"] == "toy-enc"
-    code, _, err = zoo("run", "toy-enc", "--out", str(out))
-    assert code == 2 and "Missing option '--input'" in err
+    code, _, err = zoo("run", "toy-enc", "--out", str(tmp_path / "other.safetensors"))
+    assert code == 1 and "toy-enc needs images" in err and err.count("\n") == 1
     code, _, err = zoo("run", "toy-enc", "--input", str(tmp_path / "in"), "--out", str(tmp_path / "l.npy"))
     assert code == 1 and "saved as .safetensors" in err
 

@@ -125,7 +125,7 @@ def test_a_plugin_that_does_not_load_fails(site):
     install(site, "zoo-futureapi", "zoo_futureapi")
     report = check_plugin("zoo-futureapi")
     assert report.lines() == ["zoo-futureapi: plugin loads: incompatible: targets plugin API 99; "
-                              "this zoo-core supports plugin API 1"]
+                              "this zoo-core supports plugin API 2"]
 
 
 def test_unknown_plugin_is_a_lookup_error(site):
@@ -213,8 +213,8 @@ def test_zoo_plugins_shows_hooks_architectures_models_and_slow_loads(toy, site, 
     code, out, _ = zoo("plugins")
     assert code == 0
     header, *rows = out.splitlines()
-    assert header.split() == ["PLUGIN", "DISTRIBUTION", "VERSION", "API", "STATUS", "LOAD", "HOOKS", "ARCHITECTURES",
-                              "COMMANDS", "MODELS"]
+    assert header.split() == ["PLUGIN", "DISTRIBUTION", "VERSION", "API", "STATUS", "LOAD", "HOOKS", "TASKS",
+                              "ARCHITECTURES", "COMMANDS", "MODELS"]
     toy_row = next(r for r in rows if r.startswith("zoo_toy "))
     assert "architectures,models,commands" in toy_row and "toy-conv-ae" in toy_row and "zoo toy-hello" in toy_row
     assert "toy-gen" in toy_row
@@ -231,7 +231,7 @@ def test_zoo_plugins_check_prints_one_line_per_failure_and_exits_1(nonconforming
     assert code == 1
     lines = out.splitlines()
     assert check_plugin("zoo-nonconforming").lines() == lines
-    assert any(line.startswith("unclamped: value range: sample() values span") for line in lines)
+    assert any(line.startswith("unclamped: value range: decode() values span") for line in lines)
     assert any(line.startswith("torch-analyzer: no torch on import: ") for line in lines)
     assert "zoo-nonconforming 0.1.0: " in err and f" {len(lines)} failed" in err
 
@@ -265,7 +265,7 @@ def test_zoo_plugins_check_in_a_subprocess(site):
                             capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines() == ["zoo-futureapi: plugin loads: incompatible: targets plugin API 99; "
-                                          "this zoo-core supports plugin API 1"]
+                                          "this zoo-core supports plugin API 2"]
 
 
 def test_modules_after_one_that_imports_torch_are_probed_in_a_fresh_interpreter(nonconforming):

@@ -63,7 +63,7 @@ def test_export_takes_hub_dataset_ids_and_tags(toy, zoo, tmp_path):
 
 def test_export_refuses_what_it_cannot_export(toy, zoo, tmp_path):
     code, _, err = zoo("export", "toy-parents", str(tmp_path / "p"))
-    assert code == 1 and err.count("\n") == 1 and "causal analyzer" in err
+    assert code == 1 and err.count("\n") == 1 and "causal-analyzer" in err
     out = tmp_path / "g"
     assert zoo("export", "toy-gen", str(out))[0] == 0
     code, _, err = zoo("export", "toy-gen", str(out))
@@ -230,7 +230,7 @@ def test_registry_add_uses_zoo_registry(toy, zoo, tmp_path, monkeypatch):
     (["--registry", ""], "no registry file: pass --registry PATH or set ZOO_REGISTRY"),
     (["--name", "brand-new"], "--architecture: zoo knows no model 'brand-new'"),
     (["--architecture", "no-such-arch"], "--architecture 'no-such-arch': no installed plugin provides it"),
-    (["--architecture", "toy-parents"], "causal analyzer"),
+    (["--architecture", "toy-parents"], "causal-analyzer"),
 ])
 def test_registry_add_errors_are_one_line(toy, zoo, tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)

@@ -73,10 +73,10 @@ def test_plugin_whose_hook_raises_contributes_nothing(toy, site, zoo):
 def test_incompatible_plugin_api_is_reported_not_loaded(site, zoo):
     good(site, "zoo-future", "zoo_future", arch="future-arch", model="future-model")
     init = site.root / "zoo_future" / "__init__.py"
-    init.write_text(init.read_text().replace("ZOO_PLUGIN_API = 1", "ZOO_PLUGIN_API = 2"))
+    init.write_text(init.read_text().replace("ZOO_PLUGIN_API = 1", "ZOO_PLUGIN_API = 3"))
     code, out, err = zoo("plugins")
     assert code == 0
-    assert "incompatible" in out and "targets plugin API 2; this zoo-core supports plugin API 1" in out
+    assert "incompatible" in out and "targets plugin API 3; this zoo-core supports plugin API 2" in out
     assert "future-arch" not in get_catalogue().architectures
 
 
@@ -132,13 +132,14 @@ def test_command_collisions_keep_the_cli_alive(site, zoo):
 def test_zoo_plugins_env_restricts_and_empty_loads_none(toy, site, monkeypatch):
     good(site, "zoo-other", "zoo_other", arch="other-arch", model="other-model")
     monkeypatch.setenv("ZOO_PLUGINS", "zoo-toy")
-    assert [p.distribution for p in get_catalogue().plugins] == ["zoo-toy"]
+    assert [p.distribution for p in get_catalogue().plugins if not p.builtin] == ["zoo-toy"]
     zoo_core.plugins.reset()
     monkeypatch.setenv("ZOO_PLUGINS", "zoo_other")  # entry-point names work too
-    assert [p.distribution for p in get_catalogue().plugins] == ["zoo-other"]
+    assert [p.distribution for p in get_catalogue().plugins if not p.builtin] == ["zoo-other"]
     zoo_core.plugins.reset()
     monkeypatch.setenv("ZOO_PLUGINS", "")
-    assert get_catalogue().plugins == []
+    assert [p.distribution for p in get_catalogue().plugins] == ["zoo-core"]  # the core's own tasks only
+    assert list(get_catalogue().tasks) == list(zoo_core.TASKS)
 
 
 @pytest.mark.parametrize("fields,error", [

@@ -71,7 +71,7 @@ BAD = [
     ("negative size", GOOD.replace("size = 10", "size = -1"), "models.good.weights.size: must be a positive"),
     ("branch revision", GOOD.replace(COMMIT, "main"), "models.good.weights.revision: must be a full 40-hex commit sha"),
     ("repo without revision", _without(f'revision = "{COMMIT}"'), "models.good.weights: repo_id and revision go together"),
-    ("bad task", GOOD.replace('task = "generator"', 'task = "gan"'), "models.good.task: must be one of generator"),
+    ("bad task", GOOD.replace('task = "generator"', 'task = "Gan task"'), "models.good.task: 'Gan task' is not a task name"),
     ("typo field", GOOD.replace("license =", "licence ="), "models.good.licence: unknown field (did you mean 'license'?)"),
     ("description type", GOOD.replace('description = "a good entry"', "description = 3"),
      "models.good.description: expected str, got int 3"),
@@ -111,9 +111,16 @@ def test_user_registry_overrides_with_a_note(tmp_path, monkeypatch, capsys):
     assert "overrides model 'taesd'" in capsys.readouterr().err
 
 
-def test_missing_user_registry_is_a_clear_error(tmp_path, monkeypatch):
+def test_a_missing_user_registry_is_a_warning_until_registry_add_creates_it(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ZOO_REGISTRY", str(tmp_path / "nope.toml"))
-    with pytest.raises(RegistryError, match="ZOO_REGISTRY=.*nope.toml: no such file"):
+    assert "dcgan-fashion" in {e.name for e in zoo_core.list_models()}
+    err = capsys.readouterr().err
+    assert f"ZOO_REGISTRY={tmp_path / 'nope.toml'}: no such file yet" in err and err.count("\n") == 1
+
+
+def test_a_user_registry_that_is_a_folder_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_REGISTRY", str(tmp_path))
+    with pytest.raises(RegistryError, match="ZOO_REGISTRY=.*: not a file"):
         zoo_core.list_models()
 
 

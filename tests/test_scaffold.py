@@ -1,6 +1,6 @@
 """``zoo new-plugin``: the scaffold of every kind installs, passes its own tests and runs.
 
-The slow part installs all four kinds with ``pip install --no-index --no-build-isolation
+The slow part installs every kind (each core task's scaffold) with ``pip install --no-index --no-build-isolation
 -e`` into one temporary virtualenv that sees the installed zoo-core, torch and pytest
 (``--system-site-packages``), runs their test suites there, and runs them with ``zoo``.
 """
@@ -17,11 +17,16 @@ import pytest
 from zoo_core.cli import main
 from zoo_core.integrity import check_file
 from zoo_core.registry import parse_registry_file
-from zoo_core.scaffold import KINDS, plan
+from zoo_core.scaffold import kinds, plan
 
 from plugin_venv import make_venv
 
+KINDS = ("generator", "encoder", "autoencoder", "image-to-image", "causal-analyzer")
 NAMES = {kind: f"t-{kind}" for kind in KINDS}  # t-generator, t-encoder, ...
+
+
+def test_every_core_task_has_a_scaffold():
+    assert set(KINDS) <= set(kinds())
 
 
 def _run(args: list[str], env: dict[str, str], cwd: Path, timeout: int = 120) -> subprocess.CompletedProcess:
@@ -100,7 +105,7 @@ def test_scaffolded_weights_are_seeded(zoo, tmp_path):
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    """All four kinds scaffolded and installed editable into one virtualenv."""
+    """Every kind scaffolded and installed editable into one virtualenv."""
     root = tmp_path_factory.mktemp("scaffold")
     for kind, name in NAMES.items():
         assert main(["new-plugin", name, "--kind", kind, "--dir", str(root / f"zoo-{name}")]) == 0
@@ -118,8 +123,8 @@ def test_scaffolded_plugins_pass_their_own_tests(installed):
                 env, root, timeout=300)
     summary = done.stdout.strip().splitlines()[-1]
     counts = {word: int(n) for n, word in re.findall(r"(\d+) (passed|skipped|failed|error)", summary)}
-    # 6+5+5+7 tests; only the conformance test of each kind may skip (a zoo-core without the kit)
-    assert counts.get("passed", 0) + counts.get("skipped", 0) == 23 and counts.get("skipped", 0) <= 4, done.stdout
+    # 6+5+5+5+7 tests; only the conformance test of each kind may skip (a zoo-core without the kit)
+    assert counts.get("passed", 0) + counts.get("skipped", 0) == 28 and counts.get("skipped", 0) <= 5, done.stdout
 
 
 def test_scaffolded_plugins_show_in_zoo_list_and_run(installed):
@@ -146,6 +151,9 @@ def test_scaffolded_plugins_show_in_zoo_list_and_run(installed):
     rebuilt = json.loads(_run(["zoo", "run", "t-autoencoder-demo", "--input", "in.png", "--out", "r.png", "--json"],
                               env, root).stdout)
     assert set(rebuilt["psnr_db"]) == {"in.png"}
+    upscaled = json.loads(_run(["zoo", "run", "t-image-to-image-demo", "in.png", "--out-dir", "up", "--json"],
+                               env, root).stdout)
+    assert upscaled["sizes"] == {"in.png": [32, 32]} and (root / "up" / "in.png").is_file()
     answer = _run(["zoo", "run", "t-causal-analyzer-demo", "--graph", "Z -> X; Z -> Y; X -> Y",
                    "--treatment", "X", "--outcome", "Y"], env, root).stdout
     assert "adjust for Z" in answer

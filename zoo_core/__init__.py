@@ -1,8 +1,9 @@
 """zoo: a plugin-based model zoo for generative image models and causal inference.
 
-The one obvious entry points are ``zoo_core.load(name)`` and ``zoo_core.list_models()``.
-Importing ``zoo_core`` is cheap: names are imported from their modules on first access,
-and nothing here imports torch until a generative model is used.
+The one obvious entry points are ``zoo_core.load(name)``, ``zoo_core.run(name, ...)`` (what
+``zoo run`` does) and ``zoo_core.list_models()``. Importing ``zoo_core`` is cheap: names are
+imported from their modules on first access, and nothing here imports torch until a model
+with weights is used.
 """
 
 import importlib as _importlib
@@ -29,36 +30,45 @@ from .errors import (
 
 if _typing.TYPE_CHECKING:
     from .api import get_entry, list_models, load
-    from .architectures import TASKS, Architecture, Option
+    from .architectures import Architecture, Option
     from .causal import AnalysisResult, CausalAnalyzer
     from .hookspecs import hookimpl
-    from .interfaces import Autoencoder, Encoder, Generator, Model
-    from .plugins import PLUGIN_API
+    from .interfaces import Autoencoder, Encoder, Generator, ImageToImage, Model
+    from .loading import build, load_weights
+    from .plugins import PLUGIN_API, warn
     from .registry import Metric, ModelEntry, Weights
+    from .running import RunContext, RunResult, clear_model_cache, run
+    from .task import TASKS, Argument, Task, Verb
 
 _LAZY = {
     "load": "api", "list_models": "api", "get_entry": "api",
-    "Architecture": "architectures", "Option": "architectures", "TASKS": "architectures",
+    "Architecture": "architectures", "Option": "architectures",
     "AnalysisResult": "causal", "CausalAnalyzer": "causal",
     "hookimpl": "hookspecs",
     "Model": "interfaces", "Generator": "interfaces", "Encoder": "interfaces", "Autoencoder": "interfaces",
-    "PLUGIN_API": "plugins",
+    "ImageToImage": "interfaces",
+    "build": "loading", "load_weights": "loading",
+    "PLUGIN_API": "plugins", "warn": "plugins",
     "Metric": "registry", "ModelEntry": "registry", "Weights": "registry",
+    "run": "running", "RunContext": "running", "RunResult": "running", "clear_model_cache": "running",
+    "Task": "task", "Argument": "task", "Verb": "task", "TASKS": "task",
 }
 #: Names whose module imports torch.
-_TORCH_EXPORTS = {"Model", "Generator", "Encoder", "Autoencoder"}
+_TORCH_EXPORTS = {"Model", "Generator", "Encoder", "Autoencoder", "ImageToImage", "build", "load_weights"}
 
 __all__ = [
     "PLUGIN_API",
     "TASKS",
     "AnalysisResult",
     "Architecture",
+    "Argument",
     "Autoencoder",
     "CausalAnalyzer",
     "ConfigError",
     "Encoder",
     "Generator",
     "HubError",
+    "ImageToImage",
     "InputError",
     "IntegrityError",
     "Metric",
@@ -68,20 +78,29 @@ __all__ = [
     "Option",
     "PluginError",
     "RegistryError",
+    "RunContext",
+    "RunResult",
     "StateDictMismatchError",
+    "Task",
     "UnknownArchitectureError",
     "UnknownModelError",
     "UnsafeWeightsError",
+    "Verb",
     "Weights",
     "WeightsError",
     "WeightsFormatError",
     "WeightsNotFoundError",
     "ZooError",
     "__version__",
+    "build",
+    "clear_model_cache",
     "get_entry",
     "hookimpl",
     "list_models",
     "load",
+    "load_weights",
+    "run",
+    "warn",
 ]
 
 

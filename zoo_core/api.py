@@ -1,4 +1,8 @@
-"""The Python entry points: ``load`` a model by name and ``list_models``."""
+"""The Python entry points: ``load`` a model by name and ``list_models``.
+
+(``run``, what ``zoo run`` does, is in ``zoo_core.running``; ``build`` and ``load_weights``,
+for files that are not in the registry, in ``zoo_core.loading``.)
+"""
 
 from __future__ import annotations
 
@@ -17,12 +21,7 @@ if TYPE_CHECKING:
     from .causal import CausalAnalyzer
     from .interfaces import Model
 
-__all__ = ["load", "list_models", "get_entry", "model_status", "runnable_architecture"]
-
-_INTERFACE_FOR_TASK = {
-    "generator": "Generator", "encoder": "Encoder", "autoencoder": "Autoencoder",
-    "causal-analyzer": "CausalAnalyzer",
-}
+__all__ = ["load", "list_models", "get_entry", "model_status", "runnable_architecture", "model_class"]
 
 
 def list_models(pattern: str | None = None, task: str | None = None) -> list[ModelEntry]:
@@ -47,6 +46,7 @@ def model_status(entry: ModelEntry, catalogue: Catalogue | None = None) -> dict[
         "plugin": arch.plugin if arch else (entry.plugin or None),
         "weights": "unavailable" if reason else weights_state(entry),
         "size_bytes": entry.weights.size if entry.weights else 0,
+        "license": entry.license,
         "description": entry.description,
         "available": reason is None,
         "unavailable_reason": reason,
@@ -66,21 +66,21 @@ def runnable_architecture(entry: ModelEntry, catalogue: Catalogue | None = None)
     return arch
 
 
-def _model_class(arch: Architecture) -> type:
-    from . import causal
-
+def model_class(arch: Architecture, catalogue: Catalogue | None = None) -> type:
+    """Import ``arch``'s model class and check it subclasses its task's interface."""
+    catalogue = catalogue or get_catalogue()
+    task = catalogue.task(arch.task)
+    interface = task.interface_class()
     cls = arch.load_class()
-    interface_name = _INTERFACE_FOR_TASK[arch.task]
-    if arch.task == "causal-analyzer":
-        interface: type = causal.CausalAnalyzer
-    else:
-        from . import interfaces
-
-        interface = getattr(interfaces, interface_name)
     if not (isinstance(cls, type) and issubclass(cls, interface)):
+        where = f"{interface.__module__}.{interface.__qualname__}".replace("zoo_core.interfaces.", "zoo_core.") \
+            .replace("zoo_core.causal.", "zoo_core.")
         raise PluginError(f"architecture {arch.name!r} ({arch.plugin}): {arch.target} must subclass "
-                          f"zoo_core.{interface_name} for task {arch.task!r}")
+                          f"{where} for task {arch.task!r}")
     return cls
+
+
+_model_class = model_class  # the name zoo's own modules used before it was public
 
 
 def load(name: str, *, device: str | torch.device | None = "auto", dtype: str | torch.dtype | None = "float32",
@@ -99,16 +99,16 @@ def load(name: str, *, device: str | torch.device | None = "auto", dtype: str | 
     catalogue = get_catalogue()
     entry = catalogue.registry.get(name)
     arch = runnable_architecture(entry, catalogue)
-    cls = _model_class(arch)
-    if arch.task == "causal-analyzer":
+    cls = model_class(arch, catalogue)
+    if not catalogue.task(arch.task).weights:
         if weights is not None:
-            raise InputError(f"{name} is a causal analyzer; it takes no --weights")
+            raise InputError(f"{name} is a {arch.task}; it takes no --weights")
         try:
-            analyzer = cls.from_config(entry.config)
+            built = cls.from_config(entry.config)
         except ConfigError as exc:
             raise ConfigError(f"{entry.source}: models.{name}.{exc}") from None
-        analyzer.zoo_entry = entry
-        return analyzer
+        built.zoo_entry = entry
+        return built
     import torch
 
     from .devices import resolve_device, resolve_dtype

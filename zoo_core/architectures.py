@@ -2,24 +2,26 @@
 
 Registering an ``Architecture`` imports nothing: the model class is named by import path
 and imported on first use, so ``zoo list`` stays fast however many plugins are installed.
+An architecture's ``task`` names a task some plugin registers (``zoo_core.task``); the core
+checks that once every plugin has registered, so the order plugins load in does not matter.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import PluginError
 
-__all__ = ["Architecture", "Option", "TASKS", "import_object"]
+__all__ = ["Architecture", "Option", "import_object", "NAME"]
 
-#: The tasks an architecture (and a registry entry) can declare.
-TASKS = ("generator", "encoder", "autoencoder", "causal-analyzer")
-
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+#: Architecture and model names: lower case, digits, '.', '_' and '-', matched in full.
+NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_TASK = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+_TARGET = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 _OPTION_TYPES = ("str", "int", "float", "bool", "path", "choice")
 
 
@@ -41,7 +43,7 @@ class Option:
     multiple: bool = False
 
     def __post_init__(self) -> None:
-        if not re.fullmatch(r"[a-z][a-z0-9-]*", self.name):
+        if not isinstance(self.name, str) or not re.fullmatch(r"[a-z][a-z0-9-]*", self.name):
             raise PluginError(f"option name {self.name!r} must be lower-case letters, digits and dashes")
         if self.type not in _OPTION_TYPES:
             raise PluginError(f"option {self.name!r}: type must be one of {', '.join(_OPTION_TYPES)}")
@@ -55,13 +57,21 @@ class Architecture:
 
     Args:
         name: registry-facing name, e.g. ``"dcgan"``.
-        task: one of ``TASKS``; the model class must implement the matching interface.
+        task: the name of a registered task (``zoo_core.TASKS``); the model class must
+            subclass that task's interface.
         target: ``"package.module:Class"``, the model class (imported on first use).
         description: one line for ``zoo plugins`` and ``zoo info``.
         options: extra ``zoo run`` options beyond the ones the task gives every model.
         conditional: a generator that takes class labels (adds ``zoo run --label``).
         train: ``"package.module:command"``, a click command run by ``zoo train NAME``.
         evaluate: ``"package.module:command"``, a click command run by ``zoo eval NAME``.
+        tiling: the model is fully convolutional, so the core may run it tile by tile
+            (``--tile``/``--tile-overlap`` for autoencoders and image-to-image models).
+        example: ``zoo run`` options that make a meaningful run without weights or files the
+            user must supply (a causal analyzer's ``{"graph": "X -> Y", ...}``): the
+            conformance kit and ``zoo plugins --check`` run it, ``zoo info`` shows it.
+        verbs: the click commands (``"package.module:command"``) that run the verbs its task
+            declares beyond ``run``, e.g. ``{"data": "pkg.scene:write_data"}``.
     """
 
     name: str
@@ -72,21 +82,31 @@ class Architecture:
     conditional: bool = False
     train: str | None = None
     evaluate: str | None = None
+    tiling: bool = False
+    example: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    verbs: Mapping[str, str] = field(default_factory=dict, hash=False)
     plugin: str = field(default="", compare=False)  # distribution name, set by the core
 
     def __post_init__(self) -> None:
-        if not _NAME.match(self.name):
+        if not isinstance(self.name, str) or not NAME.fullmatch(self.name):
             raise PluginError(
                 f"architecture name {self.name!r} must match [a-z0-9][a-z0-9._-]* (lower case)"
             )
-        if self.task not in TASKS:
-            raise PluginError(f"architecture {self.name!r}: task must be one of {', '.join(TASKS)}")
-        for what, value in (("target", self.target), ("train", self.train), ("evaluate", self.evaluate)):
-            if value is not None and not _TARGET.match(value):
+        if not isinstance(self.task, str) or not _TASK.fullmatch(self.task):
+            raise PluginError(f"architecture {self.name!r}: task {self.task!r} is not a task name "
+                              "(lower-case words joined by dashes, e.g. 'generator')")
+        targets = [("target", self.target), ("train", self.train), ("evaluate", self.evaluate)]
+        if not isinstance(self.verbs, Mapping) or not isinstance(self.example, Mapping):
+            raise PluginError(f"architecture {self.name!r}: verbs and example must be mappings")
+        targets += [(f"verbs[{verb!r}]", command) for verb, command in self.verbs.items()]
+        for what, value in targets:
+            if value is not None and not (isinstance(value, str) and _TARGET.fullmatch(value)):
                 raise PluginError(
                     f"architecture {self.name!r}: {what} {value!r} must look like 'package.module:Name'"
                 )
         object.__setattr__(self, "options", tuple(self.options))
+        object.__setattr__(self, "example", dict(self.example))
+        object.__setattr__(self, "verbs", dict(self.verbs))
         for option in self.options:
             if not isinstance(option, Option):
                 raise PluginError(f"architecture {self.name!r}: options must be zoo_core.Option, "

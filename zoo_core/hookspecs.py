@@ -1,8 +1,8 @@
 """The hooks a zoo plugin may implement.
 
 A plugin is a module named by an entry point in the ``zoo`` group. It sets
-``ZOO_PLUGIN_API = 1`` (the plugin API it was written for) and implements any of these
-hooks with ``@zoo_core.hookimpl``. Each hook receives a ``register`` callback rather than
+``ZOO_PLUGIN_API`` (the plugin API it was written for: 2, or 1 for plugins written before
+``register_tasks`` existed) and implements any of these hooks with ``@zoo_core.hookimpl``. Each hook receives a ``register`` callback rather than
 returning values, so the core can detect duplicates and keep registration lazy: nothing
 here may import torch or the plugin's model code.
 """
@@ -17,12 +17,24 @@ if TYPE_CHECKING:
     import click
 
     from .architectures import Architecture
+    from .task import Task
 
 __all__ = ["hookspec", "hookimpl", "PROJECT_NAME"]
 
 PROJECT_NAME = "zoo"
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def register_tasks(register: Callable[[Task], None]) -> None:
+    """Register new kinds of model with ``register(zoo_core.Task(...))`` (plugin API 2).
+
+    A task names its interface, runner and checks by import path (or as functions that
+    import what they need when called), so registering costs nothing. zoo's own tasks are
+    registered through this hook by the core's built-in plugin. Called once per plugin;
+    architectures may name a task registered by any plugin, in any order.
+    """
 
 
 @hookspec

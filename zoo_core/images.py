@@ -1,7 +1,10 @@
 """Images in and out: [-1, 1] tensors ⇄ PNG files, grids, and reproducible metadata.
 
 PNGs carry what made them (model, revision, sha256, seed) in text chunks and no
-timestamp, so the same seed gives the same bytes. Files appear atomically.
+timestamp, so the same seed gives the same bytes; JPEG and WebP are written where the file
+name asks for them (JPEG keeps the same text as a comment). Files appear atomically.
+Images are read the way people expect to see them: turned upright by their EXIF
+orientation, 16-bit greyscale scaled rather than clipped, and alpha kept apart.
 """
 
 from __future__ import annotations
@@ -9,13 +12,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from .atomic import write_atomic
 from .errors import InputError
 
-__all__ = ["to_uint8", "make_grid", "save_png", "save_pngs", "read_image", "read_pixels", "image_files", "IMAGE_SUFFIXES"]
+__all__ = ["to_uint8", "make_grid", "save_png", "save_pngs", "save_image", "read_image", "read_image_alpha",
+           "read_pixels", "image_files", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 
@@ -52,28 +57,54 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
-def _png_bytes(pixels: torch.Tensor, metadata: Mapping[str, str]) -> bytes:
+def _png_bytes(pixels: torch.Tensor, metadata: Mapping[str, str], image_format: str = "PNG") -> bytes:
+    """Encode (H, W, C) uint8 pixels (C = 1, 3 or 4) in ``image_format`` with zoo's metadata."""
     import io
 
     from PIL import Image, PngImagePlugin
 
     array = pixels.numpy()
-    image = Image.fromarray(array[:, :, 0], mode="L") if array.shape[2] == 1 else Image.fromarray(array[:, :, :3])
-    info = PngImagePlugin.PngInfo()
-    for key, value in metadata.items():
-        info.add_text(f"zoo:{key}", str(value))
+    if array.shape[2] == 1:
+        image = Image.fromarray(array[:, :, 0], mode="L")
+    else:
+        image = Image.fromarray(array[:, :, :4] if array.shape[2] == 4 else array[:, :, :3])
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", pnginfo=info)
+    if image_format == "PNG":
+        info = PngImagePlugin.PngInfo()
+        for key, value in metadata.items():
+            info.add_text(f"zoo:{key}", str(value))
+        image.save(buffer, format="PNG", pnginfo=info)
+    elif image_format == "JPEG":
+        if image.mode == "RGBA":  # JPEG has no alpha
+            image = image.convert("RGB")
+        comment = "\n".join(f"zoo:{k}={v}" for k, v in metadata.items()).encode()
+        image.save(buffer, format="JPEG", quality=95, comment=comment)
+    else:
+        image.save(buffer, format=image_format, lossless=True)
     return buffer.getvalue()
 
 
 def save_png(image: torch.Tensor, path: Path, metadata: Mapping[str, str] | None = None) -> Path:
-    """Write one (1, C, H, W) or (C, H, W) image in [-1, 1] to ``path`` atomically."""
+    """Write one (1, C, H, W) or (C, H, W) image in [-1, 1] to ``path`` atomically, as PNG."""
+    return save_image(image, path, metadata, image_format="PNG")
+
+
+def save_image(image: torch.Tensor, path: Path, metadata: Mapping[str, str] | None = None, *,
+               alpha: torch.Tensor | None = None, image_format: str | None = None) -> Path:
+    """Write one (1, C, H, W) image in [-1, 1] atomically in the format ``path``'s suffix names
+    (.png, .jpg/.jpeg, .webp), with ``alpha`` (1, 1, H, W) in [-1, 1] as a fourth channel."""
+    from .outputs import image_format as format_for
+
     if image.ndim == 3:
         image = image.unsqueeze(0)
     if image.shape[1] not in (1, 3):
-        raise InputError(f"cannot save an image with {image.shape[1]} channels as PNG")
-    _atomic_write(Path(path), _png_bytes(to_uint8(image)[0], metadata or {}))
+        raise InputError(f"cannot save an image with {image.shape[1]} channels")
+    if alpha is not None:
+        if image.shape[1] == 1:
+            image = image.expand(-1, 3, -1, -1)
+        image = torch.cat([image, alpha.to(image.device, image.dtype)], dim=1)
+    kind = image_format or format_for(Path(path), "--out")
+    _atomic_write(Path(path), _png_bytes(to_uint8(image)[0], metadata or {}, kind))
     return Path(path)
 
 
@@ -102,32 +133,76 @@ def image_files(inputs: Iterable[Path]) -> list[Path]:
     for item in inputs:
         item = Path(item)
         if item.is_dir():
-            found.extend(sorted(p for p in item.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES))
+            found.extend(sorted(p for p in item.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()))
         elif item.is_file():
             found.append(item)
         else:
-            raise InputError(f"--input {item}: no such file or directory")
+            raise InputError(f"{item}: no such file or directory")
     if not found:
-        raise InputError("--input: no image files found (looked for " + ", ".join(IMAGE_SUFFIXES) + ")")
+        raise InputError("no image files found in " + ", ".join(str(i) for i in inputs)
+                         + " (looked for " + ", ".join(IMAGE_SUFFIXES) + ")")
     return found
 
 
-def read_pixels(path: Path, channels: int, size: int | None = None) -> torch.Tensor:
-    """uint8 (C, H, W) pixels of an image file, converted to ``channels`` and, if ``size`` is
-    given, resized (bicubic) to size × size; an unreadable file is an ``InputError``."""
-    from PIL import Image, UnidentifiedImageError
+def _open_upright(path: Path) -> Any:
+    """The image at ``path``, turned by its EXIF orientation (as viewers show it), fully loaded."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
-            image = image.convert("L" if channels == 1 else "RGB")
-            if size is not None:
-                image = image.resize((size, size), Image.BICUBIC)
-            data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
-            return data.reshape(image.height, image.width, channels).permute(2, 0, 1)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        with Image.open(path) as opened:
+            upright = ImageOps.exif_transpose(opened)
+            upright.load()
+            return upright
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError) as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from exc
 
 
+def _unit_float(image: Any, channels: int) -> torch.Tensor:
+    """(C, H, W) float32 in [0, 1] from a PIL image, converted to ``channels`` (1 or 3).
+
+    16-bit and 32-bit greyscale images are scaled by their bit depth, not clipped to 8 bits.
+    """
+    import numpy as np
+
+    if image.mode in ("I;16", "I;16B", "I;16L", "I") and channels == 1:
+        array = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if image.mode.startswith("I;16") or array.max(initial=0) > 255 else 255.0
+        return torch.from_numpy((array / peak).astype(np.float32)).unsqueeze(0)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if image.mode.startswith("I;16") or array.max(initial=0) > 255 else 255.0
+        grey = torch.from_numpy((array / peak).astype(np.float32))
+        return grey.unsqueeze(0).expand(channels, -1, -1).contiguous()
+    converted = image.convert("L" if channels == 1 else "RGB")
+    data = torch.frombuffer(bytearray(converted.tobytes()), dtype=torch.uint8)
+    return data.reshape(converted.height, converted.width, channels).permute(2, 0, 1).float() / 255.0
+
+
+def read_pixels(path: Path, channels: int, size: int | None = None) -> torch.Tensor:
+    """uint8 (C, H, W) pixels of an image file, upright, converted to ``channels`` and, if ``size``
+    is given, resized (bicubic) to size × size; an unreadable file is an ``InputError``."""
+    from PIL import Image
+
+    image = _open_upright(path)
+    image = image.convert("L" if channels == 1 else "RGB")
+    if size is not None:
+        image = image.resize((size, size), Image.BICUBIC)
+    data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
+    return data.reshape(image.height, image.width, channels).permute(2, 0, 1)
+
+
 def read_image(path: Path, channels: int) -> torch.Tensor:
-    """A (1, C, H, W) tensor in [-1, 1] from an image file, converted to ``channels``."""
-    return read_pixels(path, channels).unsqueeze(0).float() / 127.5 - 1.0
+    """A (1, C, H, W) tensor in [-1, 1] from an image file, upright, converted to ``channels``."""
+    return _unit_float(_open_upright(path), channels).unsqueeze(0) * 2 - 1
+
+
+def read_image_alpha(path: Path, channels: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``read_image`` plus the alpha channel as (1, 1, H, W) in [-1, 1], or None when the image has none."""
+    image = _open_upright(path)
+    alpha = None
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        alpha = _unit_float(rgba.getchannel("A"), 1).unsqueeze(0) * 2 - 1
+        image = rgba
+    return _unit_float(image, channels).unsqueeze(0) * 2 - 1, alpha

@@ -1,9 +1,15 @@
-"""Build a model straight onto its device from a safetensors file, strictly.
+"""Build a model without allocating it, and stream a safetensors file into it, strictly.
 
-The model is constructed on the meta device (no memory, no random init), the file's
-header is compared with the model's state-dict layout before any tensor is read, and the
-tensors are then loaded directly onto the target device and assigned: the model is
-never built twice and never passes through the CPU when it runs on a GPU.
+``build(architecture, config)`` constructs the model on the meta device (no memory, no
+random init). ``load_weights(model, path, device=..., dtype=...)`` compares the file's
+header with the model's state-dict layout before any tensor is read, then reads the file
+one tensor at a time: each is read, moved to the device, cast to ``dtype`` and kept, and
+the file's copy dropped. Peak memory while loading is the model at the target dtype plus
+the largest tensor (a 512 MiB float32 file loaded as float16 peaks near 256 MiB, not 768).
+When nothing needs casting on the CPU the file is memory-mapped instead (no copy at all).
+
+These two are zoo's public loading API (``zoo_core.build``, ``zoo_core.load_weights``);
+``zoo_core.load(name)`` uses them for registry models.
 """
 
 from __future__ import annotations
@@ -16,11 +22,20 @@ import torch
 
 from .errors import PluginError, StateDictMismatchError
 from .interfaces import Model
-from .safetensors_header import read_header
+from .safetensors_header import TensorSpan, read_layout
 
-__all__ = ["load_weights_into", "build_model", "compare_layout"]
+__all__ = ["build", "load_weights", "load_weights_into", "build_model", "compare_layout"]
 
 _SHOWN = 5
+_TORCH_DTYPES = {
+    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
+    "BOOL": torch.bool,
+}
+for _name, _attr in (("F8_E4M3", "float8_e4m3fn"), ("F8_E5M2", "float8_e5m2"), ("U16", "uint16"),
+                     ("U32", "uint32"), ("U64", "uint64")):
+    if hasattr(torch, _attr):
+        _TORCH_DTYPES[_name] = getattr(torch, _attr)
 
 
 def _listing(names: list[str]) -> str:
@@ -55,46 +70,141 @@ def build_model(model_class: type[Model], config: Any, *, architecture: str) -> 
         return model_class.from_config(config)
 
 
-def load_weights_into(model: Model, path: Path, *, device: torch.device, dtype: torch.dtype,
-                      architecture: str, strict: bool = True) -> Model:
-    """Load ``path`` into a meta-device ``model`` on ``device`` with floats cast to ``dtype``."""
-    from safetensors.torch import load_file
+def build(architecture: str | type[Model], config: Mapping[str, Any] | Any | None = None, *,
+          device: str | torch.device = "meta") -> Model:
+    """A model of ``architecture`` (a registered name, or a ``zoo_core.Model`` class) built from ``config``.
 
-    header = read_header(path)
-    renames = model.file_key_renames(list(header))
+    On the meta device (the default) nothing is allocated: the model is an empty shell for
+    ``load_weights``. Give ``device="cpu"`` (or ``"cuda"``) for a randomly initialised model,
+    e.g. to train it.
+
+    Example:
+        >>> model = zoo_core.build("dcgan", {"image_size": 32})
+        >>> zoo_core.load_weights(model, "run/model.safetensors", device="cpu")
+    """
+    from .config import build_config
+
+    if isinstance(architecture, str):
+        from .api import model_class
+        from .plugins import get_catalogue
+
+        arch = get_catalogue().architecture(architecture)
+        cls, name = model_class(arch), arch.name
+    else:
+        cls, name = architecture, getattr(architecture, "__name__", str(architecture))
+    if not (isinstance(cls, type) and issubclass(cls, Model)):
+        raise PluginError(f"architecture {name!r}: {cls!r} is not a zoo_core.Model subclass")
+    built = build_config(cls.config_class, config if config is not None else {})
+    if str(device) == "meta":
+        return build_model(cls, built, architecture=name)
+    with torch.device(device):
+        return cls.from_config(built)
+
+
+def load_weights(model: Model, path: str | Path, *, device: str | torch.device = "cpu",
+                 dtype: str | torch.dtype = "float32", strict: bool = True) -> Model:
+    """Load the safetensors file ``path`` into ``model`` on ``device``, floats cast to ``dtype``.
+
+    Streams tensor by tensor (peak memory: the model at ``dtype`` plus the largest tensor).
+    ``strict`` (the default) refuses a file whose keys, shapes or kinds of dtype differ from
+    the model's, naming them, before reading any tensor data. Refuses pickle formats. The
+    model comes back in eval mode. ``model`` may be built on the meta device (``build``) or
+    already hold weights (they are replaced).
+    """
+    from .devices import resolve_device, resolve_dtype
+    from .safetensors_header import refuse_unsafe
+
+    target_device = device if isinstance(device, torch.device) else resolve_device(str(device))
+    target_dtype = dtype if isinstance(dtype, torch.dtype) else resolve_dtype(str(dtype))
+    refuse_unsafe(Path(path))
+    return load_weights_into(model, Path(path), device=target_device, dtype=target_dtype,
+                             architecture=type(model).__name__, strict=strict)
+
+
+def _check_file(model: Model, path: Path, layout: Mapping[str, TensorSpan], architecture: str, strict: bool
+                ) -> tuple[dict[str, str], dict[str, torch.Tensor], list[str]]:
+    """Compare the file with the model: (file name -> model name, the model's state, wrong-kind keys)."""
+    names = {name: name for name in layout}
+    renames = model.file_key_renames(list(layout))
     if renames:  # an older layout of the same tensors: check and load them under the model's names
-        renamed = {renames.get(name, name): value for name, value in header.items()}
-        if len(renamed) != len(header):
-            clash = sorted(k for k in renames.values() if k in header)
+        names = {name: renames.get(name, name) for name in layout}
+        if len(set(names.values())) != len(names):
+            clash = sorted(k for k in renames.values() if k in layout)
             raise StateDictMismatchError(f"{path} does not fit architecture {architecture!r}: it holds both old and "
                                          f"new names for {_listing(clash)}")
-        header = renamed
-    found = {name: shape for name, (_, shape) in header.items()}
     model_state = model.state_dict()
     expected = {name: tuple(t.shape) for name, t in model_state.items()}
+    found = {names[name]: shape for name, (_, shape, _, _) in layout.items()}
     # an integer tensor cannot become a float parameter (a float one for an integer buffer is cast below)
-    wrong_kind = sorted(k for k, (kind, _) in header.items()
-                        if k in model_state and model_state[k].is_floating_point() and not kind.startswith(("F", "BF")))
+    wrong_kind = sorted(names[k] for k, (kind, _, _, _) in layout.items()
+                        if names[k] in model_state and model_state[names[k]].is_floating_point()
+                        and not kind.startswith(("F", "BF")))
     if strict:
         compare_layout(expected, found, where=str(path), architecture=architecture)
         if wrong_kind:
-            kinds = [f"{k} (file {header[k][0]}, model {str(model_state[k].dtype).replace('torch.', '')})"
-                     for k in wrong_kind]
+            kinds = [f"{k} (file {layout[next(f for f in names if names[f] == k)][0]}, model "
+                     f"{str(model_state[k].dtype).replace('torch.', '')})" for k in wrong_kind]
             raise StateDictMismatchError(f"{path} does not fit architecture {architecture!r}: "
                                          f"wrong dtypes: {_listing(kinds)}")
-    state = load_file(str(path), device=str(device))
-    if renames:
-        state = {renames.get(name, name): tensor for name, tensor in state.items()}
-    for name, tensor in state.items():
-        model_dtype = model_state[name].dtype if name in model_state else None
-        if model_dtype is not None and not model_dtype.is_floating_point and tensor.dtype != model_dtype:
-            state[name] = tensor.to(model_dtype)  # integer and bool buffers keep the model's own dtype
-        elif tensor.is_floating_point() and tensor.dtype != dtype:
-            state[name] = tensor.to(dtype)
-    if not strict:
-        state = {k: v for k, v in state.items()
-                 if k in expected and tuple(v.shape) == expected[k] and k not in wrong_kind}
+    return names, model_state, wrong_kind
+
+
+def _read(handle: Any, span: TensorSpan, path: Path) -> torch.Tensor:
+    """One tensor read from the open file into fresh CPU memory."""
+    kind, shape, begin, end = span
+    if kind not in _TORCH_DTYPES:
+        raise StateDictMismatchError(f"{path}: this torch cannot hold {kind} tensors")
+    raw = torch.empty(end - begin, dtype=torch.uint8)
+    if end > begin:
+        view = memoryview(raw.numpy())
+        handle.seek(begin)
+        got = 0
+        while got < len(view):
+            n = handle.readinto(view[got:])
+            if not n:
+                from .errors import WeightsFormatError
+
+                raise WeightsFormatError(f"{path}: the file ended inside its tensor data (truncated?)")
+            got += n
+    return raw.view(_TORCH_DTYPES[kind]).reshape(shape)
+
+
+def _fits(tensor: torch.Tensor, target: torch.Tensor | None, dtype: torch.dtype) -> torch.dtype:
+    """The dtype a file tensor is kept in: integer buffers keep the model's, floats become ``dtype``."""
+    if target is not None and not target.is_floating_point():
+        return target.dtype
+    return dtype if tensor.is_floating_point() else tensor.dtype
+
+
+def load_weights_into(model: Model, path: Path, *, device: torch.device, dtype: torch.dtype,
+                      architecture: str, strict: bool = True) -> Model:
+    """Load ``path`` into ``model`` on ``device`` with floats cast to ``dtype`` (see the module)."""
+    layout = read_layout(path)
+    names, model_state, wrong_kind = _check_file(model, path, layout, architecture, strict)
+    expected = {name: tuple(t.shape) for name, t in model_state.items()}
+    usable = [f for f in layout if strict or (names[f] in expected and layout[f][1] == expected[names[f]]
+                                                and names[f] not in wrong_kind)]
+    state: dict[str, torch.Tensor] = {}
+    no_cast = device.type == "cpu" and all(
+        _TORCH_DTYPES.get(layout[f][0]) == _fits(torch.empty(0, dtype=_TORCH_DTYPES.get(layout[f][0], torch.uint8)),
+                                                 model_state.get(names[f]), dtype)
+        for f in usable)
+    if no_cast:  # nothing to convert: map the file and use its pages as the tensors (zero copy)
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt", device="cpu") as handle:
+            for name in usable:
+                state[names[name]] = handle.get_tensor(name)
+    else:
+        with open(path, "rb", buffering=0) as handle:
+            for name in sorted(usable, key=lambda f: layout[f][2]):  # in file order: sequential reads
+                tensor = _read(handle, layout[name], path)
+                keep = _fits(tensor, model_state.get(names[name]), dtype)
+                # cast where it is cheapest to hold: after the move to a GPU, before it on the CPU
+                state[names[name]] = tensor.to(device).to(keep) if device.type != "cpu" else tensor.to(keep)
+                del tensor
     model.load_state_dict(state, strict=strict, assign=True)
+    del state
     leftover = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
     unfillable = [n for n in leftover if n not in expected]  # no file can hold these, strict or not
     if unfillable:

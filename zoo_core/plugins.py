@@ -2,9 +2,11 @@
 
 Each entry point in the ``zoo`` group is loaded on its own, and everything a plugin
 registers is staged and committed only if all its hooks succeed: a plugin that fails to
-import, targets another plugin API, or whose hook raises is reported (one stderr line,
-and ``zoo plugins`` shows why) and contributes nothing, while every other plugin works.
-Two plugins claiming the same architecture, model or command name lose that name both.
+import, targets another plugin API, marks a function as a hook that does not exist, or
+whose hook raises is reported (one stderr line, and ``zoo plugins`` shows why) and
+contributes nothing, while every other plugin works. Two plugins claiming the same task,
+architecture, model or command name lose that name both. The core's own tasks come from a
+built-in plugin (``zoo_core.tasks``) loaded the same way, before any other.
 """
 
 from __future__ import annotations
@@ -25,17 +27,23 @@ from . import hookspecs
 from .architectures import Architecture
 from .errors import PluginError, RegistryError, UnknownArchitectureError
 from .registry import ModelEntry, Registry, first_party_registry_path, parse_entry, parse_registry_file, user_registry_path
+from .task import Task
 
 if TYPE_CHECKING:
     import click
 
-__all__ = ["PLUGIN_API", "ENTRY_POINT_GROUP", "PluginInfo", "Catalogue", "get_catalogue", "reset", "warn"]
+__all__ = ["PLUGIN_API", "SUPPORTED_PLUGIN_APIS", "ENTRY_POINT_GROUP", "PluginInfo", "Catalogue", "get_catalogue",
+           "reset", "warn", "canonical_distribution"]
 
-#: The plugin API this zoo-core implements; plugins declare ``ZOO_PLUGIN_API = 1``.
-PLUGIN_API = 1
-SUPPORTED_PLUGIN_APIS = frozenset({1})
+#: The plugin API this zoo-core implements; plugins declare ``ZOO_PLUGIN_API = 2``.
+#: API 2 added the ``register_tasks`` hook; API 1 plugins (without it) keep working.
+PLUGIN_API = 2
+SUPPORTED_PLUGIN_APIS = frozenset({1, 2})
 ENTRY_POINT_GROUP = "zoo"
-_HOOKS = ("register_architectures", "register_models", "register_commands")
+_HOOKS = ("register_tasks", "register_architectures", "register_models", "register_commands")
+#: Hooks a plugin may implement only from this plugin API on.
+_HOOK_SINCE = {"register_tasks": 2}
+_BUILTIN_MODULE = "zoo_core.tasks"
 
 _warned: set[str] = set()
 
@@ -58,7 +66,9 @@ class PluginInfo:
     status: str = "ok"  # ok | broken | incompatible
     error: str = ""
     api: Any = None
+    builtin: bool = False
     hooks: list[str] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)
     architectures: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
@@ -72,7 +82,8 @@ class PluginInfo:
         return {
             "name": self.name, "distribution": self.distribution, "version": self.version,
             "module": self.module, "status": self.status, "error": self.error or None,
-            "plugin_api": self.api, "hooks": self.hooks, "architectures": self.architectures,
+            "plugin_api": self.api, "builtin": self.builtin, "hooks": self.hooks, "tasks": self.tasks,
+            "architectures": self.architectures,
             "models": self.models, "commands": self.commands,
             "load_seconds": round(self.load_seconds, 4),
         }
@@ -80,6 +91,7 @@ class PluginInfo:
 
 @dataclass
 class _Staged:
+    tasks: list[Task] = field(default_factory=list)
     architectures: list[Architecture] = field(default_factory=list)
     models: list[ModelEntry] = field(default_factory=list)
     commands: list[click.Command] = field(default_factory=list)
@@ -90,6 +102,7 @@ class Catalogue:
 
     def __init__(self) -> None:
         self.plugins: list[PluginInfo] = []
+        self.tasks: dict[str, Task] = {}
         self.architectures: dict[str, Architecture] = {}
         self.commands: dict[str, click.Command] = {}
         #: architecture names dropped because several plugins registered them → who did
@@ -105,31 +118,80 @@ class Catalogue:
         except KeyError:
             raise UnknownArchitectureError(f"no installed plugin provides architecture {name!r}") from None
 
-    def plugin_for(self, distribution: str) -> PluginInfo | None:
-        return next((p for p in self.plugins if p.distribution == distribution), None)
+    def task(self, name: str) -> Task:
+        """The registered task called ``name``; a ``PluginError`` listing the registered ones otherwise."""
+        try:
+            return self.tasks[name]
+        except KeyError:
+            raise PluginError(f"no installed plugin registers task {name!r}; registered tasks: "
+                              f"{', '.join(self.tasks) or 'none'}") from None
 
-    def unavailable_reason(self, entry: ModelEntry) -> str | None:
-        """Why ``entry`` cannot run here (its architecture is missing), or None."""
-        if entry.architecture in self.architectures:
-            return None
-        if entry.architecture in self.collisions:
-            return (f"architecture {entry.architecture!r} is registered by both {self.collisions[entry.architecture]}"
-                    "; uninstall one of them")
-        provider = entry.plugin
+    def plugin_for(self, distribution: str) -> PluginInfo | None:
+        wanted = canonical_distribution(distribution)
+        return next((p for p in self.plugins if canonical_distribution(p.distribution) == wanted), None)
+
+    def _missing(self, what: str, provider: str) -> str:
+        """Why ``what`` is missing, naming ``provider`` to install only when it is not installed."""
         info = self.plugin_for(provider) if provider else None
         if info is not None and info.status != "ok":
             return f"plugin {info.label} is {info.status}: {info.error}"
+        if info is not None:
+            return (f"{what} is not provided by {info.label}, which is installed; upgrade it "
+                    f"(pip install -U {info.distribution}) or fix the entry")
         if provider:
-            return f"architecture {entry.architecture!r} comes from {provider}: pip install {provider}"
-        return f"no installed plugin provides architecture {entry.architecture!r}"
+            return f"{what} comes from {provider}: pip install {provider}"
+        return f"no installed plugin provides {what}"
+
+    def unavailable_reason(self, entry: ModelEntry) -> str | None:
+        """Why ``entry`` cannot run here (its architecture or task is missing), or None."""
+        arch = self.architectures.get(entry.architecture)
+        if arch is None:
+            if entry.architecture in self.collisions:
+                return (f"architecture {entry.architecture!r} is registered by both "
+                        f"{self.collisions[entry.architecture]}; uninstall one of them")
+            return self._missing(f"architecture {entry.architecture!r}", entry.plugin)
+        for task_name, provider in ((entry.task, entry.plugin), (arch.task, arch.plugin)):
+            if task_name not in self.tasks:
+                if task_name in self.collisions:
+                    return f"task {task_name!r} is registered by both {self.collisions[task_name]}; uninstall one"
+                return self._missing(f"task {task_name!r}", provider if provider != arch.plugin else "")
+        return None
+
+    def missing_plugins(self, entries: Iterable[ModelEntry]) -> list[str]:
+        """The distributions to ``pip install`` for ``entries`` that are unavailable: never one installed."""
+        wanted = {e.plugin for e in entries if e.plugin and self.unavailable_reason(e) is not None}
+        return sorted(p for p in wanted if self.plugin_for(p) is None)
 
 
-def _selected(names: Iterable[str]) -> bool:
+def canonical_distribution(name: str) -> str:
+    """A distribution name as pip compares them: zoo_gan, Zoo.Gan and zoo-gan are the same."""
+    import re
+
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _allowed() -> set[str] | None:
+    """The plugin names ``ZOO_PLUGINS`` allows (entry-point or distribution names), or None for all."""
     allow = os.environ.get("ZOO_PLUGINS")
     if allow is None:
-        return True
-    wanted = {part.strip() for part in allow.split(",") if part.strip()}
-    return any(name in wanted for name in names)
+        return None
+    return {part.strip() for part in allow.split(",") if part.strip()}
+
+
+def _selected(names: Iterable[str], allowed: set[str] | None) -> bool:
+    return allowed is None or any(name in allowed for name in names)
+
+
+def _warn_unknown_selection(allowed: set[str] | None, eps: list[importlib.metadata.EntryPoint]) -> None:
+    """``ZOO_PLUGINS`` naming a plugin that is not installed is a typo the user should see."""
+    if not allowed:
+        return
+    known = {ep.name for ep in eps} | {ep.dist.name for ep in eps if ep.dist is not None} | {"core", "zoo-core"}
+    known_canonical = {canonical_distribution(k) for k in known}
+    for name in sorted(allowed):
+        if name not in known and canonical_distribution(name) not in known_canonical:
+            installed = ", ".join(f"{ep.name} ({ep.dist.name if ep.dist else '?'})" for ep in eps) or "none"
+            warn(f"ZOO_PLUGINS names {name!r}, which is not an installed plugin; installed: {installed}")
 
 
 def _entry_points() -> list[importlib.metadata.EntryPoint]:
@@ -149,6 +211,11 @@ def _stage_plugin(manager: pluggy.PluginManager, module: Any, info: PluginInfo) 
     import click
 
     staged = _Staged()
+
+    def register_task(task: Task) -> None:
+        if not isinstance(task, Task):
+            raise PluginError(f"register_tasks: expected zoo_core.Task, got {type(task).__name__}")
+        staged.tasks.append(task)
 
     def register_architecture(arch: Architecture) -> None:
         if not isinstance(arch, Architecture):
@@ -171,6 +238,7 @@ def _stage_plugin(manager: pluggy.PluginManager, module: Any, info: PluginInfo) 
 
     group = click.Group("zoo")
     arguments = {
+        "register_tasks": {"register": register_task},
         "register_architectures": {"register": register_architecture},
         "register_models": {"register": register_model},
         "register_commands": {"cli": group},
@@ -178,6 +246,10 @@ def _stage_plugin(manager: pluggy.PluginManager, module: Any, info: PluginInfo) 
     for hook_name in _HOOKS:
         for impl in getattr(manager.hook, hook_name).get_hookimpls():
             if impl.plugin is module:
+                since = _HOOK_SINCE.get(hook_name, 1)
+                if isinstance(info.api, int) and info.api < since:
+                    raise PluginError(f"{hook_name} needs ZOO_PLUGIN_API = {since} (the plugin declares "
+                                      f"{info.api}); declare {since} and depend on zoo-core >= 0.2")
                 info.hooks.append(hook_name)
                 kwargs = arguments[hook_name]
                 impl.function(*[kwargs[arg] for arg in impl.argnames])
@@ -188,14 +260,28 @@ def _stage_plugin(manager: pluggy.PluginManager, module: Any, info: PluginInfo) 
     return staged
 
 
+def _unknown_hooks(manager: pluggy.PluginManager, module: Any, info: PluginInfo) -> None:
+    """Raise for functions marked ``@zoo_core.hookimpl`` whose name is no zoo hook (a typo)."""
+    callers = manager.get_hookcallers(module) or []
+    unknown = sorted(caller.name for caller in callers if not caller.has_spec())
+    if unknown:
+        raise PluginError(f"{', '.join(repr(n) for n in unknown)} is marked @zoo_core.hookimpl but is no zoo hook "
+                          f"(misspelled?); the hooks are {', '.join(_HOOKS)}")
+
+
 def _load_one(catalogue: Catalogue, ep: importlib.metadata.EntryPoint) -> tuple[PluginInfo, _Staged | None]:
     dist = ep.dist
     info = PluginInfo(ep.name, dist.name if dist else "?", dist.version if dist else "?", ep.value)
+    return _load_module(catalogue, info, ep.load)
+
+
+def _load_module(catalogue: Catalogue, info: PluginInfo, load: Any) -> tuple[PluginInfo, _Staged | None]:
+    """Import a plugin module with ``load()``, check its API and stage what its hooks register."""
     start = time.perf_counter()
     try:
         # a plugin that prints while it loads must not break the one JSON document on stdout
         with contextlib.redirect_stdout(sys.stderr):
-            module = ep.load()
+            module = load()
         info.api = getattr(module, "ZOO_PLUGIN_API", None)
         if info.api not in SUPPORTED_PLUGIN_APIS:
             info.status = "incompatible"
@@ -205,6 +291,7 @@ def _load_one(catalogue: Catalogue, ep: importlib.metadata.EntryPoint) -> tuple[
         # entry-point names are chosen by each plugin and may repeat across distributions
         catalogue.manager.register(module, name=f"{info.distribution}:{info.name}")
         try:
+            _unknown_hooks(catalogue.manager, module, info)
             with contextlib.redirect_stdout(sys.stderr):
                 staged = _stage_plugin(catalogue.manager, module, info)
         except BaseException:
@@ -233,11 +320,49 @@ def _merge(kind: str, claims: dict[str, list[tuple[PluginInfo, Any]]],
     return kept
 
 
+def _load_builtin(catalogue: Catalogue) -> tuple[PluginInfo, _Staged]:
+    """The core's own tasks, registered through ``register_tasks`` like any plugin's."""
+    import importlib
+
+    from ._version import __version__
+
+    info = PluginInfo("core", "zoo-core", __version__, _BUILTIN_MODULE, builtin=True)
+    info, staged = _load_module(catalogue, info, lambda: importlib.import_module(_BUILTIN_MODULE))
+    if staged is None:  # a bug in zoo itself, not a plugin's fault: say so loudly
+        raise PluginError(f"zoo-core's built-in tasks failed to load: {info.error}")
+    return info, staged
+
+
+def _commit_tasks(catalogue: Catalogue, core: tuple[PluginInfo, _Staged],
+                  loaded: list[tuple[PluginInfo, _Staged]]) -> None:
+    core_info, core_staged = core
+    for task in core_staged.tasks:
+        object.__setattr__(task, "plugin", core_info.distribution)
+        catalogue.tasks[task.name] = task
+        core_info.tasks.append(task.name)
+    claims: dict[str, list] = {}
+    for info, staged in loaded:
+        for task in staged.tasks:
+            if task.name in catalogue.tasks:
+                warn(f"task {task.name!r} from {info.label} is one of zoo-core's own tasks; ignoring the plugin's")
+                continue
+            claims.setdefault(task.name, []).append((info, task))
+    for name, (info, task) in _merge("task", claims, catalogue.collisions).items():
+        object.__setattr__(task, "plugin", info.distribution)
+        catalogue.tasks[name] = task
+        info.tasks.append(name)
+
+
 def _build() -> Catalogue:
     catalogue = Catalogue()
+    core = _load_builtin(catalogue)
+    catalogue.plugins.append(core[0])
     loaded: list[tuple[PluginInfo, _Staged]] = []
-    for ep in _entry_points():
-        if not _selected((ep.name, ep.dist.name if ep.dist else "")):
+    allowed = _allowed()
+    eps = _entry_points()
+    _warn_unknown_selection(allowed, eps)
+    for ep in eps:
+        if not _selected((ep.name, ep.dist.name if ep.dist else ""), allowed):
             continue
         info, staged = _load_one(catalogue, ep)
         catalogue.plugins.append(info)
@@ -246,10 +371,11 @@ def _build() -> Catalogue:
         else:
             loaded.append((info, staged))
 
+    _commit_tasks(catalogue, core, loaded)
     arch_claims: dict[str, list] = {}
     model_claims: dict[str, list] = {}
     command_claims: dict[str, list] = {}
-    for info, staged in loaded:
+    for info, staged in [core, *loaded]:
         for arch in staged.architectures:
             arch_claims.setdefault(arch.name, []).append((info, arch))
         for entry in staged.models:
@@ -261,6 +387,9 @@ def _build() -> Catalogue:
         object.__setattr__(arch, "plugin", info.distribution)
         catalogue.architectures[name] = arch
         info.architectures.append(name)
+        if arch.task not in catalogue.tasks and arch.task not in catalogue.collisions:
+            warn(f"architecture {name!r} from {info.label} is a {arch.task!r}, a task no installed plugin registers; "
+                 f"its models are unavailable (registered tasks: {', '.join(catalogue.tasks)})")
     for name, (info, command) in _merge("command", command_claims).items():
         catalogue.commands[name] = command
         info.commands.append(name)
@@ -279,9 +408,13 @@ def _build() -> Catalogue:
         entries[name] = entry
         info.models.append(name)
     user_path = user_registry_path()
-    if user_path is not None:
+    if user_path is not None and not user_path.exists():
+        # 'zoo registry add --registry PATH' creates it; until then zoo works without it
+        warn(f"ZOO_REGISTRY={user_path}: no such file yet; using the other registries "
+             "('zoo registry add ... --registry' creates it)")
+    elif user_path is not None:
         if not user_path.is_file():
-            raise RegistryError(f"ZOO_REGISTRY={user_path}: no such file; unset ZOO_REGISTRY or fix the path")
+            raise RegistryError(f"ZOO_REGISTRY={user_path}: not a file; point it at a registry TOML file")
         for entry in parse_registry_file(user_path):
             if entry.name in entries:
                 print(f"zoo: note: {user_path} overrides model {entry.name!r} from {entries[entry.name].source}",

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .architectures import TASKS
+from .architectures import NAME
 from .errors import RegistryError, UnknownModelError
 
 if sys.version_info >= (3, 11):
@@ -29,11 +29,11 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 __all__ = ["ModelEntry", "Weights", "Metric", "Registry", "parse_registry_file", "parse_entry"]
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_TASK = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_COMMIT = re.compile(r"[0-9a-f]{40}")
 _DRIVE = re.compile(r"^[A-Za-z]:")
-_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
+_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 _ENTRY_FIELDS = {
     "architecture", "task", "description", "plugin", "config", "weights", "license",
     "dataset", "metrics", "recipe", "classes", "tags",
@@ -151,7 +151,7 @@ def _parse_weights(check: _Checker, table: Any, base_dir: Path | None) -> Weight
     if size <= 0:
         raise check.fail("weights.size", f"must be a positive number of bytes, got {size}")
     sha256 = check.typed(table, "sha256", str, "weights", required=True)
-    if not _SHA256.match(sha256):
+    if not _SHA256.fullmatch(sha256):
         raise check.fail("weights.sha256", f"expected 64 lower-case hex characters, got {sha256!r}")
     bundled_raw = check.typed(table, "bundled", str, "weights")
     bundled = None
@@ -162,11 +162,11 @@ def _parse_weights(check: _Checker, table: Any, base_dir: Path | None) -> Weight
         bundled = (base_dir / bundled_raw).resolve()
     repo_id = check.typed(table, "repo_id", str, "weights")
     revision = check.typed(table, "revision", str, "weights")
-    if repo_id is not None and not _REPO_ID.match(repo_id):
+    if repo_id is not None and not _REPO_ID.fullmatch(repo_id):
         raise check.fail("weights.repo_id", f"expected 'owner/name', got {repo_id!r}")
     if (repo_id is None) != (revision is None):
         raise check.fail("weights", "repo_id and revision go together: give both or neither")
-    if revision is not None and not _COMMIT.match(revision):
+    if revision is not None and not _COMMIT.fullmatch(revision):
         raise check.fail(
             "weights.revision", f"must be a full 40-hex commit sha (a branch or tag can move), got {revision!r}"
         )
@@ -201,19 +201,24 @@ def _string_list(check: _Checker, table: Mapping[str, Any], key: str) -> tuple[s
 
 def parse_entry(name: str, table: Any, *, source: str, base_dir: Path | None) -> ModelEntry:
     """Validate one ``[models.NAME]`` table into a ``ModelEntry``."""
-    check = _Checker(source, name)
-    if not _NAME.match(name):
-        raise check.fail("", "entry names must match [a-z0-9][a-z0-9._-]* (lower case)")
+    check = _Checker(source, name if isinstance(name, str) else repr(name))
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise check.fail("", "entry names must match [a-z0-9][a-z0-9._-]* (lower case, nothing else)")
     if not isinstance(table, Mapping):
         raise check.fail("", f"expected a table, got {type(table).__name__}")
     check.unknown(table, _ENTRY_FIELDS)
+    # which tasks exist depends on the installed plugins: the catalogue marks an entry whose
+    # task no plugin registers as unavailable (naming what to install) rather than failing here
     task = check.typed(table, "task", str, required=True)
-    if task not in TASKS:
-        raise check.fail("task", f"must be one of {', '.join(TASKS)}, got {task!r}")
+    if not _TASK.fullmatch(task):
+        raise check.fail("task", f"{task!r} is not a task name (lower-case words joined by dashes, e.g. 'generator')")
+    architecture = check.typed(table, "architecture", str, required=True)
+    if not NAME.fullmatch(architecture):
+        raise check.fail("architecture", f"{architecture!r} is not an architecture name ([a-z0-9][a-z0-9._-]*)")
     weights_table = table.get("weights")
     return ModelEntry(
         name=name,
-        architecture=check.typed(table, "architecture", str, required=True),
+        architecture=architecture,
         task=task,
         description=check.typed(table, "description", str, required=True),
         source=source,
@@ -314,8 +319,8 @@ class Registry:
         """The entry called ``name``; ``UnknownModelError`` with a did-you-mean otherwise."""
         try:
             return self._entries[name]
-        except KeyError:
-            close = difflib.get_close_matches(name, list(self._entries), n=3, cutoff=0.5)
+        except (KeyError, TypeError):
+            close = close_names(str(name), list(self._entries))
             hint = f"; did you mean {', '.join(close)}?" if close else "; run 'zoo list' to see the models"
             raise UnknownModelError(f"unknown model {name!r}{hint}") from None
 
@@ -334,6 +339,25 @@ class Registry:
                     continue
             found.append(entry)
         return found
+
+
+def close_names(name: str, names: list[str], n: int = 3) -> list[str]:
+    """Names close to ``name``: whole-name matches, or a typo in one dash-separated part.
+
+    ``dcgn`` is far from ``dcgan-fashion`` as a whole (difflib ratio 0.47) but one letter from
+    its first part, which is how people misremember model names.
+    """
+    typed = name.strip().lower()
+    scores: dict[str, float] = {}
+    for candidate in names:
+        parts = candidate.split("-")
+        prefixes = ["-".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        best = max(difflib.SequenceMatcher(None, typed, option).ratio() for option in [candidate, *prefixes])
+        if typed and (candidate.startswith(typed) or typed in candidate):
+            best = max(best, 0.8)
+        if best >= 0.75 or difflib.SequenceMatcher(None, typed, candidate).ratio() >= 0.6:
+            scores[candidate] = best
+    return sorted(scores, key=lambda c: (-scores[c], c))[:n]
 
 
 def user_registry_path() -> Path | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .errors import UnsafeWeightsError, WeightsFormatError
 
-__all__ = ["TensorInfo", "read_header", "refuse_unsafe", "PICKLE_SUFFIXES"]
+__all__ = ["TensorInfo", "TensorSpan", "read_header", "read_layout", "refuse_unsafe", "PICKLE_SUFFIXES"]
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".pth.tar")
 _MAX_HEADER = 100 * 1024 * 1024
@@ -24,6 +24,7 @@ _ITEMSIZE = {
 }
 
 TensorInfo = tuple[str, tuple[int, ...]]  # (dtype, shape)
+TensorSpan = tuple[str, tuple[int, ...], int, int]  # (dtype, shape, first byte, end byte) in the file
 
 
 def refuse_unsafe(path: Path) -> None:
@@ -46,6 +47,11 @@ def refuse_unsafe(path: Path) -> None:
 
 def read_header(path: Path) -> dict[str, TensorInfo]:
     """Tensor names → (dtype, shape) from a safetensors file, after checking it is sound."""
+    return {name: (dtype, shape) for name, (dtype, shape, _, _) in read_layout(path).items()}
+
+
+def read_layout(path: Path) -> dict[str, TensorSpan]:
+    """Tensor names → (dtype, shape, begin, end) with absolute byte offsets, after checking the file."""
     path = Path(path)
     refuse_unsafe(path)
     try:
@@ -68,13 +74,15 @@ def read_header(path: Path) -> dict[str, TensorInfo]:
     if not isinstance(header, dict):
         raise WeightsFormatError(f"{path}: safetensors header must be a JSON object")
     data_size = file_size - 8 - length
-    tensors: dict[str, TensorInfo] = {}
+    tensors: dict[str, TensorSpan] = {}
     spans = []
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        tensors[name] = _check_tensor(path, name, info, data_size)
-        spans.append((info["data_offsets"][0], info["data_offsets"][1], name))
+        dtype, shape = _check_tensor(path, name, info, data_size)
+        begin, end = info["data_offsets"]
+        tensors[name] = (dtype, shape, 8 + length + begin, 8 + length + end)
+        spans.append((begin, end, name))
     spans.sort()
     for (b0, e0, n0), (b1, _, n1) in zip(spans, spans[1:]):
         if b1 < e0:

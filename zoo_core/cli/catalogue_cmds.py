@@ -5,9 +5,8 @@ from __future__ import annotations
 import click
 
 from ..api import model_status
-from ..architectures import TASKS
 from ..plugins import PluginInfo, get_catalogue
-from ..run_options import options_for
+from ..task import merged_options
 from .output import emit_json, human_size, table
 
 __all__ = ["list_command", "info_command", "plugins_command"]
@@ -15,24 +14,30 @@ __all__ = ["list_command", "info_command", "plugins_command"]
 
 @click.command("list")
 @click.argument("pattern", required=False)
-@click.option("--task", type=click.Choice(TASKS), help="only models of this task")
+@click.option("--task", help="only models of this task (see 'zoo plugins' for the registered tasks)")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON list")
 def list_command(pattern: str | None, task: str | None, as_json: bool) -> None:
     """List models; PATTERN is a glob (dcgan-*) or a substring of name or description."""
     catalogue = get_catalogue()
-    rows = [model_status(entry, catalogue) for entry in catalogue.registry.search(pattern, task)]
+    if task is not None and task not in catalogue.tasks:
+        raise click.UsageError(f"--task {task!r}: registered tasks are {', '.join(catalogue.tasks)}")
+    entries = catalogue.registry.search(pattern, task)
+    rows = [model_status(entry, catalogue) for entry in entries]
     if as_json:
         emit_json(rows)
         return
     if not rows:
         click.echo("no models match" if (pattern or task) else "no models registered", err=True)
         return
-    table(["NAME", "TASK", "WEIGHTS", "SIZE", "PLUGIN", "DESCRIPTION"],
-          [[r["name"], r["task"], r["weights"], human_size(r["size_bytes"]), r["plugin"] or "-", r["description"]]
-           for r in rows])
-    missing = sorted({r["plugin"] for r in rows if not r["available"] and r["plugin"]})
+    table(["NAME", "TASK", "WEIGHTS", "SIZE", "LICENSE", "PLUGIN", "DESCRIPTION"],
+          [[r["name"], r["task"], r["weights"], human_size(r["size_bytes"]), r["license"] or "-", r["plugin"] or "-",
+            r["description"]] for r in rows])
+    missing = catalogue.missing_plugins(entries)
     if missing:
         click.echo(f"\nunavailable models need: pip install {' '.join(missing)}", err=True)
+    broken = sorted({r["name"] for r in rows if not r["available"]} - {e.name for e in entries if e.plugin in missing})
+    if broken:
+        click.echo(f"unavailable here: {', '.join(broken)} ('zoo info NAME' says why)", err=True)
 
 
 @click.command("info")
@@ -44,10 +49,15 @@ def info_command(name: str, as_json: bool) -> None:
     entry = catalogue.registry.get(name)
     status = model_status(entry, catalogue)
     arch = catalogue.architectures.get(entry.architecture)
+    task = catalogue.tasks.get(arch.task if arch else entry.task)
     options = [{"name": f"--{o.name}", "type": o.type, "default": o.default, "help": o.help,
                 "choices": list(o.choices), "required": o.required, "multiple": o.multiple}
-               for o in options_for(entry.task, arch)]
-    document = {**entry.to_dict(), "status": status, "run_options": options}
+               for o in (merged_options(task, arch) if task else [])]
+    arguments = [{"name": a.name, "type": a.type, "help": a.help, "multiple": a.multiple}
+                 for a in (task.arguments if task else ())]
+    example = _example_command(entry.name, arch.example) if arch and arch.example else None
+    document = {**entry.to_dict(), "status": status, "run_arguments": arguments, "run_options": options,
+                "example": example}
     if as_json:
         emit_json(document)
         return
@@ -79,10 +89,29 @@ def info_command(name: str, as_json: bool) -> None:
             click.echo(f"  {key} = {metric.value:g}{' ' + metric.unit if metric.unit else ''}  ({metric.how})")
     if entry.recipe:
         click.echo(f"recipe:       {entry.recipe}")
-    click.echo(f"run options (zoo run {entry.name} ...):")
+    if example:
+        click.echo(f"example:      {example}")
+    usage = " ".join(a["name"].upper() + ("..." if a["multiple"] else "") for a in arguments)
+    click.echo(f"run options (zoo run {entry.name}{' ' + usage if usage else ''} ...):")
+    for argument in arguments:
+        click.echo(f"  {argument['name'].upper():14}{argument['help']}")
     for option in options:
         default = "" if option["default"] in (None, False) else f" [default: {option['default']}]"
         click.echo(f"  {option['name']:14}{option['help']}{default}")
+
+
+def _example_command(name: str, example: dict) -> str:
+    """``zoo run NAME --opt value ...`` for an architecture's declared example, shell-quoted."""
+    import shlex
+
+    words = ["zoo", "run", name]
+    for key, value in example.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            words.append(flag)
+        elif value not in (False, None):
+            words += [flag, str(value)]
+    return shlex.join(words)
 
 
 #: A plugin whose entry point takes longer than this to import and register is reported as slow.
@@ -116,12 +145,12 @@ def plugins_command(name: str | None, check: bool, as_json: bool) -> None:
     if not plugins:
         click.echo("no plugins installed (entry-point group 'zoo'); see README.md to install or write one")
         return
-    table(["PLUGIN", "DISTRIBUTION", "VERSION", "API", "STATUS", "LOAD", "HOOKS", "ARCHITECTURES", "COMMANDS",
-           "MODELS"],
+    table(["PLUGIN", "DISTRIBUTION", "VERSION", "API", "STATUS", "LOAD", "HOOKS", "TASKS", "ARCHITECTURES",
+           "COMMANDS", "MODELS"],
           [[p.name, p.distribution, p.version, str(p.api if p.api is not None else "-"), p.status,
             f"{p.load_seconds * 1000:.0f} ms", ",".join(h.removeprefix("register_") for h in p.hooks) or "-",
-            ", ".join(p.architectures) or "-", ", ".join(f"zoo {c}" for c in p.commands) or "-",
-            ", ".join(runs[p.distribution]) or "-"]
+            ", ".join(p.tasks) or "-", ", ".join(p.architectures) or "-",
+            ", ".join(f"zoo {c}" for c in p.commands) or "-", ", ".join(runs[p.distribution]) or "-"]
            for p in plugins])
     for p in plugins:
         if p.status != "ok":

@@ -16,7 +16,6 @@ from ..errors import InputError
 __all__ = ["export_command", "model_card"]
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
-_PIPELINE = {"generator": "unconditional-image-generation", "encoder": "image-feature-extraction"}
 _FILES = ("model.safetensors", "config.json", "README.md")
 
 
@@ -24,9 +23,10 @@ def model_card(*, title: str, description: str, architecture: str, task: str, pl
                datasets: list[str], tags: list[str], metrics: dict[str, dict[str, Any]], config: dict[str, Any],
                dataset_note: str = "", recipe: str = "", sha256: str = "", size: int = 0) -> str:
     """A Hub model card: YAML metadata the Hub indexes, then what zoo users need to know."""
-    meta = hub_metadata(title=title, license=license, task=_PIPELINE.get(task, task),
+    pipeline = _pipeline_tag(task)
+    meta = hub_metadata(title=title, license=license, task=pipeline or task,
                         tags=[t for t in (task, architecture, *tags) if t], datasets=datasets,
-                        metrics={k: m["value"] for k, m in metrics.items()}, pipeline_tag=_PIPELINE.get(task))
+                        metrics={k: m["value"] for k, m in metrics.items()}, pipeline_tag=pipeline)
     body = [f"# {title}", "", description, "",
             f"A [zoo](https://pypi.org/project/zoo-core/) model: architecture `{architecture or 'unknown'}`"
             + (f" ({task})" if task else "")
@@ -52,6 +52,14 @@ def model_card(*, title: str, description: str, architecture: str, task: str, pl
     return meta + "\n" + "\n".join(body)
 
 
+def _pipeline_tag(task: str) -> str | None:
+    """The Hub pipeline tag the registered task ``task`` declares (None if unknown or none)."""
+    from ..plugins import get_catalogue
+
+    registered = get_catalogue().tasks.get(task) if task else None
+    return registered.pipeline_tag if registered else None
+
+
 def _check_target(out_dir: Path, force: bool) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"DIR {out_dir}: is a file; name a folder for the model repo")
@@ -73,9 +81,12 @@ def _export_entry(name: str, out_dir: Path, weights: Path | None, datasets: list
     from ..atomic import write_atomic
     from ..integrity import file_sha256
 
+    from ..plugins import get_catalogue
+
     entry = get_entry(name)
-    if entry.task == "causal-analyzer":
-        raise InputError(f"{name} is a causal analyzer: it has no weights to export")
+    task = get_catalogue().tasks.get(entry.task)
+    if task is not None and not task.weights:
+        raise InputError(f"{name} is a {entry.task}: it has no weights to export")
     # loading strictly proves the file fits the architecture and config the card describes
     model = load(name, device="cpu", weights=weights)
     resolved = model.zoo_weights
@@ -133,19 +144,20 @@ def _export_training(train_dir: Path, out_dir: Path, architecture: str | None, d
 def _check_loads(architecture: str, config: dict[str, Any], weights: Path) -> Any:
     """Build ``architecture`` from ``config`` and load ``weights`` strictly (raises on any mismatch); the
     architecture."""
-    from ..api import _model_class
+    from ..api import model_class
     from ..loading import build_model, load_weights_into
     from ..plugins import get_catalogue
 
-    arch = get_catalogue().architecture(architecture)
-    if arch.task == "causal-analyzer":
-        raise InputError(f"--architecture {architecture}: a causal analyzer has no weights to export")
+    catalogue = get_catalogue()
+    arch = catalogue.architecture(architecture)
+    if not catalogue.task(arch.task).weights:
+        raise InputError(f"--architecture {architecture}: a {arch.task} has no weights to export")
     import torch
 
     from ..errors import ConfigError, StateDictMismatchError
 
     try:
-        model = build_model(_model_class(arch), config, architecture=arch.name)
+        model = build_model(model_class(arch, catalogue), config, architecture=arch.name)
         load_weights_into(model, weights, device=torch.device("cpu"), dtype=torch.float32, architecture=arch.name,
                           strict=True)
     except (ConfigError, StateDictMismatchError) as exc:

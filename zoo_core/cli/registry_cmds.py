@@ -133,8 +133,9 @@ def add_command(name: str, repo_id: str, revision: str, file: Path, filename: st
     if task is None:
         raise click.UsageError(f"--architecture {arch_name!r}: no installed plugin provides it; install the "
                                "plugin first so zoo knows its task")
-    if task == "causal-analyzer":
-        raise click.UsageError(f"--architecture {arch_name!r} is a causal analyzer: it takes no weights")
+    registered = catalogue.tasks.get(task)
+    if registered is not None and not registered.weights:
+        raise click.UsageError(f"--architecture {arch_name!r} is a {task}: it takes no weights")
     config: dict[str, Any] = dict(known.config) if known and known.architecture == arch_name else {}
     config_file = file.parent / "config.json"
     if config_file.is_file():

@@ -1,9 +1,12 @@
 """``zoo new-plugin``: write a complete, installable plugin distribution from templates.
 
-The templates (``templates/*.tmpl``, shipped as package data) hold the files; this module
-fills in the names, and for weight-bearing kinds builds the model once to write seeded
-tiny weights and a registry fragment that pins their real size and sha256, so the new
-plugin's ``zoo run`` works offline straight after ``pip install -e``.
+The common files (``templates/*.tmpl``, shipped as package data) and each task's own
+template folder (``Task.scaffold``: ``model.py.tmpl``, ``test.py.tmpl`` and a
+``scaffold.toml`` naming the parts) hold the files; this module fills in the names, and for
+tasks with weights builds the model once to write seeded tiny weights and a registry
+fragment that pins their real size and sha256, so the new plugin's ``zoo run`` works
+offline straight after ``pip install -e``. Any registered task with a scaffold is a
+``--kind``: a plugin that registers a task can ship templates for it.
 """
 
 from __future__ import annotations
@@ -20,31 +23,64 @@ from pathlib import Path
 from ..errors import InputError
 from .toml_text import entry_toml
 
-__all__ = ["KINDS", "Scaffold", "plan", "write_plugin"]
+__all__ = ["Scaffold", "Templates", "kinds", "templates_for", "plan", "write_plugin"]
 
-KINDS = ("generator", "encoder", "autoencoder", "causal-analyzer")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
-_ARCH_SUFFIX = {"generator": "mlp", "encoder": "conv-encoder", "autoencoder": "conv-ae",
-                "causal-analyzer": "backdoor"}
-_CLASS_SUFFIX = {"generator": "Generator", "encoder": "Encoder", "autoencoder": "Autoencoder",
-                 "causal-analyzer": "Analyzer"}
-_SUMMARY = {
-    "generator": "a small MLP generator (latents -> 16x16 greyscale images)",
-    "encoder": "a two-layer convolutional encoder (RGB images -> latent maps at 1/4 size)",
-    "autoencoder": "a small convolutional autoencoder (RGB images <-> latent maps at 1/4 size)",
-    "causal-analyzer": "a back-door adjustment analyzer for causal DAGs (torch-free)",
-}
-_OPTIONS = {
-    "generator": '\n        options=(zoo_core.Option("temperature", type="float", default=1.0,\n'
-                 '                                 help="scale the latents (0 gives one image)"),),',
-    "causal-analyzer": (
-        '\n        options=(\n'
-        '            zoo_core.Option("graph", required=True, help="edges like \'Z -> X; Z -> Y; X -> Y\'"),\n'
-        '            zoo_core.Option("treatment", help="the node whose effect is asked for"),\n'
-        '            zoo_core.Option("outcome", help="the node it affects"),\n'
-        '        ),'),
-}
+
+
+@dataclass(frozen=True)
+class Templates:
+    """A task's scaffold: its template folder and the names and words ``scaffold.toml`` gives."""
+
+    folder: Path
+    summary: str
+    arch_suffix: str
+    class_suffix: str
+    module: str
+    run_example: str
+    architecture_extra: str
+    weights: bool
+
+
+def _folder(spec: str) -> Path:
+    """A task's ``scaffold``: a core template set's name, ``"package.module:folder"`` or a path."""
+    if ":" in spec and not Path(spec).is_absolute():
+        module_name, _, relative = spec.partition(":")
+        spec_found = importlib.util.find_spec(module_name)
+        if spec_found is None or spec_found.origin is None:
+            raise InputError(f"scaffold {spec!r}: cannot find module {module_name!r}")
+        return Path(spec_found.origin).resolve().parent / relative
+    if "/" not in spec and (_TEMPLATES / spec).is_dir():
+        return _TEMPLATES / spec
+    return Path(spec)
+
+
+def kinds() -> list[str]:
+    """The registered tasks that ship a scaffold (``--kind`` choices)."""
+    from ..plugins import get_catalogue
+
+    return [name for name, task in get_catalogue().tasks.items() if task.scaffold]
+
+
+def templates_for(kind: str) -> Templates:
+    """The scaffold of the registered task ``kind``; an ``InputError`` naming ``--kind`` otherwise."""
+    from ..plugins import get_catalogue
+    from ..registry import tomllib
+
+    task = get_catalogue().tasks.get(kind)
+    if task is None or not task.scaffold:
+        raise InputError(f"--kind {kind!r}: must be one of {', '.join(kinds())}")
+    folder = _folder(task.scaffold)
+    try:
+        words = tomllib.loads((folder / "scaffold.toml").read_text())
+        return Templates(folder=folder, summary=words["summary"], arch_suffix=words["arch_suffix"],
+                         class_suffix=words["class_suffix"], module=words.get("module", "model"),
+                         run_example=words["run_example"], architecture_extra=words.get("architecture_extra", ""),
+                         weights=task.weights)
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"--kind {kind}: the scaffold of task {kind!r} ({task.plugin}) in {folder} is broken: "
+                         f"{type(exc).__name__}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -59,16 +95,16 @@ class Scaffold:
     model: str  # registry entry: sneakers-demo
     cls: str  # model class: SneakersGenerator
     module: str  # module holding the class: model | analyzer
+    templates: Templates
 
     @property
     def has_weights(self) -> bool:
-        return self.kind != "causal-analyzer"
+        return self.templates.weights
 
 
 def plan(name: str, kind: str = "generator") -> Scaffold:
     """Validate ``name`` and ``kind`` into the plugin's names; ``InputError`` naming the argument."""
-    if kind not in KINDS:
-        raise InputError(f"--kind {kind!r}: must be one of {', '.join(KINDS)}")
+    templates = templates_for(kind)
     if name.startswith("zoo-") or name.startswith("zoo_"):
         raise InputError(f"NAME {name!r}: give it without the 'zoo-' prefix (zoo new-plugin {name[4:]}); "
                          "the distribution is called zoo-NAME")
@@ -80,13 +116,13 @@ def plan(name: str, kind: str = "generator") -> Scaffold:
     words = name.split("-")
     return Scaffold(
         name=name, kind=kind, dist=f"zoo-{name}", package="zoo_" + name.replace("-", "_"),
-        arch=f"{name}-{_ARCH_SUFFIX[kind]}", model=f"{name}-demo",
-        cls="".join(w.capitalize() for w in words) + _CLASS_SUFFIX[kind],
-        module="analyzer" if kind == "causal-analyzer" else "model",
+        arch=f"{name}-{templates.arch_suffix}", model=f"{name}-demo",
+        cls="".join(w.capitalize() for w in words) + templates.class_suffix,
+        module=templates.module, templates=templates,
     )
 
 
-def _fill(template: str, values: dict[str, str]) -> str:
+def _fill(template: str | Path, values: dict[str, str]) -> str:
     text = (_TEMPLATES / template).read_text()
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", value)
@@ -97,10 +133,8 @@ def _fill(template: str, values: dict[str, str]) -> str:
 
 
 def _values(s: Scaffold) -> dict[str, str]:
+    run = s.templates.run_example.format(model=s.model, name=s.name, arch=s.arch)
     if s.has_weights:
-        run = {"generator": f"zoo run {s.model} --num 16 --out {s.model}.png",
-               "encoder": f"zoo run {s.model} --input picture.png --out latents.safetensors",
-               "autoencoder": f"zoo run {s.model} --input picture.png --out reconstruction.png"}[s.kind]
         weights_note = " with bundled tiny weights (seeded, untrained: replace them with yours)"
         weights_layout = (f"\n- `{s.package}/weights/{s.model}.safetensors`: the bundled weights, "
                           "pinned by size and sha256 in `models.toml`.")
@@ -108,19 +142,18 @@ def _values(s: Scaffold) -> dict[str, str]:
                    f"`hf upload you/{s.model} hub/{s.model} .`, then pin the commit it made with "
                    f"`zoo registry add {s.model} --repo-id you/{s.model} --revision SHA "
                    f"--file hub/{s.model}/model.safetensors --registry PATH`.")
-        deps = '"zoo-core>=0.1", "torch>=2.2"'
+        deps = '"zoo-core>=0.2", "torch>=2.2"'
         torch_note = " (imports torch; only loaded on first use)"
     else:
-        run = f"zoo run {s.model} --graph 'Z -> X; Z -> Y; X -> Y' --treatment X --outcome Y"
         weights_note = " (no weights: it computes its answer)"
         weights_layout = ""
-        publish = " A causal analyzer has no weights to publish."
-        deps = '"zoo-core>=0.1"'
-        torch_note = " (torch-free, like every causal analyzer)"
+        publish = f" A {s.kind} has no weights to publish."
+        deps = '"zoo-core>=0.2"'
+        torch_note = " (torch-free)"
     return {
         "name": s.name, "kind": s.kind, "dist": s.dist, "package": s.package, "arch": s.arch,
-        "model": s.model, "cls": s.cls, "module": s.module, "summary": _SUMMARY[s.kind],
-        "options": _OPTIONS.get(s.kind, ""), "dependencies": deps, "run_example": run,
+        "model": s.model, "cls": s.cls, "module": s.module, "summary": s.templates.summary,
+        "architecture_extra": s.templates.architecture_extra, "dependencies": deps, "run_example": run,
         "weights_note": weights_note, "weights_layout": weights_layout, "publish_weights": publish,
         "torch_note": torch_note,
     }
@@ -172,7 +205,7 @@ def _registry_fragment(s: Scaffold, package_dir: Path) -> str:
     table: dict = {
         "architecture": s.arch, "task": s.kind, "plugin": s.dist, "license": "apache-2.0",
         "description": (f"untrained {s.kind} from zoo new-plugin (seeded random weights): replace with yours"
-                        if s.has_weights else "back-door adjustment sets and topological order of a causal DAG"),
+                        if s.has_weights else s.templates.summary),
         "tags": ["demo"],
     }
     if s.has_weights:
@@ -208,8 +241,8 @@ def write_plugin(name: str, kind: str = "generator", directory: Path | None = No
         (staging / "pyproject.toml").write_text(_fill("pyproject.toml.tmpl", values))
         (staging / "README.md").write_text(_fill("README.md.tmpl", values))
         (package_dir / "__init__.py").write_text(_fill("__init__.py.tmpl", values))
-        (package_dir / f"{s.module}.py").write_text(_fill(f"{s.kind}.py.tmpl", values))
-        tests = _fill("test_header.py.tmpl", values) + _fill(f"test_{s.kind}.py.tmpl", values)
+        (package_dir / f"{s.module}.py").write_text(_fill(s.templates.folder / "model.py.tmpl", values))
+        tests = _fill("test_header.py.tmpl", values) + _fill(s.templates.folder / "test.py.tmpl", values)
         if s.has_weights:
             tests += _fill("test_weights.py.tmpl", values)
         (staging / "tests" / f"test_{s.package}.py").write_text(tests)  # unique name: pytest can run many plugins at once

@@ -12,8 +12,11 @@ subject being the model or architecture name (the distribution for plugin-wide c
 per failure. Checks that cannot run here (an option with no default, weights too big for a
 test) are recorded in ``Report.notes``, never silently passed.
 
-The checks import torch (except for causal analyzers); only the plugin-wide import check
-runs in a subprocess, so that it sees a fresh ``sys.modules``.
+The checks that hold for every model (interface, options, config and state-dict round
+trips, bundled weights) live here; what a model of a task must do comes from the task
+itself (``Task.checks``; zoo's own tasks' checks are in ``task_checks``), so a plugin that
+registers a new task brings its checks along. The checks import torch, except for
+torch-free tasks; only the import check runs in a subprocess, to see a fresh ``sys.modules``.
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ from typing import Any
 
 from ..architectures import Architecture, Option
 from ..plugins import Catalogue, PluginInfo, get_catalogue
+from ..task import Task, resolve
+from .task_checks import CheckFailed, ModelChecks, require
 
-__all__ = ["Report", "check_plugin", "check_architecture", "tiny_weights", "CHECKS",
+__all__ = ["Report", "check_plugin", "check_architecture", "tiny_weights", "CHECKS", "ModelChecks",
            "MAX_WEIGHT_BYTES", "MAX_PIXELS"]
 
 #: Random weights above this many bytes (float32) are not built: the model checks are noted as skipped.
@@ -44,27 +49,31 @@ MAX_PIXELS = 128 * 128
 #: Every check the kit runs, by the name its failures carry.
 CHECKS = {
     "plugin loads": "the entry point imports, declares a supported ZOO_PLUGIN_API and its hooks succeed",
-    "no torch on import": "importing the entry point (and a causal analyzer's module) does not import torch",
-    "interface": "the architecture's class imports and subclasses the interface of its task",
-    "options": "declared zoo run options are Options with defaults of their type, not shadowed by the core's, "
-               "and accepted by the method zoo run passes them to",
+    "no torch on import": "importing the entry point (and the module of a model of a torch-free task, such as a "
+                          "causal analyzer) does not import torch",
+    "interface": "the architecture's task is registered, and its class imports and subclasses the task's interface",
+    "options": "declared zoo run options are Options with defaults of their type, not shadowed by the task's, "
+               "and accepted by the methods zoo run passes them to",
     "config round trip": "config -> JSON dict -> config gives an equal config",
     "state-dict round trip": "random weights saved as safetensors load strictly through zoo_core's loader unchanged",
-    "output shape": "sample() and decode() give (N, *image_shape); encode() gives (N, *latent_shape)",
+    "output shape": "sample() and decode() give (N, *image_shape); encode() gives (N, *latent_shape); transform() "
+                    "gives (N, output_channels, H * scale, W * scale)",
     "output dtype": "outputs have the model's dtype",
-    "value range": "sample() gives finite values in [-1, 1]",
+    "value range": "decode() and transform() give finite values in [-1, 1] as returned, before any clamping",
     "determinism": "the same seed (or input) gives the same output",
-    "dtype move": "after .to(float64/bfloat16) the same latents give the same images (to precision)",
-    "device move": "on CUDA the same latents give the same images as on the CPU",
+    "dtype move": "after .to(float64/bfloat16) the same input gives the same output (to precision)",
+    "device move": "on CUDA the same input gives the same output as on the CPU",
     "decode": "decode() of given latents (and labels) returns finite images",
     "encode": "encode() of images in [-1, 1] returns finite latents",
-    "analyze": "analyze() with the declared options' defaults returns an AnalysisResult",
-    "registry entry": "the entry's task matches its architecture",
+    "any size": "apply() takes an image of a size transform() cannot and returns it scaled",
+    "analyze": "analyze() with the architecture's example (or the options' defaults) returns an AnalysisResult",
+    "registry entry": "the entry's task matches its architecture and its config builds the model",
+    "bundled weights": "every weights file the distribution bundles matches its size and sha256 pin and loads "
+                       "strictly into its entry's architecture and config",
     "behaviour": "(notes only) the output checks above, skipped together when the model is too big to run here",
 }
 
 _SEED = 0
-_BATCH = 2
 
 
 @dataclass
@@ -113,20 +122,14 @@ class Report:
         return True
 
 
-class _CheckFailed(Exception):
-    """A contract violation found by a check (the message says which)."""
-
-
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, _CheckFailed):
+    if isinstance(exc, CheckFailed):
         return str(exc)
     text = f"{type(exc).__name__}: {exc}".strip().splitlines()
     return text[0] if text else type(exc).__name__
 
 
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise _CheckFailed(message)
+_require = require
 
 
 # -- plugin-wide checks ----------------------------------------------------------------
@@ -162,7 +165,7 @@ def _imports_torch(modules: list[tuple[str, str]]) -> dict[str, Any]:
                       if line.startswith("ZOO-PROBE ")), None)
         if not found:
             tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise _CheckFailed(f"the import probe failed (exit {result.returncode}): {tail}")
+            raise CheckFailed(f"the import probe failed (exit {result.returncode}): {tail}")
         results.update(found)
         remaining = remaining[len(found):]
     return results
@@ -184,8 +187,9 @@ def check_plugin(name: str, *, configs: Mapping[str, Mapping[str, Any]] | None =
     Each architecture is checked with its default config, or ``configs[arch]`` (give a small
     one where the default is big); each registry entry whose architecture the plugin provides
     is checked with its own config, within ``max_weight_bytes`` of float32 random weights and
-    ``max_pixels`` per generated image (beyond them the checks are noted as skipped).
-    ``analyze[arch]`` gives a causal analyzer options for its ``analyze`` check.
+    ``max_pixels`` per generated image (beyond them the checks are noted as skipped), and
+    every weights file the plugin bundles is verified and loaded. A causal analyzer runs its
+    architecture's ``example`` options; ``analyze[arch]`` overrides them.
     """
     catalogue = get_catalogue()
     info = _find_plugin(catalogue, name)
@@ -196,20 +200,20 @@ def check_plugin(name: str, *, configs: Mapping[str, Mapping[str, Any]] | None =
         return report
     report.passed.append((subject, "plugin loads"))
 
-    module = info.module.partition(":")[0]
-    probes = [(subject, module)]
+    probes = [] if info.builtin else [(subject, info.module.partition(":")[0])]
     for arch_name in info.architectures:
         arch = catalogue.architectures[arch_name]
-        if arch.task == "causal-analyzer":
+        task = catalogue.tasks.get(arch.task)
+        if task is not None and task.torch_free:
             probes.append((arch_name, arch.target.partition(":")[0]))
     try:
-        found = _imports_torch(probes)
+        found = _imports_torch(probes) if probes else {}
     except Exception as exc:  # noqa: BLE001
         report.fail(subject, "no torch on import", _describe(exc))
         found = {}
     for label, value in found.items():
         if value is True:
-            what = "its entry point" if label == subject else "the analyzer's module"
+            what = "its entry point" if label == subject else "the module of this torch-free model"
             report.fail(label, "no torch on import", f"importing {what} imports torch; import it inside the "
                                                      "functions that need it")
         elif value is False:
@@ -229,7 +233,42 @@ def check_plugin(name: str, *, configs: Mapping[str, Mapping[str, Any]] | None =
         elif entry.plugin == info.distribution:
             report.fail(entry.name, "registry entry", f"names plugin {info.distribution} but its architecture "
                                                       f"{entry.architecture!r} is not registered by it")
+        if entry.name in info.models or entry.architecture in provided:
+            _check_bundled(report, catalogue, entry)
     return report
+
+
+def _check_bundled(report: Report, catalogue: Catalogue, entry: Any) -> None:
+    """A bundled weights file: its size and sha256 match the pin, and it loads strictly with the entry's config."""
+    weights = entry.weights
+    if weights is None or weights.bundled is None:
+        return
+
+    def bundled() -> str | None:
+        from ..integrity import check_file
+
+        if not weights.bundled.is_file():
+            raise CheckFailed(f"bundled file {weights.bundled} is missing (not shipped as package data?)")
+        check_file(weights.bundled, size=weights.size, sha256=weights.sha256, what=f"bundled weights of "
+                                                                                   f"{entry.name}", rehash=True)
+        arch = catalogue.architectures.get(entry.architecture)
+        if arch is None:
+            return f"architecture {entry.architecture!r} is not installed, so the file's layout was not checked"
+        _load_file(catalogue, arch, entry.config, weights.bundled)
+        return None
+
+    report.run(entry.name, "bundled weights", bundled)
+
+
+def _load_file(catalogue: Catalogue, arch: Architecture, config: Any, path: Path) -> None:
+    """Build ``arch`` from ``config`` on the meta device and load ``path`` into it strictly."""
+    import torch
+
+    from ..api import model_class
+    from ..loading import build_model, load_weights_into
+
+    model = build_model(model_class(arch, catalogue), config, architecture=arch.name)
+    load_weights_into(model, path, device=torch.device("cpu"), dtype=torch.float32, architecture=arch.name)
 
 
 def _check_entry(catalogue: Catalogue, entry: Any, *, analyze: Mapping[str, Any] | None,
@@ -237,29 +276,27 @@ def _check_entry(catalogue: Catalogue, entry: Any, *, analyze: Mapping[str, Any]
     report = Report()
     arch = catalogue.architectures[entry.architecture]
 
-    def task() -> None:
+    def registry_entry() -> None:
         _require(entry.task == arch.task, f"task {entry.task!r} does not match architecture {arch.name!r}, "
                                           f"which is a {arch.task}")
 
-    report.run(entry.name, "registry entry", task)
-    cls = _interface_class(arch)
-    if cls is None:
+    report.run(entry.name, "registry entry", registry_entry)
+    task = catalogue.tasks.get(arch.task)
+    cls = _interface_class(catalogue, arch)
+    if cls is None or task is None:
         return report  # the architecture's own check says why
-    if arch.task == "causal-analyzer":
-        _check_analyzer(report, entry.name, arch, cls, entry.config, analyze, with_options=False)
-    else:
-        _check_model(report, entry.name, arch, cls, entry.config, max_weight_bytes=max_weight_bytes,
-                     max_pixels=max_pixels, with_options=False)
+    _check_model(report, entry.name, arch, task, cls, entry.config, max_weight_bytes=max_weight_bytes,
+                 max_pixels=max_pixels, with_options=False, example=analyze)
     return report
 
 
 # -- one architecture -------------------------------------------------------------------
 
-def _interface_class(arch: Architecture) -> type | None:
-    from ..api import _model_class
+def _interface_class(catalogue: Catalogue, arch: Architecture) -> type | None:
+    from ..api import model_class
 
     try:
-        return _model_class(arch)
+        return model_class(arch, catalogue)
     except Exception:  # noqa: BLE001 - reported by the "interface" check
         return None
 
@@ -268,32 +305,29 @@ def check_architecture(name: str, config: Mapping[str, Any] | Any | None = None,
                        analyze: Mapping[str, Any] | None = None, max_weight_bytes: int = MAX_WEIGHT_BYTES,
                        max_pixels: int = MAX_PIXELS) -> Report:
     """Check the installed architecture ``name`` built from ``config`` (default: its config class's defaults)
-    with tiny random weights; ``analyze`` gives a causal analyzer's options."""
-    from ..api import _model_class
+    with tiny random weights; ``analyze`` gives options for a model run (default: the architecture's example)."""
+    from ..api import model_class
 
-    arch = get_catalogue().architecture(name)
+    catalogue = get_catalogue()
+    arch = catalogue.architecture(name)
     report = Report()
-    holder: dict[str, type] = {}
+    holder: dict[str, Any] = {}
 
     def interface() -> None:
-        holder["cls"] = _model_class(arch)
+        holder["task"] = catalogue.task(arch.task)
+        holder["cls"] = model_class(arch, catalogue)
 
     if not report.run(name, "interface", interface):
         return report
-    cls = holder["cls"]
-    if arch.task == "causal-analyzer":
-        _check_analyzer(report, name, arch, cls, config, analyze, with_options=True)
-    else:
-        _check_model(report, name, arch, cls, config, max_weight_bytes=max_weight_bytes, max_pixels=max_pixels,
-                     with_options=True)
+    _check_model(report, name, arch, holder["task"], holder["cls"], config, max_weight_bytes=max_weight_bytes,
+                 max_pixels=max_pixels, with_options=True, example=analyze)
     return report
 
 
-def _check_options(report: Report, subject: str, arch: Architecture, methods: list[Callable[..., Any]]) -> None:
-    from ..run_options import options_for
-
+def _check_options(report: Report, subject: str, arch: Architecture, task: Task, cls: type) -> None:
     def options() -> None:
-        core = {o.name for o in options_for(arch.task, dataclasses.replace(arch, options=()))}
+        core = {o.name for o in task.run_options(arch)} | {"json"}
+        methods = [getattr(cls, m) for m in task.option_methods if hasattr(cls, m)]
         for option in arch.options:
             _require(isinstance(option, Option), f"{option!r} is not a zoo_core.Option")
             _require(option.name not in core, f"--{option.name} is shadowed by zoo run's own --{option.name}; "
@@ -308,6 +342,9 @@ def _check_options(report: Report, subject: str, arch: Architecture, methods: li
             for method in methods:
                 _require(_accepts(method, keyword), f"--{option.name}: {method.__qualname__}() takes no "
                                                     f"{keyword!r} keyword, but zoo run passes it")
+        for key in arch.example:
+            known = {o.name.replace("-", "_") for o in [*task.run_options(arch), *arch.options]}
+            _require(key.replace("-", "_") in known, f"example option {key!r} is not an option of {arch.name}")
 
     report.run(subject, "options", options)
 
@@ -353,36 +390,6 @@ def _config_round_trip(report: Report, subject: str, config_class: type | None, 
     return holder.get("config", config if config is not None else {})
 
 
-def _check_analyzer(report: Report, subject: str, arch: Architecture, cls: type, config: Any,
-                    analyze: Mapping[str, Any] | None, *, with_options: bool) -> None:
-    from ..causal import AnalysisResult
-
-    if with_options:
-        _check_options(report, subject, arch, [cls.analyze])
-    built = _config_round_trip(report, subject, cls.config_class, config)
-
-    def run_analyze() -> str | None:
-        # what zoo run passes: every declared option, its default (or None) unless given
-        given = {k.replace("-", "_"): v for k, v in (analyze or {}).items()}
-        missing = [f"--{o.name}" for o in arch.options
-                   if o.required and o.default is None and o.name.replace("-", "_") not in given]
-        if missing:
-            return (f"required option {', '.join(missing)} has no default; pass "
-                    f"analyze={{{arch.name!r}: {{...}}}} to check it")
-        options = {o.name.replace("-", "_"): (() if o.multiple and o.default is None else o.default)
-                   for o in arch.options}
-        options.update(given)
-        analyzer = cls.from_config(built)
-        result = analyzer.analyze(**options)
-        _require(isinstance(result, AnalysisResult),
-                 f"analyze() returned {type(result).__name__}, not zoo_core.AnalysisResult")
-        _require(isinstance(result.data, dict), f"AnalysisResult.data is {type(result.data).__name__}, not a dict")
-        json.dumps(result.data, default=str)
-        return None
-
-    report.run(subject, "analyze", run_analyze)
-
-
 def _weight_bytes(cls: type, config: Any) -> int:
     import torch
 
@@ -403,17 +410,28 @@ def _random_model(cls: type, config: Any) -> Any:
     return model.eval()
 
 
-def _check_model(report: Report, subject: str, arch: Architecture, cls: type, config: Any, *,
-                 max_weight_bytes: int, max_pixels: int, with_options: bool) -> None:
-    from ..interfaces import Autoencoder, Encoder, Generator
+def _task_checks(task: Task) -> Callable[[ModelChecks], None] | None:
+    return resolve(task.checks, what=f"task {task.name!r} checks") if task.checks is not None else None
 
+
+def _check_model(report: Report, subject: str, arch: Architecture, task: Task, cls: type, config: Any, *,
+                 max_weight_bytes: int, max_pixels: int, with_options: bool,
+                 example: Mapping[str, Any] | None) -> None:
     if with_options:
-        if issubclass(cls, Autoencoder):  # zoo run samples without --input and reconstructs with it
-            methods = [cls.sample, cls.reconstruct]
-        else:
-            methods = [cls.sample] if issubclass(cls, Generator) else [cls.encode]
-        _check_options(report, subject, arch, methods)
-    built = _config_round_trip(report, subject, cls.config_class, config)
+        _check_options(report, subject, arch, task, cls)
+    built = _config_round_trip(report, subject, getattr(cls, "config_class", None), config)
+    checks = _task_checks(task)
+    if not task.weights:
+        try:
+            model = cls.from_config(built)
+        except Exception as exc:  # noqa: BLE001
+            report.fail(subject, "registry entry" if not with_options else "config round trip",
+                        f"cannot build it: {_describe(exc)}")
+            return
+        if checks is not None:
+            checks(ModelChecks(report, subject, model, arch, task, max_pixels,
+                               example=dict(example if example is not None else arch.example)))
+        return
     try:
         size = _weight_bytes(cls, built)
     except Exception as exc:  # noqa: BLE001
@@ -431,15 +449,12 @@ def _check_model(report: Report, subject: str, arch: Architecture, cls: type, co
         report.fail(subject, "state-dict round trip", f"cannot build the model: {_describe(exc)}")
         return
     report.run(subject, "state-dict round trip", lambda: _state_dict_round_trip(model, cls, built, arch.name))
-    if isinstance(model, Generator):
-        pixels = model.image_shape[1] * model.image_shape[2]
-        if pixels > max_pixels:
-            report.note(subject, "behaviour", f"skipped: {model.image_shape[1]}x{model.image_shape[2]} images are "
-                                              f"over the {max_pixels}-pixel limit for CPU checks")
-            return
-        _check_generator(report, subject, model)
-    if isinstance(model, Encoder):
-        _check_encoder(report, subject, model)
+    if checks is not None:
+        try:
+            checks(ModelChecks(report, subject, model, arch, task, max_pixels,
+                               example=dict(example if example is not None else arch.example)))
+        except Exception as exc:  # noqa: BLE001 - a task's checks that crash are the task's failure
+            report.fail(subject, "behaviour", f"the {task.name} checks of {task.plugin} crashed: {_describe(exc)}")
 
 
 def _state_dict_round_trip(model: Any, cls: type, config: Any, architecture: str) -> None:
@@ -466,179 +481,19 @@ def _save(state: Mapping[str, Any], path: Path) -> None:
     save_file(dict(state), str(path))
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Equal shapes, dtypes and values (NaN equal to NaN: that is a range problem, not nondeterminism)."""
-    import torch
-
-    return a.shape == b.shape and a.dtype == b.dtype and torch.allclose(a, b, rtol=0, atol=0, equal_nan=True)
-
-
-def _close(a: Any, b: Any) -> float:
-    """Largest absolute difference between two tensors (as float64 on the CPU)."""
-    return float((a.detach().double().cpu() - b.detach().double().cpu()).abs().max()) if a.numel() else 0.0
-
-
-def _check_generator(report: Report, subject: str, model: Any) -> None:
-    import torch
-
-    from ..interfaces import seeded_noise
-
-    n = _BATCH
-    expected = (n, *model.image_shape)
-    latents = seeded_noise((n, *model.latent_shape), _SEED)
-    labels = torch.arange(n) % model.num_classes if model.num_classes else None
-    outputs: dict[str, Any] = {}
-
-    def decoded() -> Any:
-        with torch.inference_mode():
-            return model.decode(latents.to(model.dtype), labels)
-
-    def shape() -> None:
-        with torch.inference_mode():
-            images = model.sample(n, seed=_SEED)
-        outputs["sample"] = images
-        _require(tuple(images.shape) == expected, f"sample({n}) gave shape {tuple(images.shape)}, "
-                                                  f"expected {expected} from image_shape")
-        first = decoded()
-        _require(tuple(first.shape) == expected, f"decode() gave shape {tuple(first.shape)}, expected {expected}")
-
-    if not report.run(subject, "output shape", shape):
-        return
-    images = outputs["sample"]
-
-    def dtype() -> None:
-        _require(images.dtype == model.dtype, f"sample() gave {images.dtype} from a {model.dtype} model")
-        got = decoded().dtype
-        _require(got == model.dtype, f"decode() gave {got} from a {model.dtype} model")
-
-    def value_range() -> None:
-        _require(bool(torch.isfinite(images).all()), "sample() gave non-finite values")
-        low, high = float(images.min()), float(images.max())
-        _require(low >= -1 and high <= 1, f"sample() values span [{low:.3g}, {high:.3g}], outside [-1, 1]")
-
-    def determinism() -> None:
-        with torch.inference_mode():
-            again = model.sample(n, seed=_SEED)
-        _require(_same(again, images), f"sample(seed={_SEED}) twice gave different images "
-                                       f"(max difference {_close(again, images):.3g})")
-
-    def decode() -> None:
-        first, second = decoded(), decoded()
-        outputs["decode"] = first
-        _require(bool(torch.isfinite(first).all()), "decode() gave non-finite values")
-        _require(_same(first, second), "decode() of the same latents twice gave different images")
-
-    report.run(subject, "output dtype", dtype)
-    report.run(subject, "value range", value_range)
-    report.run(subject, "determinism", determinism)
-    if not report.run(subject, "decode", decode) or "decode" not in outputs:
-        return
-    reference = outputs["decode"]
-
-    def moved(dtype: Any, device: str, atol: float) -> str | None:
-        import copy
-
-        other = copy.deepcopy(model)
-        try:
-            other.to(device=device, dtype=dtype)
-            with torch.inference_mode():
-                out = other.decode(latents.to(device=device, dtype=dtype),
-                                   None if labels is None else labels.to(device))
-        except (RuntimeError, NotImplementedError) as exc:
-            if dtype == torch.bfloat16 and "not implemented" in str(exc).lower():
-                return f"{dtype} is not implemented on {device} for this model: {_describe(exc)}"
-            raise _CheckFailed(f"after .to({device!r}, {dtype}) decode() raised {_describe(exc)}") from exc
-        _require(out.dtype == dtype, f"after .to({dtype}) decode() gave {out.dtype}")
-        _require(out.device.type == torch.device(device).type,
-                 f"after .to({device!r}) decode() gave a tensor on {out.device}")
-        diff = _close(out, reference)
-        _require(diff <= atol, f"after .to({device!r}, {dtype}) the same latents gave images differing by up to "
-                               f"{diff:.3g} (allowed {atol:g})")
-        return None
-
-    def dtype_move() -> str | None:
-        return moved(torch.float64, "cpu", 1e-3) or moved(torch.bfloat16, "cpu", 0.25)
-
-    report.run(subject, "dtype move", dtype_move)
-    if torch.cuda.is_available():
-        report.run(subject, "device move", lambda: moved(torch.float32, "cuda", 2e-2))
-    else:
-        report.note(subject, "device move", "skipped: no CUDA device")
-
-
-def _encoder_input_size(model: Any) -> int:
-    from ..interfaces import Generator
-
-    if isinstance(model, Generator):
-        return int(model.image_shape[-1])
-    for name in ("image_size", "sample_size", "size"):
-        value = getattr(model.config, name, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    multiple = max(1, int(model.size_multiple))
-    return multiple * max(1, -(-32 // multiple))
-
-
-def _check_encoder(report: Report, subject: str, model: Any) -> None:
-    import torch
-
-    from ..interfaces import Generator
-
-    side = _encoder_input_size(model)
-    if side * side > MAX_PIXELS * 4:
-        report.note(subject, "encode", f"skipped: {side}x{side} inputs are too big for CPU checks")
-        return
-    generator = torch.Generator().manual_seed(_SEED)
-    images = torch.rand((_BATCH, model.input_channels, side, side), generator=generator) * 2 - 1
-    outputs: dict[str, Any] = {}
-
-    def encode() -> None:
-        with torch.inference_mode():
-            outputs["latents"] = latents = model.encode(images)
-        _require(isinstance(latents, torch.Tensor), f"encode() returned {type(latents).__name__}, not a tensor")
-        _require(bool(torch.isfinite(latents).all()), "encode() gave non-finite latents")
-
-    if not report.run(subject, "encode", encode):
-        return
-    latents = outputs["latents"]
-
-    def shape() -> None:
-        _require(latents.shape[0] == _BATCH, f"encode() of {_BATCH} images gave {latents.shape[0]} latents")
-        if isinstance(model, Generator):
-            expected = (_BATCH, *model.latent_shape)
-            _require(tuple(latents.shape) == expected, f"encode() gave latents of shape {tuple(latents.shape)}, "
-                                                       f"expected {expected} from latent_shape")
-            with torch.inference_mode():
-                rebuilt = model.reconstruct(images)
-            _require(tuple(rebuilt.shape) == tuple(images.shape),
-                     f"reconstruct() gave shape {tuple(rebuilt.shape)} for images of shape {tuple(images.shape)}")
-
-    def dtype() -> None:
-        _require(latents.dtype == model.dtype, f"encode() gave {latents.dtype} latents from a {model.dtype} model")
-
-    def determinism() -> None:
-        with torch.inference_mode():
-            again = model.encode(images)
-        _require(_same(again, latents), "encode() of the same images twice gave different latents "
-                                              f"(max difference {_close(again, latents):.3g})")
-
-    report.run(subject, "output shape", shape)
-    report.run(subject, "output dtype", dtype)
-    report.run(subject, "determinism", determinism)
-
-
 # -- tiny weights -------------------------------------------------------------------------
 
 def tiny_weights(architecture: str, path: str | os.PathLike[str], config: Mapping[str, Any] | Any | None = None
                  ) -> Path:
     """Write seeded random weights for ``architecture`` (built from ``config``) to the safetensors ``path``."""
-    from ..api import _model_class
+    from ..api import model_class
     from ..config import build_config
 
-    arch = get_catalogue().architecture(architecture)
-    cls = _model_class(arch)
-    if arch.task == "causal-analyzer":
-        raise ValueError(f"architecture {architecture!r} is a causal analyzer; it has no weights")
+    catalogue = get_catalogue()
+    arch = catalogue.architecture(architecture)
+    cls = model_class(arch, catalogue)
+    if not catalogue.task(arch.task).weights:
+        raise ValueError(f"architecture {architecture!r} is a {arch.task}; it has no weights")
     model = _random_model(cls, build_config(cls.config_class, config if config is not None else {}))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

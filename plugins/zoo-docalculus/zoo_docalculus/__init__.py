@@ -8,7 +8,7 @@ analyzers load when used.
 import zoo_core
 from zoo_core import Option
 
-ZOO_PLUGIN_API = 1
+ZOO_PLUGIN_API = 2
 
 _GRAPH = Option("graph", required=True,
                 help="a causal diagram: inline 'Z -> X; X -> Y; X <-> Y', or a .json/.txt file")

@@ -44,7 +44,7 @@ def _checked(graph: ADMG | str | Path, **names: list[str]) -> ADMG:
 
 
 def _warn(message: str) -> None:
-    from zoo_core.plugins import warn
+    from zoo_core import warn
 
     warn(message)
 

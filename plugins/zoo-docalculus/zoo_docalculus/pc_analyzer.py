@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 
 import zoo_core
-from zoo_core import InputError
-from zoo_core.plugins import warn
+from zoo_core import InputError, warn
 
 from .citests import FisherZ, GTest
 from .pc import pc

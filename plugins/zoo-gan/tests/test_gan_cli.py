@@ -57,7 +57,7 @@ def test_interpolation_strip(zoo, tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["--num", "0"], "--num must be positive"),
     (["--label", "3"], "takes no option --label"),
-    (["--out", "/nonexistent/grid.png"], "directory /nonexistent does not exist"),
+    (["--out", "/nonexistent/grid.png"], "folder /nonexistent does not exist"),
 ])
 def test_bad_run_arguments(zoo, args, message):
     code, out, err = zoo("run", "dcgan-fashion", *args)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import zoo_core
 
-ZOO_PLUGIN_API = 1
+ZOO_PLUGIN_API = 2
 
 
 @zoo_core.hookimpl

@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 import zoo_core
-from zoo_core.errors import InputError
+from zoo_core import InputError
 
 __all__ = ["ClassifierConfig", "FeatureClassifier", "load_classifier"]
 
@@ -98,9 +98,8 @@ class FeatureClassifier(zoo_core.Encoder):
 def load_classifier(spec: str, device: Any) -> FeatureClassifier:
     """A registry name, or a training output folder / .safetensors file of the classifier."""
     import zoo_core
+    from zoo_core import ConfigError
     from zoo_core.config import build_config
-    from zoo_core.errors import ConfigError
-    from zoo_core.loading import build_model, load_weights_into
 
     path = Path(spec)
     if path.suffix == ".safetensors" or path.is_dir():
@@ -111,7 +110,6 @@ def load_classifier(spec: str, device: Any) -> FeatureClassifier:
             classifier_config = build_config(ClassifierConfig, config, where=str(config_file))
         except ConfigError as exc:
             raise InputError(f"--classifier {spec}: not a feature classifier ({exc})") from exc
-        model = build_model(FeatureClassifier, classifier_config, architecture="fashion-classifier")
-        return load_weights_into(model, weights, device=device, dtype=torch.float32,
-                                 architecture="fashion-classifier")
+        model = zoo_core.build(FeatureClassifier, classifier_config)
+        return zoo_core.load_weights(model, weights, device=device, dtype=torch.float32)
     return zoo_core.load(spec, device=device)

@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 import zoo_core
-from zoo_core.errors import ConfigError, InputError
+from zoo_core import ConfigError, InputError
 
 __all__ = ["DCGANConfig", "DCGAN", "DCGANGenerator", "DCGANDiscriminator"]
 

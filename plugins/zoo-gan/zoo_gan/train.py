@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from zoo_core.errors import InputError
+from zoo_core import InputError
 
 from .classifier import load_classifier
 

@@ -8,14 +8,7 @@ from pathlib import Path
 
 import zoo_core
 
-ZOO_PLUGIN_API = 1
-
-_TILING = (
-    zoo_core.Option("tile", type="int", default=0,
-                    help="encode/decode in tiles of this many pixels (0: whole image at once); bounds memory"),
-    zoo_core.Option("tile-overlap", type="int", default=32,
-                    help="pixels two neighbouring tiles share, blended linearly (with --tile)"),
-)
+ZOO_PLUGIN_API = 2
 
 
 @zoo_core.hookimpl
@@ -29,12 +22,12 @@ def register_architectures(register):
         name="autoencoder-kl", task="autoencoder", target="zoo_vae.autoencoder_kl:AutoencoderKL",
         description="the Stable Diffusion KL autoencoder (diffusers' AutoencoderKL key layout, both attention "
                     "layouts)",
-        options=_TILING,
+        tiling=True,  # fully convolutional: the core's --tile works tile by tile
     ))
     register(zoo_core.Architecture(
         name="autoencoder-tiny", task="autoencoder", target="zoo_vae.autoencoder_tiny:AutoencoderTiny",
         description="TAESD, the tiny Stable Diffusion autoencoder (diffusers' AutoencoderTiny key layout)",
-        options=_TILING,
+        tiling=True,
     ))
 
 

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from zoo_core.errors import ConfigError
+from zoo_core import ConfigError
 
 from .tiled import TiledAutoencoder
 
@@ -216,6 +216,9 @@ class AutoencoderKL(TiledAutoencoder):
     """The SD / SDXL VAE; ``posterior`` gives the Gaussian's mean and log-variance, ``encode`` its mean."""
 
     config_class = AutoencoderKLConfig
+    # peak activations of an untiled float32 decode: 3,841 MiB max RSS at 1024x1024 less the
+    # process and weights (bench/bench_vae.py memory); the core refuses larger runs and says --tile
+    working_bytes_per_pixel = 3300.0
 
     def __init__(self, config: AutoencoderKLConfig) -> None:
         super().__init__(config)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from zoo_core.errors import ConfigError
+from zoo_core import ConfigError
 
 from .tiled import TiledAutoencoder
 
@@ -107,6 +107,9 @@ class TinyDecoder(nn.Module):
 
 class AutoencoderTiny(TiledAutoencoder):
     config_class = AutoencoderTinyConfig
+    # peak activations of an untiled float32 decode: 781 MiB max RSS at 1024x1024 less the process
+    # (bench/bench_vae.py memory)
+    working_bytes_per_pixel = 450.0
 
     def __init__(self, config: AutoencoderTinyConfig) -> None:
         super().__init__(config)

@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 import zoo_core
-from zoo_core.errors import ConfigError, InputError
+from zoo_core import ConfigError, InputError
 
 __all__ = ["ConvVAEConfig", "ConvVAE", "gaussian_kl", "LIKELIHOODS"]
 

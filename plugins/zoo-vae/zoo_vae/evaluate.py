@@ -26,7 +26,7 @@ import torch
 
 import zoo_core
 from zoo_core.data import load_fashion_mnist, to_model_range
-from zoo_core.errors import InputError, ZooError
+from zoo_core import InputError, ZooError
 
 __all__ = ["evaluate", "likelihood_metrics", "sample_metrics"]
 

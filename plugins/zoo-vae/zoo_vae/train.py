@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from zoo_core.errors import InputError
+from zoo_core import InputError
 
 DEVICE_HELP = "auto, cpu, cuda or cuda:N (under torchrun each rank takes its local GPU)"
 HELD_OUT = 5000  # training images set aside for the early-stopping metric (the test split stays untouched)
@@ -55,7 +55,7 @@ def train_conv_vae(out_dir: Path, dataset: str, data_dir: Path | None, image_siz
                    limit: int | None) -> None:
     """Train the conv VAE on Fashion-MNIST or a folder of images, stopping when the held-out ELBO stalls."""
     from zoo_core.data import load_dataset, to_model_range
-    from zoo_core.errors import ConfigError
+    from zoo_core import ConfigError
     from zoo_core.training import fit, training_context
 
     from .conv_vae import ConvVAEConfig

@@ -37,17 +37,11 @@ class ToyGenerator(zoo_core.Generator):
     def num_classes(self):
         return self.config.num_classes
 
-    def decode(self, latents, labels=None):
+    def decode(self, latents, labels=None, temperature=1.0):  # `zoo run --temperature T` arrives here
+        latents = latents * temperature
         if self.embed is not None and labels is not None:
             latents = latents + self.embed(labels)
         return torch.tanh(self.linear(latents)).view(-1, *self.image_shape)  # (N, C, H, W)
-
-    def sample(self, num, seed=0, labels=None, batch_size=None, temperature=1.0):
-        self._temperature = temperature
-        return super().sample(num, seed=seed, labels=labels, batch_size=batch_size)
-
-    def sample_latents(self, num, seed=0):
-        return super().sample_latents(num, seed) * getattr(self, "_temperature", 1.0)
 
 
 @dataclass

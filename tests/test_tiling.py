@@ -7,7 +7,7 @@ import torch
 from torch.nn import functional as F
 
 from zoo_core.errors import InputError
-from zoo_vae.tiling import tile_starts, tiled_map
+from zoo_core.tiling import tile_starts, tiled_map
 
 
 @pytest.mark.parametrize("size,tile,overlap", [(100, 32, 8), (64, 32, 0), (33, 32, 8), (32, 32, 8), (10, 32, 8)])

@@ -1,0 +1,120 @@
+"""Where a run may write: never over a file without ``--force``, never over one of its inputs.
+
+Every command that writes files asks here first, before loading a model or computing
+anything, so a refused run costs nothing and leaves everything as it was. Files themselves
+are written atomically (``zoo_core.atomic``): a run stopped part way (a full disk, Ctrl-C)
+leaves only whole files, and ``--skip-existing`` continues it without redoing or clobbering
+them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from .errors import InputError
+
+__all__ = ["IMAGE_FORMATS", "image_format", "check_output_file", "plan_folder", "same_file", "stopped_part_way"]
+
+#: Image file suffixes zoo writes, and the format each is written in.
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+
+
+def image_format(path: Path, option: str) -> str:
+    """The format ``path``'s suffix asks for; an ``InputError`` naming the option for any other suffix."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in IMAGE_FORMATS:
+        written = ", ".join(IMAGE_FORMATS)
+        got = f"'{suffix}'" if suffix else "no suffix"
+        raise InputError(f"{option} {path}: images are written as {written} ({got} given); name the file "
+                         "accordingly, e.g. out.png")
+    return IMAGE_FORMATS[suffix]
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name the same file (through links, '..' and case-insensitive file systems)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).absolute().resolve() == Path(b).absolute().resolve()
+
+
+def _is_input(path: Path, inputs: Iterable[Path]) -> bool:
+    return any(same_file(path, source) for source in inputs)
+
+
+def check_output_file(path: Path, *, option: str, force: bool, inputs: Sequence[Path] = (),
+                      image: bool = True) -> Path:
+    """Check that the run may write ``path``: an image name, a folder that exists, and no file to
+    lose (unless ``force``; never one of ``inputs``)."""
+    path = Path(path)
+    if image:
+        image_format(path, option)
+    if path.is_dir():
+        raise InputError(f"{option} {path}: is a folder; give a file name" + (" ending in .png" if image else ""))
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise InputError(f"{option} {path}: folder {directory} does not exist; create it first")
+    if path.exists():
+        if _is_input(path, inputs):
+            raise InputError(f"{option} {path}: is one of the inputs; zoo never writes over its inputs, even with "
+                             "--force: choose another name")
+        if not force:
+            raise InputError(f"{option} {path}: already exists; pass --force to overwrite it, or choose another name")
+    return path
+
+
+def plan_folder(directory: Path, names: Sequence[str], *, option: str = "--out-dir", force: bool,
+                skip_existing: bool, inputs: Sequence[Path] = ()) -> list[Path | None]:
+    """The path to write for each file name in ``directory``, or None where it is kept.
+
+    Files that exist already are kept with ``skip_existing``, overwritten with ``force``,
+    and otherwise refuse the whole run before anything is written. A name that would land
+    on one of ``inputs`` is refused even with ``force``.
+    """
+    directory = Path(directory)
+    if force and skip_existing:
+        raise InputError("--force and --skip-existing contradict each other; pass one")
+    if directory.exists() and not directory.is_dir():
+        raise InputError(f"{option} {directory}: is a file; name a folder")
+    if len(set(names)) != len(names):
+        seen: set[str] = set()
+        twice = next(n for n in names if n in seen or seen.add(n))  # type: ignore[func-returns-value]
+        raise InputError(f"{option} {directory}: two outputs would both be named {twice!r} (inputs with the same base "
+                         "name in different folders); run them separately")
+    targets: list[Path | None] = []
+    existing = []
+    for name in names:
+        path = directory / name
+        if path.exists() and _is_input(path, inputs):
+            raise InputError(f"{option} {directory}: {name} is one of the inputs; zoo never writes over its inputs, "
+                             "even with --force: choose another folder")
+        if path.exists() and not force:
+            existing.append(name)
+            targets.append(None)
+        else:
+            targets.append(path)
+    if existing and not skip_existing:
+        shown = ", ".join(existing[:3]) + (f" and {len(existing) - 3} more" if len(existing) > 3 else "")
+        raise InputError(f"{option} {directory}: {len(existing)} of {len(names)} outputs exist already ({shown}); "
+                         "pass --skip-existing to keep them and write the rest (e.g. to continue an interrupted run), "
+                         "or --force to overwrite them")
+    return targets
+
+
+def make_folder(directory: Path, option: str = "--out-dir") -> Path:
+    """Create ``directory`` (and parents) for outputs; an ``InputError`` naming ``option`` if it cannot be."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{option} {directory}: cannot create it ({exc.strerror or exc})") from exc
+    return directory
+
+
+def stopped_part_way(option: str, directory: Path, written: int, total: int, exc: BaseException) -> InputError:
+    """The error for a folder run that stopped after ``written`` whole files (a full disk, say)."""
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return InputError(f"{option} {directory}: stopped after writing {written} of {total} files ({reason}); every file "
+                      "written is whole: free the problem and rerun with --skip-existing to write the rest")

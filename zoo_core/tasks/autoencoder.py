@@ -1,0 +1,168 @@
+"""The ``autoencoder`` task: encode images and decode them again, or sample from the prior.
+
+``zoo run NAME photo.png --out-dir D`` (or ``--input``) reconstructs each image and reports
+its PSNR; without images it samples like a generator. Architectures that declare
+``tiling=True`` get ``--tile``/``--tile-overlap`` (bounded memory at any image size).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..architectures import Architecture, Option
+from ..errors import InputError
+from ..task import Task
+from .common import IMAGES, INPUT, input_files, itemsize, tiling_options, write_folder
+from .generator import sample_run, sampling_options
+
+if TYPE_CHECKING:
+    from ..running import RunContext, RunResult
+
+__all__ = ["AUTOENCODER", "psnr", "check_image_memory"]
+
+
+def _options(architecture: Architecture | None) -> list[Option]:
+    tiles = tiling_options() if architecture is not None and architecture.tiling else []
+    return [INPUT, *sampling_options(architecture), *tiles]
+
+
+def psnr(a: Any, b: Any) -> float:
+    """PSNR in dB of two images in [-1, 1] (peak-to-peak 2)."""
+    mse = float((((a.float() - b.float()) / 2) ** 2).mean())
+    return math.inf if mse == 0 else 10 * math.log10(1.0 / mse)
+
+
+def check_image_memory(model: Any, height: int, width: int, *, tile: int, what: str, scale: int = 1) -> None:
+    """Refuse one untiled pass over an image that cannot fit, suggesting ``--tile``."""
+    from ..memory import require
+
+    size = itemsize(model.dtype)
+    out_h, out_w = height * scale, width * scale
+    side = max(min(tile, height), 1) * scale if tile else None
+    pixels = side * side if side else out_h * out_w
+    need = out_h * out_w * 3 * 4 + pixels * (model.working_bytes_per_pixel * size / 4 + 3 * size)
+    fix = ("pass a smaller --tile" if tile else "pass --tile 512 (or smaller) to work tile by tile")
+    require(need, device=model.device, what=what, fix=fix)
+
+
+def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
+    import torch
+
+    from ..images import make_grid, read_image, save_image
+    from ..outputs import check_output_file, plan_folder
+    from ..running import RunResult
+
+    options = context.options
+    out, out_dir = options.get("out"), options.get("out_dir")
+    force, skip = bool(options.get("force")), bool(options.get("skip_existing"))
+    tile, overlap = options.get("tile") or 0, options.get("tile_overlap") or 0
+    if options.get("interpolate") is not None:
+        raise InputError("--interpolate samples from the prior; it takes no input images")
+    if out is not None:
+        check_output_file(out, option="--out", force=force, inputs=files)
+    targets = plan_folder(out_dir, [f"{f.stem}.png" for f in files], force=force, skip_existing=skip,
+                          inputs=files) if out_dir is not None else []
+    model = context.load()
+    meta = context.provenance()
+    own = context.model_options
+    keep = out is not None or out_dir is None
+    originals: list[Any] = []
+    outputs: list[Any] = []
+    scores: dict[str, float] = {}
+
+    def results(first: int) -> Iterator[tuple[int, Any]]:
+        from ..progress import tile_progress
+
+        for index, path in enumerate(files):
+            if targets and targets[index] is None and not keep:
+                continue
+            image = read_image(path, model.input_channels)
+            try:
+                model.check_images(image)
+            except InputError as exc:
+                raise InputError(f"{path}: {exc}") from None
+            check_image_memory(model, *image.shape[-2:], tile=tile, what=f"{path} ({image.shape[-1]}x"
+                                                                          f"{image.shape[-2]})")
+            with context.progress(_tiles(image, tile, overlap) * 2, f"{path.name}", unit="tile") as bar, \
+                    tile_progress(bar), torch.inference_mode():
+                batch = image.to(model.device, model.dtype)
+                tiles = {"tile": tile, "tile_overlap": overlap} if tile else {}
+                output = model.reconstruct(batch, **tiles, **own)
+            output = output.float().cpu()
+            scores[str(path)] = round(psnr(image, output), 3)
+            if keep:
+                originals.append(image)
+                outputs.append(output)
+            yield index, output
+
+    files_written: list[Path] = []
+    if out_dir is not None:
+        files_written += write_folder(context, out_dir, targets, results,
+                                      lambda path, image: save_image(image, path, dict(meta, input=path.stem)))
+    else:
+        for _ in results(0):
+            pass
+    data: dict[str, Any] = {"psnr_db": scores,
+                            "mean_psnr_db": round(sum(scores.values()) / len(scores), 3) if scores else None}
+    if out_dir is not None:
+        data["outputs"] = [str(t) for t in targets if t is not None]
+    lines = []
+    if out is not None:
+        if len({o.shape for o in outputs}) != 1:
+            raise InputError("--out: the inputs differ in size, so they cannot share one grid; use --out-dir")
+        pairs = torch.cat([torch.cat([o, r]) for o, r in zip(originals, outputs)])
+        files_written.append(save_image(make_grid(pairs, columns=2 * min(4, len(files))), out, meta))
+        data["grid"] = str(out)
+        lines.append(f"wrote {out}")
+    if out_dir is not None:
+        lines.append(f"wrote {len(data['outputs'])} images to {out_dir}")
+    if scores:
+        lines.append(f"PSNR {data['mean_psnr_db']:.2f} dB (mean over {len(scores)} images)")
+    value = outputs if keep else None
+    return RunResult(data=data, lines=lines, files=files_written, value=value)
+
+
+def _tiles(image: Any, tile: int, overlap: int) -> int:
+    from ..tiling import tile_count
+
+    return tile_count(image.shape[-2], image.shape[-1], tile, overlap) if tile else 1
+
+
+def run(context: RunContext) -> RunResult:
+    files = input_files(context, required=False)
+    if files:
+        return _reconstruct(context, files)
+    tile, overlap = context.options.get("tile") or 0, context.options.get("tile_overlap") or 0
+    own = context.model_options
+
+    def decode(model: Any, latents: Any, labels: Any) -> Any:
+        if labels is not None:
+            raise InputError("this autoencoder is unconditional; it takes no label")
+        return model.decode_tiled(latents, tile, overlap, **own) if tile else model.decode(latents, **own)
+
+    return sample_run(context, decode)
+
+
+def _default_outputs(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    if options.get("out") is not None or options.get("out_dir") is not None:
+        return {}
+    given = bool(options.get("inputs")) or bool(options.get("input"))
+    return {"out": Path(f"{name}-reconstruction.png" if given else f"{name}.png")}
+
+
+AUTOENCODER = Task(
+    name="autoencoder",
+    interface="zoo_core.interfaces:Autoencoder",
+    runner=run,
+    description="images to latents and back: VAEs, the Stable Diffusion autoencoders",
+    options=_options,
+    arguments=(IMAGES,),
+    option_methods=("decode", "reconstruct"),
+    checks="zoo_core.testing.task_checks:check_autoencoder",
+    pipeline_tag=None,
+    scaffold="autoencoder",
+    default_outputs=_default_outputs,
+)

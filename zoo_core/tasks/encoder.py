@@ -1,0 +1,87 @@
+"""The ``encoder`` task: images in, latents (features) out, saved as one safetensors file.
+
+``zoo run NAME a.png b.png --out latents.safetensors`` (or ``--input``) encodes images of
+one size in one batch and writes their latents, with the inputs and the model's
+provenance in the file's metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..architectures import Architecture, Option
+from ..errors import InputError
+from ..task import Task
+from .common import BATCH, FORCE, IMAGES, INPUT, input_files, loading_options
+
+if TYPE_CHECKING:
+    from ..running import RunContext, RunResult
+
+__all__ = ["ENCODER"]
+
+_OUT = Option("out", type="path", help="write the latents to this .safetensors file")
+
+
+def _options(architecture: Architecture | None) -> list[Option]:
+    return [INPUT, _OUT, FORCE, BATCH, *loading_options()]
+
+
+def run(context: RunContext) -> RunResult:
+    import torch
+
+    from ..images import read_image
+    from ..outputs import check_output_file
+    from ..running import RunResult
+    from ..writing import save_tensors
+
+    files = input_files(context)
+    out = context.options.get("out")
+    if out is not None:
+        if not Path(out).name.endswith(".safetensors"):  # before loading and encoding anything
+            raise InputError(f"--out {out}: latents are saved as .safetensors; name the file accordingly")
+        check_output_file(out, option="--out", force=bool(context.options.get("force")), inputs=files, image=False)
+    batch_size = context.options.get("batch_size")
+    if batch_size is not None and batch_size <= 0:
+        raise InputError(f"--batch-size must be positive, got {batch_size}")
+    model = context.load()
+    images = [read_image(f, model.input_channels) for f in files]
+    if len({i.shape for i in images}) != 1:
+        raise InputError("the input images differ in size; encode them in separate runs")
+    batch = torch.cat(images)
+    try:
+        model.check_images(batch)
+    except InputError as exc:
+        raise InputError(f"{files[0]}: {exc}") from None
+    step = batch_size or len(batch)
+    with torch.inference_mode():
+        latents = torch.cat([model.encode(batch[i:i + step].to(model.device, model.dtype), **context.model_options)
+                             .float().cpu() for i in range(0, len(batch), step)])
+    data: dict[str, Any] = {"latent_shape": list(latents.shape), "inputs": [str(f) for f in files]}
+    lines, written = [], []
+    if out is not None:
+        meta = {"inputs": "\n".join(map(str, files)), **context.provenance()}
+        written.append(save_tensors({"latents": latents}, out, meta))
+        data["latents"] = str(out)
+        lines.append(f"wrote {out}")
+    return RunResult(data=data, lines=lines, files=written, value=latents)
+
+
+def _default_outputs(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    return {} if options.get("out") is not None else {"out": Path(f"{name}-latents.safetensors")}
+
+
+ENCODER = Task(
+    name="encoder",
+    interface="zoo_core.interfaces:Encoder",
+    runner=run,
+    description="images in, latents or features out",
+    options=_options,
+    arguments=(IMAGES,),
+    option_methods=("encode",),
+    checks="zoo_core.testing.task_checks:check_encoder",
+    pipeline_tag="image-feature-extraction",
+    scaffold="encoder",
+    default_outputs=_default_outputs,
+)

@@ -1,0 +1,150 @@
+"""The ``image-to-image`` task: images in, images out (upscalers, restorers).
+
+``zoo run NAME photos/*.png --out-dir up/`` writes one output per input under the same
+base name; ``--out FILE`` takes a single input. Any image size works: the core pads to what
+the model takes and, with ``--tile`` (or always, for a model with a fixed input size),
+runs it tile by tile so that only the output grows with the image. An alpha channel is
+upscaled separately (as a grey image through the same model) and put back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..architectures import Architecture, Option
+from ..errors import InputError
+from ..task import Task
+from .autoencoder import check_image_memory
+from .common import FORCE, IMAGES, INPUT, OUT_DIR, SKIP_EXISTING, input_files, loading_options, tiling_options, \
+    write_folder
+
+if TYPE_CHECKING:
+    from ..running import RunContext, RunResult
+
+__all__ = ["IMAGE_TO_IMAGE"]
+
+_OUT = Option("out", type="path", help="write the one output here (.png, .jpg or .webp); for one input")
+_ALPHA = Option("alpha", type="choice", choices=("keep", "drop"), default="keep",
+                help="an input's alpha channel: upscale it separately and keep it, or drop it")
+
+
+def _options(architecture: Architecture | None) -> list[Option]:
+    tiles = tiling_options(default_overlap=16) if architecture is not None and architecture.tiling else []
+    return [INPUT, _OUT, OUT_DIR, FORCE, SKIP_EXISTING, _ALPHA, *tiles, *loading_options()]
+
+
+def run(context: RunContext) -> RunResult:
+    import torch
+
+    from ..images import read_image_alpha, save_image
+    from ..outputs import check_output_file, plan_folder
+    from ..progress import tile_progress
+    from ..running import RunResult
+    from ..tiling import tile_count
+
+    options = context.options
+    files = input_files(context)
+    out, out_dir = options.get("out"), options.get("out_dir")
+    force, skip = bool(options.get("force")), bool(options.get("skip_existing"))
+    if out is not None and out_dir is not None:
+        raise InputError("--out writes one file and --out-dir one per input; pass one of them")
+    if out is not None and len(files) != 1:
+        raise InputError(f"--out takes one input, got {len(files)}; use --out-dir for several")
+    if out is not None:
+        check_output_file(out, option="--out", force=force, inputs=files)
+    names = [f"{f.stem}.png" for f in files]
+    targets = plan_folder(out_dir, names, force=force, skip_existing=skip, inputs=files) \
+        if out_dir is not None else []
+    tile = options.get("tile") or 0
+    overlap = options.get("tile_overlap")
+    model = context.load()
+    own = context.model_options
+    meta = context.provenance()
+    notes: list[str] = []
+    sizes: dict[str, list[int]] = {}
+    keep = out_dir is None and out is None
+
+    def upscale(image: Any, path: Path) -> Any:
+        height, width = image.shape[-2:]
+        side = model.fixed_input_size or tile
+        check_image_memory(model, height, width, tile=side, scale=model.scale, what=f"{path} ({width}x{height})")
+        tiles = tile_count(height, width, side, overlap if overlap is not None else model.default_tile_overlap) \
+            if side else 1
+        with context.progress(tiles, path.name, unit="tile") as bar, tile_progress(bar), torch.inference_mode():
+            batch = image.to(model.device, model.dtype)
+            return model.apply(batch, tile=tile, tile_overlap=overlap, **own).float().cpu()
+
+    def results(first: int) -> Iterator[tuple[int, Any]]:
+        for index, path in enumerate(files):
+            if targets and targets[index] is None:
+                continue
+            image, alpha = read_image_alpha(path, model.input_channels)
+            try:
+                model.check_images(image)
+            except InputError as exc:
+                raise InputError(f"{path}: {exc}") from None
+            output = upscale(image, path)
+            out_alpha = None
+            if alpha is not None and options.get("alpha") == "keep":
+                grey = alpha.expand(-1, model.input_channels, -1, -1)
+                out_alpha = upscale(grey, path).mean(dim=1, keepdim=True)
+            elif alpha is not None:
+                notes.append(f"{path}: alpha channel dropped (--alpha drop)")
+            sizes[str(path)] = [int(output.shape[-1]), int(output.shape[-2])]
+            yield index, (output, out_alpha)
+
+    written: list[Path] = []
+    outputs: list[Any] = []
+
+    def write(target: Path, item: Any) -> None:
+        image, alpha = item
+        if alpha is not None and target.suffix.lower() in (".jpg", ".jpeg"):
+            notes.append(f"{target}: JPEG has no alpha; the alpha channel was dropped")
+            alpha = None
+        save_image(image, target, dict(meta), alpha=alpha)
+
+    if out_dir is not None:
+        written += write_folder(context, out_dir, targets, results, write)
+    else:
+        for _, item in results(0):
+            if out is not None:
+                write(out, item)
+                written.append(Path(out))
+            if keep:
+                outputs.append(item[0])
+    data: dict[str, Any] = {"scale": model.scale, "sizes": sizes, "outputs": [str(p) for p in written]}
+    if out_dir is not None:
+        data["kept"] = sum(t is None for t in targets)
+    if notes:
+        data["notes"] = notes
+    lines = [*notes]
+    if out is not None:
+        lines.append(f"wrote {out}")
+    elif out_dir is not None:
+        kept = f" (kept {data['kept']} that existed)" if data["kept"] else ""
+        lines.append(f"wrote {len(written)} images to {out_dir}{kept}")
+    return RunResult(data=data, lines=lines, files=written, value=outputs if keep else None)
+
+
+def _default_outputs(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    if options.get("out") is None and options.get("out_dir") is None:
+        raise InputError(f"say where to write: --out-dir DIR (one output per input, same base name) or "
+                         f"--out FILE.png for one input, e.g. zoo run {name} photo.png --out-dir out")
+    return {}
+
+
+IMAGE_TO_IMAGE = Task(
+    name="image-to-image",
+    interface="zoo_core.interfaces:ImageToImage",
+    runner=run,
+    description="images in, images out: upscalers and restorers",
+    options=_options,
+    arguments=(IMAGES,),
+    option_methods=("transform",),
+    checks="zoo_core.testing.task_checks:check_image_to_image",
+    pipeline_tag="image-to-image",
+    scaffold="image-to-image",
+    default_outputs=_default_outputs,
+)
