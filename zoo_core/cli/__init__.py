@@ -33,8 +33,9 @@ class ZooGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         from ..plugins import get_catalogue
+        from .verbs import task_verbs
 
-        return sorted(set(_CORE_COMMANDS) | set(get_catalogue().commands))
+        return sorted(set(_CORE_COMMANDS) | set(task_verbs()) | set(get_catalogue().commands))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in _CORE_COMMANDS:
@@ -43,7 +44,10 @@ class ZooGroup(click.Group):
             module_name, attr = _CORE_COMMANDS[name]
             return getattr(importlib.import_module(f"{__name__}.{module_name}"), attr)
         from ..plugins import get_catalogue
+        from .verbs import task_verbs, verb_command
 
+        if name in task_verbs():
+            return verb_command(name)
         commands = get_catalogue().commands
         if name in commands:
             return commands[name]
@@ -75,18 +79,24 @@ def cli(debug: bool) -> None:
 
 
 def _plugin_commands_collide() -> None:
-    """Plugin commands may not shadow core ones; drop those that try, with a warning."""
+    """Plugin commands may not shadow core ones or a task's verbs; drop those that try, with a warning."""
     from ..plugins import get_catalogue, warn
+    from .verbs import task_verbs
 
     catalogue = get_catalogue()
+    verbs = task_verbs()
     for name in list(catalogue.commands):
-        if name in _CORE_COMMANDS:
+        if name in _CORE_COMMANDS or name in verbs:
             owner = next((p for p in catalogue.plugins if name in p.commands), None)
-            warn(f"command {name!r} from {owner.label if owner else 'a plugin'} shadows a core command; "
+            what = "a core command" if name in _CORE_COMMANDS else "a task's verb"
+            warn(f"command {name!r} from {owner.label if owner else 'a plugin'} shadows {what}; "
                  "ignoring the plugin's")
             del catalogue.commands[name]
             if owner is not None:
                 owner.commands.remove(name)
+    for name, verb in verbs.items():
+        if name in _CORE_COMMANDS:
+            warn(f"verb {name!r} of a registered task shadows a core command; 'zoo {name}' stays the core's")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

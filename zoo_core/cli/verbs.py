@@ -1,12 +1,16 @@
-"""``zoo train`` and ``zoo eval``: shared verbs that dispatch to the architecture's plugin.
+"""``zoo train``, ``zoo eval`` and the verbs tasks declare: shared verbs that dispatch to a plugin.
 
 Plugins do not add their own ``train`` commands (they would collide); an architecture
 names a click command as ``Architecture(train="pkg.module:command")`` and the core runs it
-with the remaining arguments. The command line as typed is in ``click_context.obj["zoo_argv"]``
-(for recording the recipe in a model card).
+with the remaining arguments. A task may declare more verbs (``Task(verbs=(Verb("data"),))``);
+``zoo data NAME ...`` then runs the command the architecture names in
+``Architecture(verbs={"data": "pkg.module:command"})``. The command line as typed is in
+``click_context.obj["zoo_argv"]`` (for recording the recipe in a model card).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 
@@ -15,7 +19,7 @@ from ..architectures import import_object
 from ..errors import InputError, PluginError
 from ..plugins import get_catalogue
 
-__all__ = ["train_command", "eval_command"]
+__all__ = ["train_command", "eval_command", "task_verbs", "verb_command"]
 
 _PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
 
@@ -63,3 +67,44 @@ def eval_command(name: str | None, args: tuple[str, ...]) -> None:
     command = _plugin_command(arch.evaluate, f"zoo eval {name}")
     command.main(args=[name, *args], prog_name=f"zoo eval {name}", standalone_mode=False,
                  obj={"zoo_argv": ["zoo", "eval", name, *args]})
+
+
+def task_verbs() -> dict[str, Any]:
+    """Every verb the registered tasks declare, by name (the first task to declare a name wins)."""
+    verbs: dict[str, Any] = {}
+    for task in get_catalogue().tasks.values():
+        for verb in task.verbs:
+            verbs.setdefault(verb.name, verb)
+    return verbs
+
+
+def verb_command(name: str) -> click.Command:
+    """The dispatcher for ``zoo NAME MODEL|ARCHITECTURE [OPTIONS]``, a verb some task declares."""
+    verb = task_verbs()[name]
+    what = verb.by
+
+    @click.command(name, context_settings=_PASS_THROUGH, add_help_option=False, help=verb.help)
+    @click.argument("target", required=False)
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def command(target: str | None, args: tuple[str, ...]) -> None:
+        catalogue = get_catalogue()
+        providers = sorted(a.name for a in catalogue.architectures.values() if name in a.verbs)
+        if what == "model":
+            providers = [e.name for e in catalogue.registry.search(None, None) if e.architecture in providers]
+        if target is None or target in ("--help", "-h"):
+            click.echo(f"Usage: zoo {name} {what.upper()} [OPTIONS]\n\n  {verb.help}\n\n  {what.capitalize()}s "
+                       f"that provide it: {', '.join(providers) or 'none installed'}")
+            return
+        if what == "model":
+            arch = runnable_architecture(get_entry(target))
+        else:
+            arch = catalogue.architecture(target)
+        if name not in arch.verbs:
+            raise InputError(f"{what} {target!r} ({arch.plugin}) provides no 'zoo {name}'; "
+                             f"those that do: {', '.join(providers) or 'none installed'}")
+        plugin_command = _plugin_command(arch.verbs[name], f"zoo {name} {target}")
+        passed = [target, *args] if what == "model" else list(args)
+        plugin_command.main(args=passed, prog_name=f"zoo {name} {target}", standalone_mode=False,
+                            obj={"zoo_argv": ["zoo", name, target, *args]})
+
+    return command
