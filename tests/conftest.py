@@ -67,7 +67,7 @@ def make_toy_weights(package: Path) -> dict[str, Path]:
 
     sys.path.insert(0, str(package.parent))
     try:
-        from zoo_toy.models import ToyAutoencoder, ToyEncoder, ToyGenerator
+        from zoo_toy.models import ToyAutoencoder, ToyEncoder, ToyGenerator, ToyUpscaler
     finally:
         sys.path.remove(str(package.parent))
     torch.manual_seed(0)
@@ -78,6 +78,8 @@ def make_toy_weights(package: Path) -> dict[str, Path]:
         "toy-cgen": (ToyGenerator.from_config({"num_classes": 3}), "toy-cmlp", "generator", {"num_classes": 3}),
         "toy-ae": (ToyAutoencoder.from_config({}), "toy-conv-ae", "autoencoder", {}),
         "toy-enc": (ToyEncoder.from_config({}), "toy-conv-enc", "encoder", {}),
+        "toy-up": (ToyUpscaler.from_config({}), "toy-upscaler", "image-to-image", {}),
+        "toy-tile-up": (ToyUpscaler.from_config({"fixed": 8}), "toy-upscaler", "image-to-image", {"fixed": 8}),
     }
     lines, paths = [], {}
     for name, (model, arch, task, config) in made.items():

@@ -14,6 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+import zoo_core.plugins
 from zoo_core.testing.conformance import CHECKS, Report, check_architecture, check_plugin
 
 BROKEN = Path(__file__).parent / "conformance_broken"
@@ -140,10 +141,27 @@ def test_the_toy_plugin_conforms(toy):
     assert ("toy-parents", "analyze") in report.passed and ("zoo-toy", "no torch on import") in report.passed
 
 
-def test_a_required_option_without_a_default_is_noted_not_passed(toy):
-    report = check_architecture("toy-parents")
+def test_a_required_option_without_a_default_or_example_is_noted_not_passed(toy):
+    report = check_architecture("toy-parents", analyze={})  # as if the architecture declared no example
     assert report.ok and not any(c == "analyze" for _, c in report.passed)
     assert any(c == "analyze" and "--graph has no default" in m for _, c, m in report.notes)
+
+
+def test_an_analyzer_runs_with_its_architectures_example(toy, site):
+    assert ("toy-parents", "analyze") in check_architecture("toy-parents").passed
+    site.install("zoo-badexample", "zoo_badexample", {"__init__.py": """
+        import zoo_core
+        ZOO_PLUGIN_API = 2
+
+        @zoo_core.hookimpl
+        def register_architectures(register):
+            register(zoo_core.Architecture(
+                name="bad-example", task="causal-analyzer", target="zoo_toy.causal:ParentsAnalyzer",
+                options=(zoo_core.Option("graph", required=True),), example={"graph": "A -> B", "grpah": "x"}))
+        """})
+    zoo_core.plugins.reset()
+    report = check_architecture("bad-example")
+    assert any(c == "options" and "example option 'grpah'" in m for _, c, m in report.failures)
 
 
 def test_over_size_weights_are_noted_not_built(nonconforming):
@@ -240,7 +258,7 @@ def test_zoo_plugins_check_passes_a_conforming_plugin(toy, zoo):
     code, out, err = zoo("plugins", "zoo-toy", "--check")
     assert code == 0 and out == ""
     assert "zoo-toy 0.1.0: " in err and " 0 failed" in err
-    assert "note: toy-parents: analyze: skipped: required option --graph has no default" in err
+    assert "note: toy-parents: analyze" not in err  # run with the architecture's example
     code, out, _ = zoo("plugins", "zoo-toy", "--check", "--json")
     (document,) = json.loads(out)
     assert code == 0 and document["ok"] is True and document["passed"] > 20 and document["failures"] == []

@@ -204,22 +204,48 @@ def test_registry_add_copies_a_known_entry_and_keeps_the_file_s_other_content(to
 
     code, _, err = zoo("registry", "add", "toy-cgen", "--repo-id", "me/cgen", "--revision", "f" * 40,
                        "--file", str(toy["toy-cgen"]), "--registry", str(registry))
-    assert code == 1 and "--replace" in err and registry.read_text() == text
-    code, stdout, err = zoo("registry", "add", "toy-cgen", "--repo-id", "me/cgen", "--revision", "f" * 40,
-                            "--file", str(toy["toy-cgen"]), "--registry", str(registry), "--replace")
-    assert code == 0 and "replaced" in stdout, err
-    entries = {e.name: e for e in parse_registry_file(registry)}
-    assert entries["toy-cgen"].weights.revision == "f" * 40 and "mine" in entries
+    assert code == 1 and "pass --force to overwrite it" in err and registry.read_text() == text
+    for flag, revision in (("--force", "f" * 40), ("--replace", "e" * 40)):  # --replace is an alias
+        code, stdout, err = zoo("registry", "add", "toy-cgen", "--repo-id", "me/cgen", "--revision", revision,
+                                "--file", str(toy["toy-cgen"]), "--registry", str(registry), flag)
+        assert code == 0 and "replaced" in stdout, err
+        entries = {e.name: e for e in parse_registry_file(registry)}
+        assert entries["toy-cgen"].weights.revision == revision and "mine" in entries
 
 
-def test_registry_add_uses_zoo_registry(toy, zoo, tmp_path, monkeypatch):
-    registry = tmp_path / "env.toml"
-    registry.write_text("# mine\n")  # zoo refuses to start while ZOO_REGISTRY names a missing file
+@pytest.mark.parametrize("explicit", [False, True], ids=["from ZOO_REGISTRY", "--registry naming ZOO_REGISTRY"])
+def test_registry_add_creates_the_file_zoo_registry_names(toy, zoo, tmp_path, monkeypatch, explicit):
+    registry = tmp_path / "env.toml"  # does not exist yet: zoo starts anyway (a warning), and add creates it
     monkeypatch.setenv("ZOO_REGISTRY", str(registry))
     code, _, err = zoo("registry", "add", "toy-gen", "--repo-id", "me/gen", "--revision", COMMIT,
-                       "--file", str(toy["toy-gen"]))
+                       "--file", str(toy["toy-gen"]), *(["--registry", str(registry)] if explicit else []))
     assert code == 0, err
     assert [e.name for e in parse_registry_file(registry)] == ["toy-gen"]
+    zoo_core.plugins.reset()
+    code, out, err = zoo("info", "toy-gen", "--json")
+    assert json.loads(out)["weights"]["repo_id"] == "me/gen" and "overrides model 'toy-gen'" in err
+
+
+def test_registry_add_pins_a_bundled_file_without_a_hub(toy, zoo, tmp_path):
+    import shutil
+
+    package = tmp_path / "zoo_mine"
+    (package / "weights").mkdir(parents=True)
+    shutil.copy(toy["toy-gen"], package / "weights" / "gen.safetensors")
+    registry = package / "models.toml"
+    code, out, err = zoo("registry", "add", "mine-gen", "--architecture", "toy-mlp",
+                         "--file", str(package / "weights" / "gen.safetensors"), "--registry", str(registry))
+    assert code == 0, err
+    assert "bundled weights/gen.safetensors" in out
+    (entry,) = parse_registry_file(registry)
+    assert entry.weights.bundled == (package / "weights" / "gen.safetensors").resolve()
+    assert entry.weights.repo_id is None and entry.weights.sha256 == sha256_file(toy["toy-gen"])
+    code, _, err = zoo("registry", "add", "mine-gen", "--architecture", "toy-mlp", "--file", str(toy["toy-gen"]),
+                       "--registry", str(tmp_path / "elsewhere" / "models.toml"))
+    assert code == 2 and "must lie in the registry file's folder" in err and err.count("\n") == 1
+    code, _, err = zoo("registry", "add", "mine-gen", "--architecture", "toy-mlp", "--repo-id", "me/x",
+                       "--file", str(package / "weights" / "gen.safetensors"), "--registry", str(registry), "--force")
+    assert code == 2 and "--repo-id and --revision go together" in err
 
 
 @pytest.mark.parametrize("args, message", [

@@ -34,7 +34,8 @@ def test_toy_plugin_is_discovered_through_entry_point_metadata(toy):
     catalogue = get_catalogue()
     (info,) = [p for p in catalogue.plugins if p.distribution == "zoo-toy"]
     assert info.status == "ok" and info.version == "0.1.0" and info.api == 1
-    assert set(info.architectures) == {"toy-mlp", "toy-cmlp", "toy-conv-ae", "toy-conv-enc", "toy-parents"}
+    assert set(info.architectures) == {"toy-mlp", "toy-cmlp", "toy-conv-ae", "toy-conv-enc", "toy-upscaler",
+                                       "toy-parents"}
     assert {"toy-gen", "toy-cgen", "toy-ae", "toy-parents"} <= set(info.models)
     assert info.commands == ["toy-hello"]
     assert catalogue.architectures["toy-mlp"].plugin == "zoo-toy"

@@ -384,13 +384,13 @@ class ImageToImage(Model):
         from .tiling import tiled_map
 
         self.check_images(images)
-        overlap = self.default_tile_overlap if tile_overlap is None else tile_overlap
         height, width = images.shape[-2:]
         fixed = self.fixed_input_size
         if fixed:
             if tile and tile != fixed:
                 raise InputError(f"--tile {tile}: this model takes {fixed}-pixel tiles only; leave --tile out")
             tile = fixed
+        overlap = min(self.default_tile_overlap, tile // 4) if tile_overlap is None else tile_overlap
         m = max(1, int(self.size_multiple))
         if tile and tile % m:
             raise InputError(f"--tile {tile}: must be a multiple of {m} for this model")

@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .errors import InputError
 
-__all__ = ["IMAGE_FORMATS", "image_format", "check_output_file", "plan_folder", "same_file", "stopped_part_way"]
+__all__ = ["IMAGE_FORMATS", "image_format", "check_output_file", "plan_folder", "FolderPlan", "NumberedNames",
+           "make_folder", "same_file", "stopped_part_way"]
 
 #: Image file suffixes zoo writes, and the format each is written in.
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
@@ -65,42 +67,98 @@ def check_output_file(path: Path, *, option: str, force: bool, inputs: Sequence[
     return path
 
 
+class NumberedNames(Sequence[str]):
+    """``00000.png``, ``00001.png``, ... for ``count`` outputs, without building the list (a run of
+    a hundred million samples plans its folder in constant memory)."""
+
+    def __init__(self, count: int, suffix: str = ".png") -> None:
+        self.count, self.suffix = count, suffix
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.count))]
+        if not -self.count <= index < self.count:
+            raise IndexError(index)
+        return f"{index % self.count:05d}{self.suffix}"
+
+    def index(self, name: Any, *args: Any) -> int:
+        stem = str(name)[: -len(self.suffix)] if str(name).endswith(self.suffix) else ""
+        if stem.isdigit() and len(stem) >= 5 and f"{int(stem):05d}" == stem and int(stem) < self.count:
+            return int(stem)
+        raise ValueError(name)
+
+    def __contains__(self, name: object) -> bool:
+        try:
+            self.index(name)
+        except ValueError:
+            return False
+        return True
+
+
+class FolderPlan:
+    """Which files of a folder run to write: ``target(i)`` is the path for output ``i``, or None
+    where an existing file is kept (``--skip-existing``)."""
+
+    def __init__(self, directory: Path, names: Sequence[str], kept: set[int]) -> None:
+        self.directory, self.names, self.kept = Path(directory), names, kept
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def target(self, index: int) -> Path | None:
+        return None if index in self.kept else self.directory / self.names[index]
+
+    def __getitem__(self, index: int) -> Path | None:
+        return self.target(index)
+
+    @property
+    def todo(self) -> int:
+        return len(self.names) - len(self.kept)
+
+    def written(self) -> list[str]:
+        """The paths this run writes, as strings (for JSON)."""
+        return [str(self.directory / n) for i, n in enumerate(self.names) if i not in self.kept]
+
+
 def plan_folder(directory: Path, names: Sequence[str], *, option: str = "--out-dir", force: bool,
-                skip_existing: bool, inputs: Sequence[Path] = ()) -> list[Path | None]:
-    """The path to write for each file name in ``directory``, or None where it is kept.
+                skip_existing: bool, inputs: Sequence[Path] = ()) -> FolderPlan:
+    """Which of ``names`` to write into ``directory``; refuses the run before anything is written.
 
     Files that exist already are kept with ``skip_existing``, overwritten with ``force``,
-    and otherwise refuse the whole run before anything is written. A name that would land
-    on one of ``inputs`` is refused even with ``force``.
+    and otherwise refuse the whole run. A name that would land on one of ``inputs`` is
+    refused even with ``force``. Only the folder's existing entries are examined, so
+    ``names`` may be a ``NumberedNames`` of any length.
     """
     directory = Path(directory)
     if force and skip_existing:
         raise InputError("--force and --skip-existing contradict each other; pass one")
     if directory.exists() and not directory.is_dir():
         raise InputError(f"{option} {directory}: is a file; name a folder")
-    if len(set(names)) != len(names):
+    if not isinstance(names, NumberedNames) and len(set(names)) != len(names):
         seen: set[str] = set()
         twice = next(n for n in names if n in seen or seen.add(n))  # type: ignore[func-returns-value]
         raise InputError(f"{option} {directory}: two outputs would both be named {twice!r} (inputs with the same base "
                          "name in different folders); run them separately")
-    targets: list[Path | None] = []
-    existing = []
-    for name in names:
-        path = directory / name
-        if path.exists() and _is_input(path, inputs):
+    present = sorted(os.listdir(directory)) if directory.is_dir() else []
+    lookup = names if isinstance(names, NumberedNames) else {n: i for i, n in enumerate(names)}
+    existing: dict[int, str] = {}
+    for name in present:
+        if name in lookup:
+            existing[names.index(name) if isinstance(names, NumberedNames) else lookup[name]] = name  # type: ignore[index]
+    for name in existing.values():
+        if _is_input(directory / name, inputs):
             raise InputError(f"{option} {directory}: {name} is one of the inputs; zoo never writes over its inputs, "
                              "even with --force: choose another folder")
-        if path.exists() and not force:
-            existing.append(name)
-            targets.append(None)
-        else:
-            targets.append(path)
-    if existing and not skip_existing:
-        shown = ", ".join(existing[:3]) + (f" and {len(existing) - 3} more" if len(existing) > 3 else "")
-        raise InputError(f"{option} {directory}: {len(existing)} of {len(names)} outputs exist already ({shown}); "
+    if existing and not force and not skip_existing:
+        shown = sorted(existing.values())
+        listed = ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
+        raise InputError(f"{option} {directory}: {len(shown)} of {len(names)} outputs exist already ({listed}); "
                          "pass --skip-existing to keep them and write the rest (e.g. to continue an interrupted run), "
                          "or --force to overwrite them")
-    return targets
+    return FolderPlan(directory, names, set() if force else set(existing))
 
 
 def make_folder(directory: Path, option: str = "--out-dir") -> Path:

@@ -1,4 +1,5 @@
-"""``zoo registry add``: pin a published weights file (repo, commit, size, sha256) in a user registry."""
+"""``zoo registry add``: pin a weights file (size, sha256, and its Hub repo and commit or its bundled
+place beside the registry file) in a registry file."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from ..errors import InputError, RegistryError
 
 __all__ = ["registry_group", "add_command", "add_entry"]
 
-_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_COMMIT = re.compile(r"[0-9a-f]{40}")
 _HEADER = "# zoo user registry (ZOO_REGISTRY): [models.NAME] tables, schema in zoo's docs/plugins.md\n"
-_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
+_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 
 
 def _without_entry(text: str, name: str) -> tuple[str, bool]:
@@ -61,7 +62,7 @@ def add_entry(registry: Path, name: str, table: dict[str, Any], *, replace: bool
     text = registry.read_text() if registry.exists() else _HEADER
     text, had = _without_entry(text, name)
     if had and not replace:
-        raise InputError(f"--registry {registry}: already has models.{name}; pass --replace to overwrite it")
+        raise InputError(f"--registry {registry}: already has models.{name}; pass --force to overwrite it")
     if text and not text.endswith("\n"):
         text += "\n"
     new = text + ("\n" if text.strip() else "") + entry_toml(name, table)
@@ -71,6 +72,17 @@ def add_entry(registry: Path, name: str, table: dict[str, Any], *, replace: bool
     return had
 
 
+def _bundled_path(file: Path, registry: Path) -> str:
+    """FILE's path relative to the registry file's folder, as a ``bundled`` entry records it."""
+    folder = registry.expanduser().absolute().parent
+    try:
+        relative = file.expanduser().absolute().resolve().relative_to(folder.resolve())
+    except ValueError:
+        raise click.UsageError(f"--file {file}: a bundled file must lie in the registry file's folder ({folder}) or "
+                               "below it; copy it there, or pin it on the Hub with --repo-id and --revision") from None
+    return relative.as_posix()
+
+
 @click.group("registry")
 def registry_group() -> None:
     """Edit a user registry file (the one ZOO_REGISTRY names)."""
@@ -78,27 +90,36 @@ def registry_group() -> None:
 
 @registry_group.command("add")
 @click.argument("name")
-@click.option("--repo-id", required=True, help="the Hub model repo, owner/name")
-@click.option("--revision", required=True, help="the full 40-hex commit that holds FILE (hf upload prints it)")
+@click.option("--repo-id", help="the Hub model repo, owner/name (leave out to pin a bundled file)")
+@click.option("--revision", help="the full 40-hex commit that holds FILE (hf upload prints it)")
 @click.option("--file", "file", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="the local copy of the uploaded .safetensors file: its size and sha256 are pinned")
+              help="the .safetensors file: the local copy of what you uploaded, or the file a plugin bundles "
+                   "(inside the registry file's folder)")
+@click.option("--bundled", is_flag=True,
+              help="also record FILE as bundled (relative to the registry file); implied without --repo-id")
 @click.option("--filename", help="FILE's path inside the repo (default: FILE's name)")
 @click.option("--registry", "registry", type=click.Path(path_type=Path, dir_okay=False),
               help="the registry TOML to edit (default: $ZOO_REGISTRY)")
 @click.option("--architecture", help="the architecture that loads FILE (default: the existing entry NAME's)")
 @click.option("--description", help="one line for zoo list (default: the existing entry's)")
 @click.option("--license", help="licence id (default: the existing entry's)")
-@click.option("--replace", is_flag=True, help="overwrite an entry NAME already in the registry file")
-def add_command(name: str, repo_id: str, revision: str, file: Path, filename: str | None, registry: Path | None,
-                architecture: str | None, description: str | None, license: str | None, replace: bool) -> None:
-    """Pin NAME's weights: FILE as published at REPO_ID@REVISION, by size and sha256.
+@click.option("--force", "--replace", "replace", is_flag=True,
+              help="overwrite an entry NAME already in the registry file (--replace is an alias)")
+def add_command(name: str, repo_id: str | None, revision: str | None, file: Path, bundled: bool,
+                filename: str | None, registry: Path | None, architecture: str | None, description: str | None,
+                license: str | None, replace: bool) -> None:
+    """Pin NAME's weights by size and sha256: FILE as published at REPO_ID@REVISION, or bundled.
 
     The entry's architecture, task, description and the rest come from an entry NAME zoo
     already knows (e.g. one a plugin bundles); config comes from a config.json beside FILE.
+    Without --repo-id and --revision, FILE is pinned as a bundled copy: it must lie in the
+    registry file's folder (a plugin's models.toml and its weights/ folder).
 
     \b
     zoo registry add sneakers-v1 --repo-id you/sneakers --revision 3f2a…(40 hex) \\
         --file hub/sneakers/model.safetensors --registry my-registry.toml
+    zoo registry add sneakers-demo --file zoo_sneakers/weights/demo.safetensors \\
+        --registry zoo_sneakers/models.toml
     """
     from ..integrity import sha256_file
     from ..plugins import get_catalogue
@@ -109,13 +130,17 @@ def add_command(name: str, repo_id: str, revision: str, file: Path, filename: st
     if target is None:
         raise click.UsageError("no registry file: pass --registry PATH or set ZOO_REGISTRY")
     target = Path(target).expanduser()
-    if not _REPO_ID.match(repo_id):
+    if (repo_id is None) != (revision is None):
+        raise click.UsageError("--repo-id and --revision go together: give both (a Hub pin) or neither (a bundled "
+                               "file)")
+    if repo_id is not None and not _REPO_ID.fullmatch(repo_id):
         raise click.UsageError(f"--repo-id {repo_id!r}: expected 'owner/name'")
-    if not _COMMIT.match(revision):
+    if revision is not None and not _COMMIT.fullmatch(revision):
         raise click.UsageError(f"--revision {revision!r}: give the full 40-hex commit sha (a branch or tag can "
                                "move); 'hf upload' prints it, and the repo's commit history shows it")
     if not file.is_file():
         raise click.UsageError(f"--file {file}: no such file; give the local copy of what you uploaded")
+    bundled_path = _bundled_path(file, target) if bundled or repo_id is None else None
     repo_name = filename or file.name
     if not repo_name.endswith(".safetensors"):
         raise click.UsageError(f"--file {file}: zoo loads .safetensors files only")
@@ -169,15 +194,20 @@ def add_command(name: str, repo_id: str, revision: str, file: Path, filename: st
                 table[key] = list(getattr(known, key))
     if config:
         table["config"] = config
-    table["weights"] = {"filename": repo_name, "size": file.stat().st_size, "sha256": sha256_file(file),
-                        "repo_id": repo_id, "revision": revision}
+    weights: dict[str, Any] = {"filename": repo_name, "size": file.stat().st_size, "sha256": sha256_file(file)}
+    if bundled_path is not None:
+        weights["bundled"] = bundled_path
+    if repo_id is not None:
+        weights.update(repo_id=repo_id, revision=revision)
+    table["weights"] = weights
     if known and known.metrics:
         table["metrics"] = {k: {"value": m.value, "how": m.how, **({"unit": m.unit} if m.unit else {})}
                             for k, m in known.metrics.items()}
     replaced = add_entry(target, name, table, replace=replace)
     w = table["weights"]
-    click.echo(f"{'replaced' if replaced else 'added'} models.{name} in {target}: {repo_id}@{revision[:12]} "
-               f"{repo_name} ({w['size']} bytes, sha256 {w['sha256'][:12]}…)")
+    where = f"{repo_id}@{revision[:12]} {repo_name}" if repo_id and revision else f"bundled {bundled_path}"
+    click.echo(f"{'replaced' if replaced else 'added'} models.{name} in {target}: {where} "
+               f"({w['size']} bytes, sha256 {w['sha256'][:12]}…)")
     env = os.environ.get("ZOO_REGISTRY", "")
     if not env or Path(env).expanduser().resolve() != target.resolve():
         click.echo(f"use it: ZOO_REGISTRY={target} zoo pull {name}")

@@ -41,9 +41,12 @@ def check_image_memory(model: Any, height: int, width: int, *, tile: int, what: 
 
     size = itemsize(model.dtype)
     out_h, out_w = height * scale, width * scale
-    side = max(min(tile, height), 1) * scale if tile else None
+    output = out_h * out_w * 3 * 4  # the float32 result on the CPU: no tiling makes it smaller
+    require(output, device="cpu", what=f"{what}: the output image itself",
+            fix="work on a smaller image, or on a machine with more memory")
+    side = max(min(tile, max(height, width)), 1) * scale if tile else None
     pixels = side * side if side else out_h * out_w
-    need = out_h * out_w * 3 * 4 + pixels * (model.working_bytes_per_pixel * size / 4 + 3 * size)
+    need = output + pixels * (model.working_bytes_per_pixel * size / 4 + 3 * size)
     fix = ("pass a smaller --tile" if tile else "pass --tile 512 (or smaller) to work tile by tile")
     require(need, device=model.device, what=what, fix=fix)
 
@@ -64,7 +67,7 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
     if out is not None:
         check_output_file(out, option="--out", force=force, inputs=files)
     targets = plan_folder(out_dir, [f"{f.stem}.png" for f in files], force=force, skip_existing=skip,
-                          inputs=files) if out_dir is not None else []
+                          inputs=files) if out_dir is not None else None
     model = context.load()
     meta = context.provenance()
     own = context.model_options
@@ -77,7 +80,7 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
         from ..progress import tile_progress
 
         for index, path in enumerate(files):
-            if targets and targets[index] is None and not keep:
+            if targets is not None and targets.target(index) is None and not keep:
                 continue
             image = read_image(path, model.input_channels)
             try:
@@ -99,7 +102,7 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
             yield index, output
 
     files_written: list[Path] = []
-    if out_dir is not None:
+    if out_dir is not None and targets is not None:
         files_written += write_folder(context, out_dir, targets, results,
                                       lambda path, image: save_image(image, path, dict(meta, input=path.stem)))
     else:
@@ -108,7 +111,7 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
     data: dict[str, Any] = {"psnr_db": scores,
                             "mean_psnr_db": round(sum(scores.values()) / len(scores), 3) if scores else None}
     if out_dir is not None:
-        data["outputs"] = [str(t) for t in targets if t is not None]
+        data["outputs"] = [str(p) for p in files_written]
     lines = []
     if out is not None:
         if len({o.shape for o in outputs}) != 1:

@@ -18,6 +18,7 @@ from ..task import Argument
 if TYPE_CHECKING:
     import torch
 
+    from ..outputs import FolderPlan
     from ..running import RunContext
 
 __all__ = ["DEVICE", "DTYPE", "WEIGHTS", "BATCH", "FORCE", "SKIP_EXISTING", "OUT_DIR", "INPUT", "IMAGES",
@@ -77,7 +78,7 @@ def itemsize(dtype: Any) -> int:
     return int(torch.empty((), dtype=dtype).element_size())
 
 
-def write_folder(context: RunContext, directory: Path, targets: Sequence[Path | None],
+def write_folder(context: RunContext, directory: Path, targets: FolderPlan,
                  produce: Callable[[int], Iterator[tuple[int, Any]]], write: Callable[[Path, Any], None],
                  *, unit: str = "image") -> list[Path]:
     """Write each ``produce``d item whose target is not None; a stop part way names what is whole.
@@ -90,11 +91,11 @@ def write_folder(context: RunContext, directory: Path, targets: Sequence[Path | 
 
     make_folder(directory)
     written: list[Path] = []
-    todo = sum(t is not None for t in targets)
+    todo = targets.todo
     try:
         with context.progress(todo, f"{context.entry.name} -> {directory}", unit=unit) as bar:
             for index, item in produce(0):
-                path = targets[index]
+                path = targets.target(index)
                 if path is None:
                     continue
                 write(path, item)

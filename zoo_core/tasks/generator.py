@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 
     from ..running import RunContext, RunResult
 
-__all__ = ["GENERATOR", "sampling_options", "sample_run", "parse_label"]
+__all__ = ["GENERATOR", "sampling_options", "sample_run", "parse_label", "LISTED_FILES"]
+
+#: A folder run lists the files it wrote in its JSON document up to this many (beyond: the count).
+LISTED_FILES = 10_000
 
 _SAMPLING = (
     Option("num", type="int", default=16, help="number of images to generate"),
@@ -101,7 +104,7 @@ def sample_run(context: RunContext, decode: Callable[[Any, Any, Any], Any] | Non
     import torch
 
     from ..images import make_grid, save_image
-    from ..outputs import check_output_file, plan_folder
+    from ..outputs import NumberedNames, check_output_file, plan_folder
     from ..running import RunResult
 
     options = context.options
@@ -113,8 +116,8 @@ def sample_run(context: RunContext, decode: Callable[[Any, Any, Any], Any] | Non
     force, skip = bool(options.get("force")), bool(options.get("skip_existing"))
     if out is not None:
         check_output_file(out, option="--out", force=force)
-    targets = plan_folder(out_dir, [f"{i:05d}.png" for i in range(count)], force=force, skip_existing=skip) \
-        if out_dir is not None else []
+    targets = plan_folder(out_dir, NumberedNames(count), force=force, skip_existing=skip) \
+        if out_dir is not None else None
 
     model = context.load()
     own = context.model_options
@@ -143,7 +146,7 @@ def sample_run(context: RunContext, decode: Callable[[Any, Any, Any], Any] | Non
     files: list[Path] = []
 
     def wanted(start: int, length: int) -> bool:
-        return keep_all or any(targets[i] is not None for i in range(start, start + length))
+        return keep_all or targets is None or any(targets.target(i) is not None for i in range(start, start + length))
 
     def images() -> Iterator[tuple[int, torch.Tensor]]:
         with torch.inference_mode():
@@ -157,14 +160,18 @@ def sample_run(context: RunContext, decode: Callable[[Any, Any, Any], Any] | Non
                 for offset in range(len(batch)):
                     yield start + offset, batch[offset:offset + 1]
 
-    if out_dir is not None:
+    if out_dir is not None and targets is not None:
         def produce(_: int) -> Iterator[tuple[int, Any]]:
             return images()
 
-        files += write_folder(context, out_dir, targets,  produce,
-                              lambda path, image: save_image(image, path, dict(meta, index=path.stem)))
-        data["images"] = [str(t) for t in targets if t is not None]
-        data["kept"] = sum(t is None for t in targets)
+        written = write_folder(context, out_dir, targets, produce,
+                               lambda path, image: save_image(image, path, dict(meta, index=path.stem)))
+        files += written
+        data["out_dir"] = str(out_dir)
+        if len(written) <= LISTED_FILES:  # a huge run names its folder, not every file
+            data["images"] = [str(p) for p in written]
+        data["written"] = len(written)
+        data["kept"] = len(targets.kept)
     else:
         for _ in images():
             pass
@@ -178,7 +185,7 @@ def sample_run(context: RunContext, decode: Callable[[Any, Any, Any], Any] | Non
         lines.append(f"wrote {out}")
     if out_dir is not None:
         kept_note = f" (kept {data['kept']} that existed)" if data["kept"] else ""
-        lines.append(f"wrote {len(data['images'])} images to {out_dir}{kept_note}")
+        lines.append(f"wrote {data['written']} images to {out_dir}{kept_note}")
     return RunResult(data=data, lines=lines, files=files, value=value, seed=seed)
 
 

@@ -56,7 +56,7 @@ def run(context: RunContext) -> RunResult:
         check_output_file(out, option="--out", force=force, inputs=files)
     names = [f"{f.stem}.png" for f in files]
     targets = plan_folder(out_dir, names, force=force, skip_existing=skip, inputs=files) \
-        if out_dir is not None else []
+        if out_dir is not None else None
     tile = options.get("tile") or 0
     overlap = options.get("tile_overlap")
     model = context.load()
@@ -78,7 +78,7 @@ def run(context: RunContext) -> RunResult:
 
     def results(first: int) -> Iterator[tuple[int, Any]]:
         for index, path in enumerate(files):
-            if targets and targets[index] is None:
+            if targets is not None and targets.target(index) is None:
                 continue
             image, alpha = read_image_alpha(path, model.input_channels)
             try:
@@ -105,7 +105,7 @@ def run(context: RunContext) -> RunResult:
             alpha = None
         save_image(image, target, dict(meta), alpha=alpha)
 
-    if out_dir is not None:
+    if out_dir is not None and targets is not None:
         written += write_folder(context, out_dir, targets, results, write)
     else:
         for _, item in results(0):
@@ -115,8 +115,8 @@ def run(context: RunContext) -> RunResult:
             if keep:
                 outputs.append(item[0])
     data: dict[str, Any] = {"scale": model.scale, "sizes": sizes, "outputs": [str(p) for p in written]}
-    if out_dir is not None:
-        data["kept"] = sum(t is None for t in targets)
+    if targets is not None:
+        data["kept"] = len(targets.kept)
     if notes:
         data["notes"] = notes
     lines = [*notes]

@@ -29,9 +29,14 @@ def register_architectures(register):
         description="the encoder half of toy-conv-ae",
     ))
     register(zoo_core.Architecture(
+        name="toy-upscaler", task="image-to-image", target="zoo_toy.models:ToyUpscaler",
+        description="nearest-neighbour x2 plus a learned 3x3 correction", tiling=True,
+    ))
+    register(zoo_core.Architecture(
         name="toy-parents", task="causal-analyzer", target="zoo_toy.causal:ParentsAnalyzer",
         description="lists each variable's parents in a causal graph",
         options=(zoo_core.Option("graph", required=True, help="edges like 'A -> B; B -> C'"),),
+        example={"graph": "A -> B; B -> C"},
     ))
 
 

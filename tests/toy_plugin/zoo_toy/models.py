@@ -91,3 +91,33 @@ class ToyEncoder(zoo_core.Encoder):
 
     def encode(self, images):
         return self.encoder(images)  # (N, latent_channels, H/2, W/2)
+
+
+@dataclass
+class ToyUpscalerConfig:
+    channels: int = 3
+    scale: int = 2  # output side / input side
+    fixed: int = 0  # > 0: takes only fixed x fixed inputs (like a tile-based upscaler)
+
+
+class ToyUpscaler(zoo_core.ImageToImage):
+    """Nearest-neighbour upscaling plus a learned 3x3 correction: a local map, so tiles are exact."""
+
+    config_class = ToyUpscalerConfig
+
+    def __init__(self, config: ToyUpscalerConfig) -> None:
+        super().__init__(config)
+        self.correction = nn.Conv2d(config.channels, config.channels, 3, padding=1)
+        self.scale = config.scale  # type: ignore[misc]
+        self.fixed_input_size = config.fixed or None  # type: ignore[misc]
+
+    @property
+    def input_channels(self):
+        return self.config.channels
+
+    def transform(self, images):
+        if self.fixed_input_size:
+            assert images.shape[-2:] == (self.fixed_input_size, self.fixed_input_size), images.shape
+        corrected = images + 0.1 * torch.tanh(self.correction(images))  # (N, C, H, W)
+        up = nn.functional.interpolate(corrected, scale_factor=self.scale, mode="nearest")
+        return up.clamp(-1, 1)  # (N, C, sH, sW)

@@ -1,0 +1,156 @@
+"""Never lose a file: zoo run refuses to overwrite without --force, never writes over its inputs,
+writes images in the format their name says, leaves only whole files when stopped, continues
+with --skip-existing, and refuses runs that cannot fit in memory before allocating."""
+
+from __future__ import annotations
+
+import errno
+import json
+import sys
+
+import pytest
+import torch
+from PIL import Image
+
+import zoo_core
+
+
+def _picture(path, size=(8, 8), colour=(40, 100, 200)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, colour).save(path)
+    return path
+
+
+def test_an_input_is_never_overwritten_even_with_force(toy, zoo, tmp_path):
+    item = _picture(tmp_path / "item.png")
+    before = item.read_bytes()
+    for extra in ([], ["--force"]):
+        code, _, err = zoo("run", "toy-ae", "--input", str(item), "--out-dir", str(tmp_path), *extra)
+        assert code == 1 and "item.png is one of the inputs" in err and err.count("\n") == 1
+        code, _, err = zoo("run", "toy-ae", str(item), "--out", str(item), *extra)
+        assert code == 1 and "is one of the inputs" in err
+    assert item.read_bytes() == before
+
+
+def test_out_must_name_an_image_format_the_writer_writes(toy, zoo, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    code, _, err = zoo("run", "toy-gen", "--out", str(notes), "--force")
+    assert code == 1 and "--out" in err and ".png" in err and "'.txt'" in err
+    assert notes.read_text() == "my notes"
+    code, _, err = zoo("run", "toy-gen", "--out", str(tmp_path / "grid.jpg"))
+    assert code == 0, err
+    data = (tmp_path / "grid.jpg").read_bytes()
+    assert data[:3] == b"\xff\xd8\xff"  # really a JPEG
+    with Image.open(tmp_path / "grid.jpg") as image:
+        assert image.format == "JPEG"
+    assert zoo("run", "toy-gen", "--out", str(tmp_path / "grid.webp"))[0] == 0
+    with Image.open(tmp_path / "grid.webp") as image:
+        assert image.format == "WEBP"
+
+
+def test_existing_outputs_need_force(toy, zoo, tmp_path):
+    grid = tmp_path / "grid.png"
+    grid.write_bytes(b"precious")
+    code, _, err = zoo("run", "toy-gen", "--out", str(grid))
+    assert code == 1 and "already exists; pass --force" in err and grid.read_bytes() == b"precious"
+    assert zoo("run", "toy-gen", "--out", str(grid), "--force")[0] == 0
+    assert grid.read_bytes().startswith(b"\x89PNG")
+    folder = tmp_path / "many"
+    assert zoo("run", "toy-gen", "--num", "3", "--out-dir", str(folder))[0] == 0
+    code, _, err = zoo("run", "toy-gen", "--num", "3", "--out-dir", str(folder))
+    assert code == 1 and "3 of 3 outputs exist already" in err and "--skip-existing" in err and "--force" in err
+    code, _, err = zoo("run", "toy-gen", "--num", "3", "--out-dir", str(folder), "--force", "--skip-existing")
+    assert code == 1 and "contradict" in err
+
+
+def _fail_after(monkeypatch, count):
+    """Make the image writer fail with 'No space left on device' after ``count`` files."""
+    import zoo_core.images as images
+
+    real = images._atomic_write
+    calls = {"n": 0}
+
+    def write(path, data):
+        if calls["n"] >= count:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        calls["n"] += 1
+        real(path, data)
+
+    monkeypatch.setattr(images, "_atomic_write", write)
+
+
+def test_a_folder_run_stopped_by_a_full_disk_continues_with_skip_existing(toy, zoo, tmp_path, monkeypatch):
+    reference = tmp_path / "reference"
+    assert zoo("run", "toy-gen", "--num", "20", "--seed", "3", "--out-dir", str(reference))[0] == 0
+    folder = tmp_path / "out"
+    with monkeypatch.context() as patch:
+        _fail_after(patch, 7)
+        code, _, err = zoo("run", "toy-gen", "--num", "20", "--seed", "3", "--out-dir", str(folder),
+                           "--batch-size", "4")
+    assert code == 1 and err.count("\n") == 1
+    assert "stopped after writing 7 of 20 files (No space left on device)" in err and "--skip-existing" in err
+    written = sorted(p.name for p in folder.iterdir())
+    assert written == [f"{i:05d}.png" for i in range(7)]  # whole files only: no temporary leftovers
+    first = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()}
+    code, out, err = zoo("run", "toy-gen", "--num", "20", "--seed", "3", "--out-dir", str(folder), "--skip-existing")
+    assert code == 0, err
+    assert "wrote 13 images" in out and "kept 7" in out
+    for name, (data, mtime) in first.items():  # the finished files were not rewritten
+        assert (folder / name).read_bytes() == data and (folder / name).stat().st_mtime_ns == mtime
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == {p.name: p.read_bytes() for p in reference.iterdir()}
+
+
+def test_streamed_batches_give_the_same_images_as_one_pass(toy, tmp_path):
+    one = zoo_core.run("toy-cgen", num=37, seed=5, device="cpu")
+    streamed = zoo_core.run("toy-cgen", num=37, seed=5, batch_size=8, device="cpu", out_dir=tmp_path / "s")
+    assert streamed.value is None and len(streamed.files) == 37  # streamed: nothing kept in memory
+    model = zoo_core.load("toy-cgen", device="cpu")
+    assert torch.allclose(one.value, model.sample(37, seed=5), atol=1e-6)
+    from zoo_core.images import read_image
+
+    again = torch.cat([read_image(tmp_path / "s" / f"{i:05d}.png", 1) for i in range(37)])
+    assert (again - one.value).abs().max() <= 1 / 127.5 + 1e-6  # the same images, up to 8-bit rounding
+
+
+def test_a_run_that_cannot_fit_in_memory_fails_before_allocating(toy, zoo, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_MEMORY_LIMIT", str(10**9))
+    code, _, err = zoo("run", "toy-gen", "--num", "100000000", "--out", str(tmp_path / "g.png"))
+    assert code == 1 and err.count("\n") == 1, err
+    assert "--num 100000000" in err and "needs about" in err and "--out-dir" in err and "--batch-size" in err
+    code, _, err = zoo("run", "toy-gen", "--num", "100000000", "--out-dir", str(tmp_path / "d"))
+    assert code == 1 and "a batch of 100000000 images" in err and "--batch-size" in err
+    assert not (tmp_path / "d").exists() or not any((tmp_path / "d").iterdir())
+
+
+def test_an_untiled_pass_over_a_huge_image_suggests_tile(toy, zoo, tmp_path, monkeypatch):
+    big = _picture(tmp_path / "big.png", size=(2048, 2048))
+    # the 4096x4096 float output alone is 201 MB; untiled, the pass over the whole image doubles it
+    monkeypatch.setenv("ZOO_MEMORY_LIMIT", str(300 * 10**6))
+    code, _, err = zoo("run", "toy-up", str(big), "--out-dir", str(tmp_path / "up"))
+    assert code == 1 and "big.png (2048x2048) needs about" in err and "pass --tile" in err, err
+    code, _, err = zoo("run", "toy-up", str(big), "--out-dir", str(tmp_path / "up"), "--tile", "256")
+    assert code == 0, err
+    monkeypatch.setenv("ZOO_MEMORY_LIMIT", str(150 * 10**6))  # tiles cannot help: the output itself is too big
+    code, _, err = zoo("run", "toy-up", str(big), "--out-dir", str(tmp_path / "up2"), "--tile", "256")
+    assert code == 1 and "the output image itself" in err, err
+
+
+def test_long_runs_show_progress_on_a_terminal(toy, zoo, tmp_path, monkeypatch, capsys):
+    zoo_core.run("toy-gen", num=6, out_dir=tmp_path / "a", batch_size=2, progress=True)
+    assert f"toy-gen -> {tmp_path / 'a'}" in capsys.readouterr().err
+    zoo_core.run("toy-gen", num=6, out_dir=tmp_path / "b", batch_size=2)  # the library is quiet by default
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    code, _, err = zoo("run", "toy-gen", "--num", "6", "--out-dir", str(tmp_path / "c"))
+    assert code == 0 and f"toy-gen -> {tmp_path / 'c'}" in err and "/6 [" in err
+    code, out, err = zoo("run", "toy-gen", "--num", "6", "--out-dir", str(tmp_path / "d"), "--json")
+    assert json.loads(out)["num"] == 6  # stdout stays one document; the bar is on stderr
+
+
+def test_the_library_writes_only_what_it_is_asked_to(toy, tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = zoo_core.run("toy-gen", num=4)
+    assert result.files == [] and list(work.iterdir()) == [] and result.value.shape == (4, 1, 8, 8)
