@@ -43,6 +43,9 @@ EXPECTED = {
     "unseeded": ("determinism", set()),
     "float32-only": ("dtype move", set()),
     "nan-decode": ("decode", {"value range"}),
+    "no-tanh": ("value range", set()),
+    "unbounded-upscaler": ("value range", set()),
+    "shrinking-upscaler": ("output shape", set()),
     "tuple-encoder": ("encode", set()),
     "wrong-latent-shape": ("output shape", set()),
     "noisy-encoder": ("determinism", set()),
@@ -75,6 +78,9 @@ def test_the_messages_say_what_is_wrong(nonconforming):
     assert "expected (2, 1, 4, 4)" in message("wrong-shape", "output shape")
     assert "torch.float64" in message("wrong-dtype", "output dtype")
     assert "outside [-1, 1]" in message("unclamped", "value range")
+    assert "decode() values span" in message("no-tanh", "value range")  # though sample() clamps
+    assert "transform() values span" in message("unbounded-upscaler", "value range")
+    assert "expected (2, 1, 32, 32) from scale 2" in message("shrinking-upscaler", "output shape")
     assert "sample(seed=0) twice" in message("unseeded", "determinism")
     assert "after .to('cpu', torch.float64) decode() raised RuntimeError" in message("float32-only", "dtype move")
     assert "non-finite" in message("nan-decode", "decode")
@@ -293,3 +299,84 @@ def test_modules_after_one_that_imports_torch_are_probed_in_a_fresh_interpreter(
                             ("missing", "zoo_nonconforming.nowhere")])
     assert found["heavy"] is True and found["light"] is False
     assert found["missing"].startswith("cannot import zoo_nonconforming.nowhere: ModuleNotFoundError")
+
+
+# -- what the kit missed before core v2 ----------------------------------------------------
+
+def _weights_plugin(site, *, sha256=None, config="", extra_entry=""):
+    """zoo-weighty: a plugin bundling toy-mlp weights under a pin (sha256 given, or the real one)."""
+    import hashlib
+
+    from safetensors.torch import save_file
+
+    package = site.root / "zoo_weighty"
+    (package / "weights").mkdir(parents=True)
+    path = package / "weights" / "w.safetensors"
+    save_file({"linear.weight": torch.zeros(64, 8), "linear.bias": torch.zeros(64)}, str(path))
+    data = path.read_bytes()
+    site.install("zoo-weighty", "zoo_weighty", {
+        "__init__.py": """
+            from pathlib import Path
+            import zoo_core
+            ZOO_PLUGIN_API = 2
+
+            @zoo_core.hookimpl
+            def register_models(register):
+                register(Path(__file__).parent / "models.toml")
+            """,
+        "models.toml": f"""
+            [models.weighty]
+            architecture = "toy-mlp"
+            task = "generator"
+            description = "bundled"
+            {config}
+            [models.weighty.weights]
+            filename = "w.safetensors"
+            size = {len(data)}
+            sha256 = "{sha256 or hashlib.sha256(data).hexdigest()}"
+            bundled = "weights/w.safetensors"
+            {extra_entry}
+            """})
+    zoo_core.plugins.reset()
+
+
+def test_bundled_weights_are_verified_against_their_pin(toy, site):
+    _weights_plugin(site)
+    report = check_plugin("zoo-weighty")
+    assert ("weighty", "bundled weights") in report.passed, report.failures
+    zoo_core.plugins.reset()
+    shutil.rmtree(site.root / "zoo_weighty")
+    _weights_plugin(site, sha256="0" * 64)
+    failures = {(s, c): m for s, c, m in check_plugin("zoo-weighty").failures}
+    assert "sha256" in failures[("weighty", "bundled weights")]
+
+
+def test_bundled_weights_must_fit_their_entrys_config(toy, site):
+    _weights_plugin(site, config="config = { latent_dim = 3 }")  # the file holds latent_dim 8 weights
+    failures = {(s, c): m for s, c, m in check_plugin("zoo-weighty").failures}
+    assert "wrong shapes: linear.weight" in failures[("weighty", "bundled weights")]
+
+
+def test_an_entry_whose_config_does_not_build_is_reported(toy, site, zoo):
+    _weights_plugin(site, config='config = { latent_dim = "eight" }')
+    failures = {(s, c): m for s, c, m in check_plugin("zoo-weighty").failures}
+    assert "latent_dim" in failures[("weighty", "config round trip")]
+    code, out, _ = zoo("plugins", "zoo-weighty", "--check")
+    assert code == 1 and any(line.startswith("weighty: config round trip: ") for line in out.splitlines())
+
+
+def test_a_misspelled_hook_is_reported_with_the_hooks_that_exist(site, zoo):
+    site.install("zoo-typo", "zoo_typo", {"__init__.py": """
+        import zoo_core
+        ZOO_PLUGIN_API = 2
+
+        @zoo_core.hookimpl
+        def register_modles(register):
+            register({"name": "never", "architecture": "x", "task": "generator", "description": "d"})
+        """})
+    code, out, err = zoo("plugins", "zoo-typo", "--check")
+    assert code == 1
+    (line,) = out.splitlines()
+    assert line.startswith("zoo-typo: plugin loads: broken: ")
+    assert "'register_modles' is marked @zoo_core.hookimpl but is no zoo hook" in line
+    assert "register_models" in line and "register_tasks" in line

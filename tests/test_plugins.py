@@ -253,3 +253,60 @@ def test_dict_entries_resolve_a_relative_base_dir_against_the_plugin(site, tmp_p
     monkeypatch.chdir(tmp_path)
     entry = zoo_core.get_entry("rel-model")
     assert entry.weights.bundled == (site.root / "zoo_rel" / "data" / "m.safetensors").resolve()
+
+
+# -- names and environment (core v2) ---------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["dcgan-fashion\n", "dcgan-fashion ", "DCGAN", "dcgan\nfashion"])
+def test_names_are_matched_in_full(name):
+    from zoo_core.errors import PluginError, RegistryError
+    from zoo_core.registry import parse_entry
+
+    with pytest.raises(RegistryError, match="entry names must match"):
+        parse_entry(name, {"architecture": "dcgan", "task": "generator", "description": "d"}, source="x.toml",
+                    base_dir=None)
+    with pytest.raises(PluginError, match="architecture name"):
+        zoo_core.Architecture(name=name, task="generator", target="a:B")
+    with pytest.raises(PluginError, match="task name"):
+        zoo_core.Task(name=name, interface="a:B", runner="a:run")
+    with pytest.raises(RegistryError, match="is not a task name"):
+        parse_entry("ok", {"architecture": "dcgan", "task": name, "description": "d"}, source="x.toml", base_dir=None)
+
+
+def test_a_quoted_registry_key_with_a_newline_is_refused(tmp_path, monkeypatch, zoo):
+    registry = tmp_path / "r.toml"
+    registry.write_text('[models."dcgan-fashion\\n"]\narchitecture = "dcgan"\ntask = "generator"\ndescription = "d"\n')
+    monkeypatch.setenv("ZOO_REGISTRY", str(registry))
+    code, _, err = zoo("list")
+    assert code == 1 and "entry names must match" in err and err.count("\n") == 1
+
+
+def test_zoo_plugins_naming_an_unknown_plugin_warns_with_the_installed_names(toy, monkeypatch, capsys):
+    monkeypatch.setenv("ZOO_PLUGINS", "zoo_toy,gann")
+    catalogue = get_catalogue()
+    err = capsys.readouterr().err
+    line = next(line for line in err.splitlines() if "ZOO_PLUGINS" in line)
+    assert "'gann', which is not an installed plugin" in line and "zoo_toy (zoo-toy)" in line and "gan (zoo-gan)" in line
+    assert [p.distribution for p in catalogue.plugins if not p.builtin] == ["zoo-toy"]
+
+
+@pytest.mark.parametrize("typed, suggested", [("dcgn", "dcgan-fashion"), ("toy-gn", "toy-gen"), ("taesdx", "taesdxl")])
+def test_zoo_run_offers_a_close_name(toy, zoo, typed, suggested):
+    code, _, err = zoo("run", typed)
+    assert code == 1 and "did you mean" in err and suggested in err
+
+
+def test_the_install_hint_never_names_an_installed_plugin(toy, zoo, tmp_path, monkeypatch):
+    registry = tmp_path / "r.toml"
+    registry.write_text('[models.newer]\narchitecture = "toy-future"\ntask = "generator"\ndescription = "d"\n'
+                        'plugin = "zoo-toy"\n'
+                        '[models.elsewhere]\narchitecture = "far-arch"\ntask = "generator"\ndescription = "d"\n'
+                        'plugin = "zoo-far"\n')
+    monkeypatch.setenv("ZOO_REGISTRY", str(registry))
+    code, out, err = zoo("list", "--json")
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert "pip install zoo-toy" not in rows["newer"]["unavailable_reason"]
+    assert "installed; upgrade it (pip install -U zoo-toy)" in rows["newer"]["unavailable_reason"]
+    assert "pip install zoo-far" in rows["elsewhere"]["unavailable_reason"]
+    code, out, err = zoo("list")
+    assert "unavailable models need: pip install zoo-far\n" in err and "newer" in err

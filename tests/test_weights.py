@@ -121,12 +121,32 @@ def test_bad_device_or_dtype_fails_before_downloading(published, hub, zoo):
     assert zoo_hub.cached_path(REPO, published["commit"], "model.safetensors") is None
 
 
-def test_server_error_with_nothing_cached(published, hub, zoo, sleeps):
+def test_server_error_with_nothing_cached_says_the_hub_answered_500(published, hub, zoo, sleeps, caplog):
     hub.set_fault(REPO, "model.safetensors", "500")
-    code, _, err = zoo("run", "hub-gen", "--num", "1")
-    assert code == 1
-    assert "is not in the cache" in err and "the Hub could not be reached" in err
+    code, _, err = zoo("run", "hub-gen", "--num", "1", "--out", "x.png")
+    assert code == 1 and err.count("\n") == 1
+    assert "the Hub answered HTTP 500" in err and "not in the cache" in err and "could not be reached" not in err
     assert sleeps  # huggingface_hub retried before giving up
+    # ... without its retry chatter ("Retrying in 1s [Retry 1/5]") reaching the terminal
+    assert not [r for r in caplog.records if r.name.startswith("huggingface_hub") and "Retry" in r.getMessage()]
+
+
+def test_an_unreachable_hub_says_so(published, hub, zoo, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    code, _, err = zoo("pull", "hub-gen")
+    assert code == 1 and "the Hub could not be reached" in err and "HTTP" not in err
+
+
+def test_the_next_pull_leaves_no_orphaned_partial_download(published, hub, zoo):
+    """An interrupted download leaves blobs/SHA.incomplete; huggingface_hub starts afresh and keeps it."""
+    sha = hashlib.sha256(published["data"]).hexdigest()
+    blobs = zoo_hub.hub_cache_dir() / "models--acme--toy-gen" / "blobs"
+    blobs.mkdir(parents=True)
+    (blobs / f"{sha}.incomplete").write_bytes(published["data"][:100])  # what a killed process leaves
+    other = blobs / f"{'a' * 64}.incomplete"  # another file's download, maybe still running: not ours
+    other.write_bytes(b"partial")
+    assert zoo("pull", "hub-gen")[0] == 0
+    assert sorted(p.name for p in blobs.iterdir()) == [sha, other.name]
 
 
 def test_unreachable_endpoint_falls_back_to_cache(published, hub, monkeypatch):

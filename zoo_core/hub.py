@@ -10,12 +10,16 @@ only when a download really happens: it costs ~0.4 s of start-up.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import HubError, WeightsNotFoundError
 
-__all__ = ["hub_cache_dir", "is_offline", "cached_path", "download", "remove_cached", "fetch_command"]
+__all__ = ["hub_cache_dir", "is_offline", "cached_path", "download", "remove_cached", "fetch_command",
+           "remove_orphans"]
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -56,6 +60,56 @@ def remove_cached(path: Path) -> None:
             pass
 
 
+def remove_orphans(repo_id: str, blob: str) -> list[Path]:
+    """Delete a partial download (``blobs/BLOB.incomplete``) left beside the finished blob.
+
+    huggingface_hub does not resume or clean up the ``.incomplete`` file an interrupted
+    download leaves: the next download starts afresh and the partial file stays forever.
+    Once the blob itself is whole, the partial one is garbage. The download lock is taken,
+    so a download of the same blob in another process is never disturbed.
+    """
+    blobs = _repo_folder(repo_id) / "blobs"
+    partial = blobs / f"{blob}.incomplete"
+    if not (partial.exists() and (blobs / blob).is_file()):
+        return []
+    from filelock import FileLock, Timeout
+
+    lock = hub_cache_dir() / ".locks" / ("models--" + repo_id.replace("/", "--")) / f"{blob}.lock"
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(lock), timeout=0):
+            partial.unlink(missing_ok=True)
+    except (Timeout, OSError):
+        return []
+    return [partial]
+
+
+@contextlib.contextmanager
+def _quiet_hub() -> Iterator[None]:
+    """Keep huggingface_hub's retry chatter ("Retrying in 1s [Retry 1/5]") off the terminal:
+    zoo reports the outcome in one line instead."""
+    logger = logging.getLogger("huggingface_hub")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _http_status(exc: BaseException) -> int | None:
+    """The HTTP status of the Hub's last answer behind ``exc`` (huggingface_hub chains them), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        status = getattr(getattr(current, "response", None), "status_code", None)
+        if isinstance(status, int):
+            return status
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def fetch_command(name: str) -> str:
     return f"run 'zoo pull {name}' where the Hub is reachable (with HF_HUB_OFFLINE unset)"
 
@@ -74,10 +128,11 @@ def download(repo_id: str, filename: str, revision: str, *, name: str) -> Path:
     where = f"{repo_id}@{revision[:12]}/{filename}"
     endpoint = os.environ.get("HF_ENDPOINT") or None
     try:
-        path = hf_hub_download(
-            repo_id, filename, revision=revision, cache_dir=hub_cache_dir(),
-            local_files_only=is_offline(), endpoint=endpoint, library_name="zoo",
-        )
+        with _quiet_hub():
+            path = hf_hub_download(
+                repo_id, filename, revision=revision, cache_dir=hub_cache_dir(),
+                local_files_only=is_offline(), endpoint=endpoint, library_name="zoo",
+            )
     except hf_errors.GatedRepoError as exc:
         raise HubError(f"{name}: {repo_id} is gated: accept its terms on the Hub and set HF_TOKEN") from exc
     except hf_errors.RepositoryNotFoundError as exc:
@@ -86,6 +141,10 @@ def download(repo_id: str, filename: str, revision: str, *, name: str) -> Path:
     except hf_errors.RevisionNotFoundError as exc:
         raise HubError(f"{name}: revision {revision} not found in {repo_id}") from exc
     except hf_errors.LocalEntryNotFoundError as exc:
+        status = None if is_offline() else _http_status(exc)
+        if status is not None:
+            raise HubError(f"{name}: the Hub answered HTTP {status} for {where}, also after retrying, and the file is "
+                           f"not in the cache; try again later") from exc
         reason = "HF_HUB_OFFLINE is set" if is_offline() else "the Hub could not be reached"
         raise WeightsNotFoundError(f"{name}: {where} is not in the cache ({hub_cache_dir()}) and {reason}; "
                                    f"{fetch_command(name)}, or pass --weights PATH") from exc

@@ -67,6 +67,7 @@ def resolve_weights(entry: ModelEntry, explicit: Path | str | None = None, *,
         if not allow_download:
             raise WeightsNotFoundError(f"{entry.name}: {w.filename} is not cached; {hub.fetch_command(entry.name)}")
         cached, origin = hub.download(w.repo_id, w.filename, w.revision, name=entry.name), "download"
+    hub.remove_orphans(w.repo_id, Path(cached).resolve().name)
     try:
         check_file(cached, size=w.size, sha256=w.sha256, what=what, rehash=origin == "download")
     except IntegrityError as exc:

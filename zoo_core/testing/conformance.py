@@ -227,7 +227,8 @@ def check_plugin(name: str, *, configs: Mapping[str, Mapping[str, Any]] | None =
                                          max_pixels=max_pixels))
     provided = set(info.architectures)
     for entry in catalogue.registry.search(None, None):
-        if entry.architecture in provided:
+        ours = entry.architecture in provided or entry.name in info.models
+        if ours and entry.architecture in catalogue.architectures:
             report.extend(_check_entry(catalogue, entry, analyze=(analyze or {}).get(entry.architecture),
                                        max_weight_bytes=max_weight_bytes, max_pixels=max_pixels))
         elif entry.plugin == info.distribution:

@@ -153,3 +153,35 @@ class NoisyEncoder(TupleEncoder):
     def encode(self, images):
         mean, logvar = super().encode(images)
         return mean + torch.randn_like(mean) * (0.5 * logvar).exp()  # a posterior sample, not its mean
+
+
+class NoTanh(Good):
+    """Forgets the final tanh (decode ranges over about ±7): Generator.sample() would hide it by clamping."""
+
+    def decode(self, latents, labels=None):
+        return (self.linear(latents) * 4).view(-1, *self.image_shape)
+
+
+class UnboundedUpscaler(zoo_core.ImageToImage):
+    """An x2 upscaler whose transform() overshoots [-1, 1] (apply() would hide it by clamping)."""
+
+    config_class = TinyConfig
+    scale = 2
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.gain = nn.Parameter(torch.tensor(3.0))
+
+    @property
+    def input_channels(self):
+        return 1
+
+    def transform(self, images):
+        return nn.functional.interpolate(images, scale_factor=2) * self.gain
+
+
+class ShrinkingUpscaler(UnboundedUpscaler):
+    """Declares x2 but returns the input size."""
+
+    def transform(self, images):
+        return images.tanh()
