@@ -66,7 +66,7 @@ def runnable_architecture(entry: ModelEntry, catalogue: Catalogue | None = None)
     return arch
 
 
-def model_class(arch: Architecture, catalogue: Catalogue | None = None) -> type:
+def model_class(arch: Architecture, catalogue: Catalogue | None = None) -> type[Any]:
     """Import ``arch``'s model class and check it subclasses its task's interface."""
     catalogue = catalogue or get_catalogue()
     task = catalogue.task(arch.task)
@@ -84,13 +84,13 @@ _model_class = model_class  # the name zoo's own modules used before it was publ
 
 
 def load(name: str, *, device: str | torch.device | None = "auto", dtype: str | torch.dtype | None = "float32",
-         weights: str | Path | None = None, strict: bool = True) -> Model | CausalAnalyzer:
-    """Load the model called ``name``, ready to use.
+         weights: str | Path | None = None, strict: bool = True) -> Any:
+    """Load the model called ``name``, ready to use: an instance of its task's interface.
 
-    Generative models come back in eval mode on ``device`` (``auto``: cuda, mps or cpu)
+    Models with weights come back in eval mode on ``device`` (``auto``: cuda, mps or cpu)
     with floating tensors in ``dtype``, their weights resolved from ``weights`` (a path),
-    the bundled copy, the HF cache or the Hub, in that order, and verified. A causal
-    analyzer comes back built from its entry's config; it needs no torch.
+    the bundled copy, the HF cache or the Hub, in that order, and verified. A model of a
+    task without weights (a causal analyzer) comes back built from its entry's config.
 
     Example:
         >>> model = zoo_core.load("dcgan-fashion", device="cpu")
@@ -126,8 +126,8 @@ def load(name: str, *, device: str | torch.device | None = "auto", dtype: str | 
         raise ConfigError(f"{entry.source}: models.{name}.{exc}") from None
     load_weights_into(model, resolved.path, device=target_device, dtype=target_dtype,
                       architecture=arch.name, strict=strict)
-    model.zoo_entry = entry
-    model.zoo_weights = resolved
+    setattr(model, "zoo_entry", entry)  # noqa: B010 - what was loaded, for provenance
+    setattr(model, "zoo_weights", resolved)  # noqa: B010
     return model
 
 

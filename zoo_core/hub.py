@@ -151,8 +151,8 @@ def download(repo_id: str, filename: str, revision: str, *, name: str) -> Path:
     except remote_missing as exc:
         raise HubError(f"{name}: file {filename} not found in {repo_id} at {revision[:12]}") from exc
     except hf_errors.HfHubHTTPError as exc:
-        status = getattr(getattr(exc, "response", None), "status_code", "?")
-        raise HubError(f"{name}: the Hub answered HTTP {status} for {where}; try again later") from exc
+        status = _http_status(exc)
+        raise HubError(f"{name}: the Hub answered HTTP {status or '?'} for {where}; try again later") from exc
     except OSError as exc:
         raise HubError(f"{name}: download of {where} failed: {exc}") from exc
     except Exception as exc:

@@ -186,7 +186,7 @@ def read_pixels(path: Path, channels: int, size: int | None = None) -> torch.Ten
     image = _open_upright(path)
     image = image.convert("L" if channels == 1 else "RGB")
     if size is not None:
-        image = image.resize((size, size), Image.BICUBIC)
+        image = image.resize((size, size), Image.Resampling.BICUBIC)
     data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
     return data.reshape(image.height, image.width, channels).permute(2, 0, 1)
 

@@ -127,10 +127,10 @@ class Model(nn.Module, abc.ABC):
 
     @property
     def device(self) -> torch.device:
-        for tensor in self.parameters():
-            return tensor.device
-        for tensor in self.buffers():
-            return tensor.device
+        for parameter in self.parameters():
+            return parameter.device
+        for buffer in self.buffers():
+            return buffer.device
         return torch.device("cpu")
 
     @property
@@ -337,18 +337,18 @@ class ImageToImage(Model):
     Implement ``transform(images)`` for one batch the model can take as it is, and declare
     the geometry: ``scale`` (output size over input size), and either ``size_multiple``
     (inputs of any size that is a multiple of it) or ``fixed_input_size`` (inputs of exactly
-    that many pixels square, e.g. 64 for a tile-based upscaler). ``apply`` then takes any
+    that many pixels square, e.g. 64 for a tile-based upscaler). ``process`` then takes any
     image: it pads to a multiple, or runs fixed-size models tile by tile, and crops back.
     """
 
     task: ClassVar[str] = "image-to-image"
     #: Output height (and width) over input height.
     scale: ClassVar[int] = 1
-    #: Inputs' height and width must be multiples of this (``apply`` pads and crops).
+    #: Inputs' height and width must be multiples of this (``process`` pads and crops).
     size_multiple: ClassVar[int] = 1
-    #: Set for models that only take inputs of exactly this side (``apply`` tiles).
+    #: Set for models that only take inputs of exactly this side (``process`` tiles).
     fixed_input_size: ClassVar[int | None] = None
-    #: Overlap of the tiles ``apply`` runs a fixed-size model on, in input pixels.
+    #: Overlap of the tiles ``process`` runs a fixed-size model on, in input pixels.
     default_tile_overlap: ClassVar[int] = 8
 
     @property
@@ -372,7 +372,7 @@ class ImageToImage(Model):
             raise InputError(f"expected images of shape (N, {self.input_channels}, H, W), got {tuple(images.shape)}")
 
     @torch.inference_mode()
-    def apply(self, images: torch.Tensor, *, tile: int = 0, tile_overlap: int | None = None,
+    def process(self, images: torch.Tensor, *, tile: int = 0, tile_overlap: int | None = None,
               progress: Any = None, **options: Any) -> torch.Tensor:
         """``transform`` for images of any size, clamped to [-1, 1].
 

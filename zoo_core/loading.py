@@ -156,7 +156,7 @@ def _read(handle: Any, span: TensorSpan, path: Path) -> torch.Tensor:
         raise StateDictMismatchError(f"{path}: this torch cannot hold {kind} tensors")
     raw = torch.empty(end - begin, dtype=torch.uint8)
     if end > begin:
-        view = memoryview(raw.numpy())
+        view = memoryview(raw.numpy())  # type: ignore[arg-type]  # numpy arrays are buffers
         handle.seek(begin)
         got = 0
         while got < len(view):

@@ -72,21 +72,21 @@ class NumberedNames(Sequence[str]):
     a hundred million samples plans its folder in constant memory)."""
 
     def __init__(self, count: int, suffix: str = ".png") -> None:
-        self.count, self.suffix = count, suffix
+        self._count, self.suffix = count, suffix
 
     def __len__(self) -> int:
-        return self.count
+        return self._count
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(self.count))]
-        if not -self.count <= index < self.count:
+            return [self[i] for i in range(*index.indices(self._count))]
+        if not -self._count <= index < self._count:
             raise IndexError(index)
-        return f"{index % self.count:05d}{self.suffix}"
+        return f"{index % self._count:05d}{self.suffix}"
 
-    def index(self, name: Any, *args: Any) -> int:
+    def index(self, name: Any, start: int = 0, stop: int | None = None) -> int:
         stem = str(name)[: -len(self.suffix)] if str(name).endswith(self.suffix) else ""
-        if stem.isdigit() and len(stem) >= 5 and f"{int(stem):05d}" == stem and int(stem) < self.count:
+        if stem.isdigit() and len(stem) >= 5 and f"{int(stem):05d}" == stem and int(stem) < self._count:
             return int(stem)
         raise ValueError(name)
 

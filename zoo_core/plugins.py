@@ -237,7 +237,7 @@ def _stage_plugin(manager: pluggy.PluginManager, module: Any, info: PluginInfo) 
             staged.models.extend(parse_registry_file(Path(source)))
 
     group = click.Group("zoo")
-    arguments = {
+    arguments: dict[str, dict[str, Any]] = {
         "register_tasks": {"register": register_task},
         "register_architectures": {"register": register_architecture},
         "register_models": {"register": register_model},
@@ -381,7 +381,7 @@ def _build() -> Catalogue:
         for entry in staged.models:
             model_claims.setdefault(entry.name, []).append((info, entry))
         for command in staged.commands:
-            command_claims.setdefault(command.name, []).append((info, command))
+            command_claims.setdefault(command.name or "", []).append((info, command))
 
     for name, (info, arch) in _merge("architecture", arch_claims, catalogue.collisions).items():
         object.__setattr__(arch, "plugin", info.distribution)

@@ -260,8 +260,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         stat = path.stat()
     except OSError as exc:
         raise RegistryError(f"{source}: cannot read registry file: {exc.strerror or exc}") from exc
-    stamp = [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
-    cache = _toml_cache_path(stamp[0])
+    resolved = str(path.resolve())
+    stamp: list[Any] = [resolved, stat.st_size, stat.st_mtime_ns]
+    cache = _toml_cache_path(resolved)
     try:
         cached = json.loads(cache.read_text())
         if cached.get("stamp") == stamp:

@@ -73,12 +73,12 @@ def tiled_map(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, ti
             progress.update(1)
         return out_whole
     rows, cols = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
-    out = None
-    total = None
+    out: torch.Tensor | None = None
+    total: torch.Tensor | None = None
     for top in rows:
         for left in cols:
             piece = fn(x[:, :, top:top + tile, left:left + tile])
-            if out is None:
+            if out is None or total is None:
                 out = piece.new_zeros((n, piece.shape[1], round(height * scale), round(width * scale)))
                 total = piece.new_zeros((1, 1, out.shape[2], out.shape[3]))
             ph, pw = piece.shape[-2:]

@@ -150,7 +150,8 @@ class FitResult:
 def optimizer_to_tensors(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
     """Split an optimizer's state into tensors (for safetensors) and JSON (the rest): no pickle."""
     state = optimizer.state_dict()
-    tensors, scalars = {}, {}
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
     for index, values in state["state"].items():
         for key, value in values.items():
             if isinstance(value, torch.Tensor):
@@ -280,7 +281,8 @@ def fit(task: TrainingTask, ctx: TrainContext, images: torch.Tensor, labels: tor
     checkpoint = out_dir / "checkpoint.safetensors"
     if ctx.is_main:
         (out_dir / "samples").mkdir(parents=True, exist_ok=True)
-    state = {"epoch": 0, "best_epoch": 0, "best": {}, "history": [], "bad_epochs": 0, "seconds": 0.0, "images": 0}
+    state: dict[str, Any] = {"epoch": 0, "best_epoch": 0, "best": {}, "history": [], "bad_epochs": 0,
+                             "seconds": 0.0, "images": 0}
     if resume and checkpoint.exists():
         state = _load_checkpoint(checkpoint, task, ctx)
         if ctx.is_main:
@@ -298,7 +300,7 @@ def fit(task: TrainingTask, ctx: TrainContext, images: torch.Tensor, labels: tor
         for module in task.modules().values():
             module.train()
         started = time.perf_counter()
-        losses: dict[str, float] = {}
+        losses: dict[str, Any] = {}
         with _progress(steps, f"epoch {epoch}", progress and ctx.is_main) as bar:
             for step in range(steps):
                 index = shard[step * batch_size:(step + 1) * batch_size]

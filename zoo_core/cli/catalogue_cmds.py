@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import click
 
 from ..api import model_status
@@ -53,8 +56,8 @@ def info_command(name: str, as_json: bool) -> None:
     options = [{"name": f"--{o.name}", "type": o.type, "default": o.default, "help": o.help,
                 "choices": list(o.choices), "required": o.required, "multiple": o.multiple}
                for o in (merged_options(task, arch) if task else [])]
-    arguments = [{"name": a.name, "type": a.type, "help": a.help, "multiple": a.multiple}
-                 for a in (task.arguments if task else ())]
+    arguments: list[dict[str, Any]] = [{"name": a.name, "type": a.type, "help": a.help, "multiple": a.multiple}
+                                       for a in (task.arguments if task else ())]
     example = _example_command(entry.name, arch.example) if arch and arch.example else None
     document = {**entry.to_dict(), "status": status, "run_arguments": arguments, "run_options": options,
                 "example": example}
@@ -100,7 +103,7 @@ def info_command(name: str, as_json: bool) -> None:
         click.echo(f"  {option['name']:14}{option['help']}{default}")
 
 
-def _example_command(name: str, example: dict) -> str:
+def _example_command(name: str, example: Mapping[str, Any]) -> str:
     """``zoo run NAME --opt value ...`` for an architecture's declared example, shell-quoted."""
     import shlex
 

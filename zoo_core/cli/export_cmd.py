@@ -189,7 +189,7 @@ def export_command(name: str | None, out_dir: Path | None, train_dir: Path | Non
     """
     if train_dir is not None:
         if out_dir is None and name is not None:
-            name, out_dir = None, Path(name)  # 'zoo export --from RUN DIR': the one argument is DIR
+            out_dir, name = Path(name), None  # 'zoo export --from RUN DIR': the one argument is DIR
         if name is not None:
             raise click.UsageError("with --from TRAIN_DIR give only DIR, not a model NAME")
         if weights is not None:

@@ -28,7 +28,7 @@ def emit_json(document: Any) -> None:
     click.echo(json.dumps(_finite(document), indent=2, sort_keys=False, default=str, allow_nan=False))
 
 
-def human_size(size: int) -> str:
+def human_size(size: float) -> str:
     if size <= 0:
         return "-"
     for unit in ("B", "KB", "MB", "GB"):

@@ -96,7 +96,7 @@ def verify_command(names: tuple[str, ...], as_json: bool) -> None:
             elif not checks:
                 click.echo(f"{entry.name}: not downloaded (zoo pull {entry.name})")
             for check in checks:
-                if check["status"] == "ok":
+                if check["status"] == "ok" and w is not None:
                     click.echo(f"{entry.name}: {check['location']} ok (sha256 {w.sha256[:12]}…)")
                 else:
                     click.echo(f"zoo: error: {check['error']}", err=True)

@@ -79,7 +79,7 @@ def itemsize(dtype: Any) -> int:
 
 
 def write_folder(context: RunContext, directory: Path, targets: FolderPlan,
-                 produce: Callable[[int], Iterator[tuple[int, Any]]], write: Callable[[Path, Any], None],
+                 produce: Callable[[int], Iterator[tuple[int, Any]]], write: Callable[[Path, Any], object],
                  *, unit: str = "image") -> list[Path]:
     """Write each ``produce``d item whose target is not None; a stop part way names what is whole.
 

@@ -74,7 +74,7 @@ def run(context: RunContext) -> RunResult:
             if side else 1
         with context.progress(tiles, path.name, unit="tile") as bar, tile_progress(bar), torch.inference_mode():
             batch = image.to(model.device, model.dtype)
-            return model.apply(batch, tile=tile, tile_overlap=overlap, **own).float().cpu()
+            return model.process(batch, tile=tile, tile_overlap=overlap, **own).float().cpu()
 
     def results(first: int) -> Iterator[tuple[int, Any]]:
         for index, path in enumerate(files):

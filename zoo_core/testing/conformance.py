@@ -65,7 +65,7 @@ CHECKS = {
     "device move": "on CUDA the same input gives the same output as on the CPU",
     "decode": "decode() of given latents (and labels) returns finite images",
     "encode": "encode() of images in [-1, 1] returns finite latents",
-    "any size": "apply() takes an image of a size transform() cannot and returns it scaled",
+    "any size": "process() takes an image of a size transform() cannot and returns it scaled",
     "analyze": "analyze() with the architecture's example (or the options' defaults) returns an AnalysisResult",
     "registry entry": "the entry's task matches its architecture and its config builds the model",
     "bundled weights": "every weights file the distribution bundles matches its size and sha256 pin and loads "
@@ -325,7 +325,7 @@ def check_architecture(name: str, config: Mapping[str, Any] | Any | None = None,
     return report
 
 
-def _check_options(report: Report, subject: str, arch: Architecture, task: Task, cls: type) -> None:
+def _check_options(report: Report, subject: str, arch: Architecture, task: Task, cls: Any) -> None:
     def options() -> None:
         core = {o.name for o in task.run_options(arch)} | {"json"}
         methods = [getattr(cls, m) for m in task.option_methods if hasattr(cls, m)]
@@ -391,7 +391,7 @@ def _config_round_trip(report: Report, subject: str, config_class: type | None, 
     return holder.get("config", config if config is not None else {})
 
 
-def _weight_bytes(cls: type, config: Any) -> int:
+def _weight_bytes(cls: Any, config: Any) -> int:
     import torch
 
     with torch.device("meta"):
@@ -399,7 +399,7 @@ def _weight_bytes(cls: type, config: Any) -> int:
     return sum(t.numel() * 4 for t in model.state_dict().values())
 
 
-def _random_model(cls: type, config: Any) -> Any:
+def _random_model(cls: Any, config: Any) -> Any:
     import torch
 
     torch.manual_seed(_SEED)
@@ -415,7 +415,7 @@ def _task_checks(task: Task) -> Callable[[ModelChecks], None] | None:
     return resolve(task.checks, what=f"task {task.name!r} checks") if task.checks is not None else None
 
 
-def _check_model(report: Report, subject: str, arch: Architecture, task: Task, cls: type, config: Any, *,
+def _check_model(report: Report, subject: str, arch: Architecture, task: Task, cls: Any, config: Any, *,
                  max_weight_bytes: int, max_pixels: int, with_options: bool,
                  example: Mapping[str, Any] | None) -> None:
     if with_options:
@@ -458,7 +458,7 @@ def _check_model(report: Report, subject: str, arch: Architecture, task: Task, c
             report.fail(subject, "behaviour", f"the {task.name} checks of {task.plugin} crashed: {_describe(exc)}")
 
 
-def _state_dict_round_trip(model: Any, cls: type, config: Any, architecture: str) -> None:
+def _state_dict_round_trip(model: Any, cls: Any, config: Any, architecture: str) -> None:
     import torch
 
     from ..loading import build_model, load_weights_into
