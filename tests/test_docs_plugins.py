@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import re
 import subprocess
 import sys
@@ -95,6 +97,7 @@ def test_toml_blocks_are_valid(tmp_path):
             assert entry_points == {"sneakers": "zoo_sneakers"}
 
 
+@pytest.mark.slow  # installs two plugins into a virtualenv
 def test_the_guide_runs_from_an_empty_folder(tmp_path):
     """A newcomer's path: scaffold, install, generate, train, test, export, pin, list; then the reference."""
     work = tmp_path / "work"

@@ -117,6 +117,7 @@ def installed(tmp_path_factory):
     return root, env
 
 
+@pytest.mark.slow  # a virtualenv with every scaffold
 def test_scaffolded_plugins_pass_their_own_tests(installed):
     root, env = installed
     done = _run(["pytest", "-q", "-p", "no:cacheprovider", *(str(root / f"zoo-{n}" / "tests") for n in NAMES.values())],
@@ -127,6 +128,7 @@ def test_scaffolded_plugins_pass_their_own_tests(installed):
     assert counts.get("passed", 0) + counts.get("skipped", 0) == 28 and counts.get("skipped", 0) <= 5, done.stdout
 
 
+@pytest.mark.slow  # a virtualenv with every scaffold
 def test_scaffolded_plugins_show_in_zoo_list_and_run(installed):
     root, env = installed
     rows = {r["name"]: r for r in json.loads(_run(["zoo", "list", "t-", "--json"], env, root).stdout)}

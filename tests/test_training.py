@@ -125,6 +125,7 @@ def test_batch_larger_than_the_data_is_an_input_error(tmp_path):
         run(LineTask(), tmp_path, batch_size=1000)
 
 
+@pytest.mark.slow  # two processes under torchrun
 def test_distributed_ranks_agree_on_early_stopping_and_resume_their_own_random_streams(tmp_path):
     """torchrun, 2 CPU processes: rank 0's held-out metric decides for all, and a resumed run
     gives each rank back its own RNG state, not rank 0's."""

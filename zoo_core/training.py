@@ -32,7 +32,8 @@ from torch import nn
 from .atomic import atomic_target, write_atomic
 from .errors import InputError
 
-__all__ = ["TrainContext", "TrainingTask", "FitResult", "fit", "optimizer_to_tensors", "optimizer_from_tensors",
+__all__ = ["TrainContext", "TrainingTask", "FitResult", "fit", "training_options", "command_recipe", "check_positive",
+           "optimizer_to_tensors", "optimizer_from_tensors",
            "write_model_repo", "training_context"]
 
 
@@ -368,3 +369,63 @@ def _result(state: dict, patience: int) -> FitResult:
                      seconds=state["seconds"], history=list(state["history"]),
                      stopped_early=state["bad_epochs"] >= patience,
                      images_per_second=state["images"] / state["seconds"] if state["seconds"] else math.nan)
+
+
+#: ``--device`` help for training commands.
+DEVICE_HELP = "auto, cpu, cuda or cuda:N (under torchrun each rank takes its local GPU)"
+
+
+def training_options(*, epochs: int = 40, patience: int = 4, batch_size: int = 128,
+                     datasets: tuple[str, ...] = ("fashion-mnist", "folder")) -> Callable[[Any], Any]:
+    """The options every ``zoo train`` command shares, as one click decorator.
+
+    ``--out``, ``--dataset``, ``--data-dir``, ``--epochs``, ``--patience``, ``--batch-size``,
+    ``--seed``, ``--device``, ``--no-amp``, ``--resume``, ``--quiet`` and ``--limit``, reaching the
+    command as ``out_dir``, ``dataset``, ``data_dir``, ... (the defaults given here). Plugins
+    add their own options around it.
+    """
+    import click
+
+    options = [
+        click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+                     help="output folder: a Hub model repo (model.safetensors, config.json, README.md)"),
+        click.option("--dataset", type=click.Choice(list(datasets)), default=datasets[0], show_default=True),
+        click.option("--data-dir", type=click.Path(path_type=Path),
+                     help="folder with the Fashion-MNIST IDX files, or your images for --dataset folder"),
+        click.option("--epochs", type=int, default=epochs, show_default=True,
+                     help="at most this many epochs (training stops earlier when the held-out metric stalls)"),
+        click.option("--patience", type=int, default=patience, show_default=True,
+                     help="stop after this many epochs without a better held-out metric"),
+        click.option("--batch-size", type=int, default=batch_size, show_default=True, help="per process"),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--device", default="auto", show_default=True, help=DEVICE_HELP),
+        click.option("--no-amp", is_flag=True, help="train in float32 on CUDA too (default: bf16 autocast)"),
+        click.option("--resume", is_flag=True, help="continue from OUT/checkpoint.safetensors"),
+        click.option("--quiet", is_flag=True, help="no progress bar"),
+        click.option("--limit", type=int, help="train on the first N images only (smoke tests)"),
+    ]
+
+    def decorate(command: Any) -> Any:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def command_recipe(fallback: str) -> str:
+    """The command line as typed, for the model card: ``zoo train`` passes it in the click context."""
+    import shlex
+
+    import click
+
+    context = click.get_current_context(silent=True)
+    argv = (context.obj or {}).get("zoo_argv") if context is not None and isinstance(context.obj, dict) else None
+    return shlex.join(argv) if argv else fallback
+
+
+def check_positive(**values: float | None) -> None:
+    """An ``InputError`` naming the option for any value that is not positive (``epochs=0`` -> ``--epochs``)."""
+    for name, value in values.items():
+        if value is not None and value <= 0:
+            raise InputError(f"--{name.replace('_', '-')} must be positive, got {value}")

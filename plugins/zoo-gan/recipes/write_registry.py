@@ -11,11 +11,9 @@ wall time from its training.json.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import re
-import shutil
 from pathlib import Path
+
+from zoo_core.releases import bundle_weights, release_entry, run_metrics, training_recipe, write_fragment
 
 PACKAGE = Path(__file__).resolve().parent.parent / "zoo_gan"
 FASHION = ["t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"]
@@ -46,6 +44,7 @@ HOW = {
 
 
 def how(key: str, name: str) -> str:
+    """How metric ``key`` of ``name`` was measured (the eval.json key)."""
     if key.startswith("class_accuracy_"):
         label = int(key.rsplit("_", 1)[1])
         return (f"zoo eval {name}: the classifier's accuracy on 1,000 samples requested as class {label} "
@@ -53,48 +52,13 @@ def how(key: str, name: str) -> str:
     return HOW[key].format(name=name)
 
 
-def toml_value(value: object) -> str:
-    return json.dumps(value) if not isinstance(value, float) else repr(value)
-
-
-def entry(name: str, run: Path, bundled: str) -> str:
+def entry(name: str, run: Path, bundled: str) -> dict:
     architecture, task, description = MODELS[name]
-    weights = run / "model.safetensors"
-    data = weights.read_bytes()
-    config = json.loads((run / "config.json").read_text())
-    training = json.loads((run / "training.json").read_text())
-    card = (run / "README.md").read_text()
-    match = re.search(r"```bash\n(.*?)\n```", card, re.S)
-    command = match.group(1).strip() if match else "see README"
-    recipe = (f"{command}  (stopped after {training['epochs']} epochs, best epoch {training['best_epoch']}, "
-              f"{training['seconds'] / 60:.1f} min of training at {training['images_per_second']:.0f} images/s)")
-    lines = [
-        f"[models.{name}]",
-        f'architecture = "{architecture}"',
-        f'task = "{task}"',
-        f"description = {toml_value(description)}",
-        'plugin = "zoo-gan"',
-        'license = "apache-2.0"',
-        'dataset = "Fashion-MNIST (Xiao et al. 2017), 60k train / 10k test, MIT licence"',
-        f"recipe = {toml_value(recipe)}",
-        "config = { " + ", ".join(f"{k} = {toml_value(v)}" for k, v in config.items()) + " }",
-    ]
-    if architecture == "cdcgan":
-        lines.append("classes = " + json.dumps(FASHION))
-    lines += [
-        "",
-        f"[models.{name}.weights]",
-        'filename = "model.safetensors"',
-        f"size = {len(data)}",
-        f'sha256 = "{hashlib.sha256(data).hexdigest()}"',
-        f'bundled = "{bundled}"',
-    ]
-    evaluation = run / "eval.json"
-    if evaluation.exists():
-        metrics = json.loads(evaluation.read_text())["metrics"]
-        for key, value in metrics.items():
-            lines += ["", f"[models.{name}.metrics.{key}]", f"value = {value!r}", f"how = {toml_value(how(key, name))}"]
-    return "\n".join(lines) + "\n"
+    return release_entry(
+        run, architecture=architecture, task=task, description=description, plugin="zoo-gan", bundled=bundled,
+        dataset="Fashion-MNIST (Xiao et al. 2017), 60k train / 10k test, MIT licence",
+        recipe=training_recipe(run), classes=FASHION if architecture == "cdcgan" else (),
+        metrics=run_metrics(run, lambda key, setup: how(key, name)))
 
 
 def main() -> None:
@@ -102,21 +66,17 @@ def main() -> None:
     parser.add_argument("runs", type=Path)
     parser.add_argument("--package", action="store_true", help="copy the weights into the zoo_gan package")
     args = parser.parse_args()
-    header = "# zoo-gan's models, written by recipes/write_registry.py from a recipes/release.sh run.\n"
-    blocks = []
+    entries = {}
     for name in MODELS:
         run = args.runs / name
         if not (run / "model.safetensors").exists():
             print(f"skipping {name}: no {run}/model.safetensors")
             continue
-        if args.package:
-            (PACKAGE / "weights").mkdir(exist_ok=True)
-            shutil.copyfile(run / "model.safetensors", PACKAGE / "weights" / f"{name}.safetensors")
-            blocks.append(entry(name, run, f"weights/{name}.safetensors"))
-        else:
-            blocks.append(entry(name, run, f"{name}/model.safetensors"))
+        bundled = bundle_weights(run, PACKAGE, name) if args.package else f"{name}/model.safetensors"
+        entries[name] = entry(name, run, bundled)
     target = PACKAGE / "models.toml" if args.package else args.runs / "models.toml"
-    target.write_text(header + "\n" + "\n".join(blocks))
+    write_fragment(target, entries,
+                   header="zoo-gan's models, written by recipes/write_registry.py from a recipes/release.sh run.")
     print(f"wrote {target}")
 
 

@@ -117,6 +117,7 @@ def test_eval_plumbing_on_a_miniature_data_set(zoo, tmp_path):
     assert result["registry"]["fd"] == zoo_core.get_entry("dcgan-fashion").metrics["fd"].value
 
 
+@pytest.mark.slow  # evaluates on all 10,000 test images
 @needs_fashion_mnist
 @pytest.mark.parametrize("name", ["fashion-classifier", "dcgan-fashion",
                                   pytest.param("cdcgan-fashion", marks=has_cdcgan)])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import subprocess
 import sys
@@ -52,6 +54,7 @@ def test_a_few_dozen_steps_lower_the_discriminators_error():
     assert set(losses) == {"loss_d", "loss_g"}
 
 
+@pytest.mark.slow  # two processes under torchrun
 def test_two_processes_keep_identical_weights(tmp_path):
     """torchrun, 2 CPU processes with gloo, each on its own shard; BatchNorm statistics stay per process."""
     env = dict(os.environ, OMP_NUM_THREADS="1")

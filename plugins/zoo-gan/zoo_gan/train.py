@@ -2,49 +2,17 @@
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 from typing import Any
 
 import click
 
 from zoo_core import InputError
+from zoo_core.training import check_positive, command_recipe, training_options
 
 from .classifier import load_classifier
 
-DEVICE_HELP = "auto, cpu, cuda or cuda:N (under torchrun each rank takes its local GPU)"
-
-
-def _common(command: Any) -> Any:
-    options = [
-        click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
-                     help="output folder: a Hub model repo (model.safetensors, config.json, README.md)"),
-        click.option("--dataset", type=click.Choice(["fashion-mnist", "folder"]), default="fashion-mnist",
-                     show_default=True),
-        click.option("--data-dir", type=click.Path(path_type=Path),
-                     help="folder with the Fashion-MNIST IDX files, or your images for --dataset folder"),
-        click.option("--epochs", type=int, default=40, show_default=True,
-                     help="at most this many epochs (training stops earlier when the held-out metric stalls)"),
-        click.option("--patience", type=int, default=4, show_default=True,
-                     help="stop after this many epochs without a better held-out metric"),
-        click.option("--batch-size", type=int, default=128, show_default=True, help="per process"),
-        click.option("--seed", type=int, default=0, show_default=True),
-        click.option("--device", default="auto", show_default=True, help=DEVICE_HELP),
-        click.option("--no-amp", is_flag=True, help="train in float32 on CUDA too (default: bf16 autocast)"),
-        click.option("--resume", is_flag=True, help="continue from OUT/checkpoint.safetensors"),
-        click.option("--quiet", is_flag=True, help="no progress bar"),
-        click.option("--limit", type=int, help="train on the first N images only (smoke tests)"),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def _recipe(fallback: str) -> str:
-    """The command line as typed (the core's ``zoo train`` passes it in the click context)."""
-    context = click.get_current_context(silent=True)
-    argv = (context.obj or {}).get("zoo_argv") if context is not None and isinstance(context.obj, dict) else None
-    return shlex.join(argv) if argv else fallback
+_common = training_options()  # --out, --dataset, --epochs, ... shared with every zoo train command
 
 
 def _limited(data: Any, limit: int | None) -> Any:
@@ -57,9 +25,7 @@ def _limited(data: Any, limit: int | None) -> Any:
 
 
 def _check(epochs: int, patience: int, batch_size: int) -> None:
-    for name, value in (("--epochs", epochs), ("--patience", patience), ("--batch-size", batch_size)):
-        if value <= 0:
-            raise InputError(f"{name} must be positive, got {value}")
+    check_positive(epochs=epochs, patience=patience, batch_size=batch_size)
 
 
 def _given(name: str) -> bool:
@@ -110,7 +76,7 @@ def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path
             click.echo(f"{why}: no held-out metric, so training runs for --epochs without early stopping",
                        err=True)
         task = GANTask(ctx, config, lr=lr, seed=seed, classifier=feature_net, reference=reference,
-                       eval_samples=eval_samples, recipe=_recipe(f"zoo train {name}"), dataset=data.name,
+                       eval_samples=eval_samples, recipe=command_recipe(f"zoo train {name}"), dataset=data.name,
                        classes=data.classes)
         result = fit(task, ctx, images, data.labels, out_dir=out_dir, batch_size=batch_size, max_epochs=epochs,
                      patience=patience, seed=seed, resume=resume, progress=not quiet)
@@ -172,7 +138,7 @@ def train_classifier(out_dir: Path, dataset: str, data_dir: Path | None, epochs:
         held_out = min(5000, len(images) // 10)
         val_images, val_labels = images[-held_out:], train.labels[-held_out:]
         task = ClassifierTask(ctx, ClassifierConfig(), lr=lr, seed=seed, val_images=val_images.to(ctx.device),
-                              val_labels=val_labels, recipe=_recipe("zoo train fashion-classifier"))
+                              val_labels=val_labels, recipe=command_recipe("zoo train fashion-classifier"))
         result = fit(task, ctx, images[:-held_out], train.labels[:-held_out], out_dir=out_dir, batch_size=batch_size,
                      max_epochs=epochs, patience=patience, seed=seed, resume=resume, progress=not quiet)
         if ctx.is_main:

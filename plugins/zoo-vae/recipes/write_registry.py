@@ -11,11 +11,9 @@ its training.json.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import re
-import shutil
 from pathlib import Path
+
+from zoo_core.releases import bundle_weights, release_entry, run_metrics, training_recipe, write_fragment
 
 PACKAGE = Path(__file__).resolve().parent.parent / "zoo_vae"
 NAME = "conv-vae-fashion"
@@ -44,53 +42,15 @@ UNITS = {"neg_elbo": "nats", "reconstruction_nats": "nats", "kl_nats": "nats", "
          "neg_elbo_bpd": "bits/dim", "iwae_nll_bpd": "bits/dim", "recon_psnr_db": "dB"}
 
 
-def toml_value(value: object) -> str:
-    return json.dumps(value) if not isinstance(value, float) else repr(value)
+def entry(run: Path, bundled: str) -> dict:
+    def how(key: str, setup: dict) -> str:
+        return HOW[key].format(name=NAME, k=setup["k"], samples=f"{setup['samples']:,}")
 
-
-def entry(run: Path, bundled: str) -> str:
-    weights = run / "model.safetensors"
-    data = weights.read_bytes()
-    config = json.loads((run / "config.json").read_text())
-    training = json.loads((run / "training.json").read_text())
-    card = (run / "README.md").read_text()
-    match = re.search(r"```bash\n(.*?)\n```", card, re.S)
-    command = match.group(1).strip() if match else "see README"
-    stop = "stopped early" if training["stopped_early"] else "reached --epochs"
-    if " --resume" in command:  # fit resumes with the same batches and RNG state as an uninterrupted run
-        command = command.replace(" --resume", "")
-        stop = "interrupted and continued with --resume, " + stop
-    recipe = (f"{command}  ({stop} after {training['epochs']} epochs, best epoch {training['best_epoch']}, "
-              f"{training['seconds'] / 60:.1f} min of training at {training['images_per_second']:.0f} images/s on "
-              f"2 shared CPU cores)")
-    lines = [
-        f"[models.{NAME}]",
-        'architecture = "conv-vae"',
-        'task = "autoencoder"',
-        f"description = {toml_value(DESCRIPTION)}",
-        'plugin = "zoo-vae"',
-        'license = "apache-2.0"',
-        'dataset = "Fashion-MNIST (Xiao et al. 2017), 55k train / 5k held out from train / 10k test, MIT licence"',
-        f"recipe = {toml_value(recipe)}",
-        "config = { " + ", ".join(f"{k} = {toml_value(v)}" for k, v in config.items()) + " }",
-        'tags = ["vae", "fashion-mnist"]',
-        "",
-        f"[models.{NAME}.weights]",
-        'filename = "model.safetensors"',
-        f"size = {len(data)}",
-        f'sha256 = "{hashlib.sha256(data).hexdigest()}"',
-        f'bundled = "{bundled}"',
-    ]
-    evaluation = run / "eval.json"
-    if evaluation.exists():
-        report = json.loads(evaluation.read_text())
-        setup = report["setup"]
-        for key, value in report["metrics"].items():
-            how = HOW[key].format(name=NAME, k=setup["k"], samples=f"{setup['samples']:,}")
-            lines += ["", f"[models.{NAME}.metrics.{key}]", f"value = {value!r}", f"how = {toml_value(how)}"]
-            if key in UNITS:
-                lines.append(f'unit = "{UNITS[key]}"')
-    return "\n".join(lines) + "\n"
+    return release_entry(
+        run, architecture="conv-vae", task="autoencoder", description=DESCRIPTION, plugin="zoo-vae", bundled=bundled,
+        dataset="Fashion-MNIST (Xiao et al. 2017), 55k train / 5k held out from train / 10k test, MIT licence",
+        recipe=training_recipe(run, where="2 shared CPU cores"), tags=["vae", "fashion-mnist"],
+        metrics=run_metrics(run, how, UNITS))
 
 
 def main() -> None:
@@ -99,14 +59,10 @@ def main() -> None:
     parser.add_argument("--package", action="store_true", help="copy the weights into the zoo_vae package")
     args = parser.parse_args()
     run = args.runs / NAME
-    header = "# zoo-vae's bundled models, written by recipes/write_registry.py from a recipes/release.sh run.\n"
-    if args.package:
-        (PACKAGE / "weights").mkdir(exist_ok=True)
-        shutil.copyfile(run / "model.safetensors", PACKAGE / "weights" / f"{NAME}.safetensors")
-        block, target = entry(run, f"weights/{NAME}.safetensors"), PACKAGE / "models.toml"
-    else:
-        block, target = entry(run, f"{NAME}/model.safetensors"), args.runs / "models.toml"
-    target.write_text(header + "\n" + block)
+    bundled = bundle_weights(run, PACKAGE, NAME) if args.package else f"{NAME}/model.safetensors"
+    target = PACKAGE / "models.toml" if args.package else args.runs / "models.toml"
+    write_fragment(target, {NAME: entry(run, bundled)},
+                   header="zoo-vae's bundled models, written by recipes/write_registry.py from a recipes/release.sh run.")
     print(f"wrote {target}")
 
 

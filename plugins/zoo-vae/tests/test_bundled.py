@@ -57,6 +57,7 @@ def test_wrong_image_size_is_one_line_error(zoo, tmp_path):
     assert code == 1 and "big.png" in err and "(N, 1, 28, 28)" in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow  # reads the real Fashion-MNIST
 @pytest.mark.skipif(not fashion_mnist_available(), reason="needs Debian's dataset-fashion-mnist")
 def test_zoo_eval_reproduces_the_registry_on_a_slice(zoo):
     """The first 1,000 test images with k = 20 land near the registry's 10,000-image, k >= 100 numbers."""

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
 import click
 
 from zoo_core import InputError
+from zoo_core.training import check_positive, command_recipe, training_options
 
-DEVICE_HELP = "auto, cpu, cuda or cuda:N (under torchrun each rank takes its local GPU)"
 HELD_OUT = 5000  # training images set aside for the early-stopping metric (the test split stays untouched)
 
 
-def _recipe(fallback: str) -> str:
-    """The command line as typed (the core's ``zoo train`` passes it in the click context)."""
-    context = click.get_current_context(silent=True)
-    argv = (context.obj or {}).get("zoo_argv") if context is not None and isinstance(context.obj, dict) else None
-    return shlex.join(argv) if argv else fallback
-
-
 @click.command()
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
-              help="output folder: a Hub model repo (model.safetensors, config.json, README.md)")
-@click.option("--dataset", type=click.Choice(["fashion-mnist", "folder"]), default="fashion-mnist",
-              show_default=True)
-@click.option("--data-dir", type=click.Path(path_type=Path),
-              help="folder with the Fashion-MNIST IDX files, or your images for --dataset folder")
+@training_options(epochs=60, patience=4, batch_size=128)
 @click.option("--image-size", type=int, default=28, show_default=True,
               help="a multiple of 4; Fashion-MNIST is 28")
 @click.option("--channels", type=click.Choice(["1", "3"]), default="1", show_default=True)
@@ -38,17 +25,6 @@ def _recipe(fallback: str) -> str:
 @click.option("--beta", type=float, default=1.0, show_default=True,
               help="weight of the KL term in the training loss (the held-out metric always uses 1)")
 @click.option("--lr", type=float, default=1e-3, show_default=True)
-@click.option("--epochs", type=int, default=60, show_default=True,
-              help="at most this many epochs (training stops earlier when the held-out ELBO stalls)")
-@click.option("--patience", type=int, default=4, show_default=True,
-              help="stop after this many epochs without a better held-out negative ELBO")
-@click.option("--batch-size", type=int, default=128, show_default=True, help="per process")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
-@click.option("--no-amp", is_flag=True, help="train in float32 on CUDA too (default: bf16 autocast)")
-@click.option("--resume", is_flag=True, help="continue from OUT/checkpoint.safetensors")
-@click.option("--quiet", is_flag=True, help="no progress bar")
-@click.option("--limit", type=int, help="train on the first N images only (smoke tests)")
 def train_conv_vae(out_dir: Path, dataset: str, data_dir: Path | None, image_size: int, channels: str,
                    latent_dim: int, width: int, hidden: int, likelihood: str, beta: float, lr: float, epochs: int,
                    patience: int, batch_size: int, seed: int, device: str, no_amp: bool, resume: bool, quiet: bool,
@@ -61,10 +37,7 @@ def train_conv_vae(out_dir: Path, dataset: str, data_dir: Path | None, image_siz
     from .conv_vae import ConvVAEConfig
     from .tasks import VAETask
 
-    for name, value in (("--epochs", epochs), ("--patience", patience), ("--batch-size", batch_size),
-                        ("--lr", lr)):
-        if value <= 0:
-            raise InputError(f"{name} must be positive, got {value}")
+    check_positive(epochs=epochs, patience=patience, batch_size=batch_size, lr=lr)
     if beta < 0:
         raise InputError(f"--beta must be >= 0, got {beta}")
     if limit is not None and limit <= 0:
@@ -86,7 +59,7 @@ def train_conv_vae(out_dir: Path, dataset: str, data_dir: Path | None, image_siz
         train_x, val_x = images[:-held_out], images[-held_out:]
         labels = (data.labels[:limit] if limit else data.labels)[:-held_out]
         task = VAETask(ctx, config, lr=lr, beta=beta, seed=seed, val_images=val_x.to(ctx.device),
-                       recipe=_recipe("zoo train conv-vae"), dataset=data.name)
+                       recipe=command_recipe("zoo train conv-vae"), dataset=data.name)
         result = fit(task, ctx, train_x, labels, out_dir=out_dir, batch_size=batch_size, max_epochs=epochs,
                      patience=patience, seed=seed, resume=resume, progress=not quiet)
         if ctx.is_main:

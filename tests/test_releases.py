@@ -1,0 +1,65 @@
+"""zoo_core.releases, and zoo-gan's and zoo-vae's write_registry.py built on it: from training
+output folders to a validated registry fragment pinning the weights."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from zoo_core.registry import parse_registry_file
+from zoo_core.releases import release_entry, run_metrics, training_recipe, write_fragment
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _run_folder(folder: Path, *, resumed: bool = False, metrics: dict | None = None, setup: dict | None = None) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "model.safetensors").write_bytes(b"weights of " + folder.name.encode())
+    (folder / "config.json").write_text(json.dumps({"width": 8, "latent_dim": 4}))
+    (folder / "training.json").write_text(json.dumps({"epochs": 12, "best_epoch": 9, "seconds": 90.0,
+                                                      "images_per_second": 1234.4, "stopped_early": True}))
+    command = f"zoo train x --out {folder}" + (" --resume" if resumed else "")
+    (folder / "README.md").write_text(f"---\nlicense: mit\n---\n# x\n\n## Recipe\n\n```bash\n{command}\n```\n")
+    if metrics is not None:
+        (folder / "eval.json").write_text(json.dumps({"metrics": metrics, "setup": setup or {}}))
+    return folder
+
+
+def test_a_release_entry_pins_the_file_and_records_the_recipe(tmp_path):
+    run = _run_folder(tmp_path / "m", resumed=True, metrics={"fd": 1.5}, setup={"samples": 10})
+    recipe = training_recipe(run, where="2 CPU cores")
+    assert recipe.startswith(f"zoo train x --out {run}  (") and "--resume  (" not in recipe
+    assert "continued with --resume, stopped early after 12 epochs, best epoch 9, 1.5 min" in recipe
+    assert recipe.endswith("1234 images/s on 2 CPU cores)")
+    metrics = run_metrics(run, lambda key, setup: f"{key} over {setup['samples']}", {"fd": "nats"})
+    assert metrics == {"fd": {"value": 1.5, "how": "fd over 10", "unit": "nats"}}
+    table = release_entry(run, architecture="dcgan", task="generator", description="d", plugin="zoo-gan",
+                          bundled="m/model.safetensors", recipe=recipe, metrics=metrics, classes=["a", "b"])
+    target = write_fragment(tmp_path / "models.toml", {"m-model": table}, header="made by a test")
+    assert target.read_text().startswith("# made by a test\n")
+    (entry,) = parse_registry_file(target)
+    data = (run / "model.safetensors").read_bytes()
+    assert entry.weights.sha256 == hashlib.sha256(data).hexdigest() and entry.weights.size == len(data)
+    assert entry.weights.bundled == (run / "model.safetensors").resolve() and entry.classes == ("a", "b")
+    assert dict(entry.config) == {"width": 8, "latent_dim": 4} and entry.metrics["fd"].unit == "nats"
+
+
+def test_the_plugins_release_scripts_write_fragments_zoo_reads(tmp_path):
+    runs = tmp_path / "runs"
+    _run_folder(runs / "dcgan-fashion", metrics={"fd": 1.58, "class_accuracy_7": 1.0})
+    _run_folder(runs / "conv-vae-fashion", metrics={"neg_elbo": 236.1, "fd": 14.9}, setup={"k": 100, "samples": 10000})
+    for plugin in ("zoo-gan", "zoo-vae"):
+        script = REPO / "plugins" / plugin / "recipes" / "write_registry.py"
+        done = subprocess.run([sys.executable, str(script), str(runs)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        entries = {e.name: e for e in parse_registry_file(runs / "models.toml")}
+        if plugin == "zoo-gan":
+            assert set(entries) == {"dcgan-fashion"}  # the runs that exist; the others are skipped
+            assert "sneaker" in entries["dcgan-fashion"].metrics["class_accuracy_7"].how
+        else:
+            vae = entries["conv-vae-fashion"]
+            assert vae.metrics["neg_elbo"].unit == "nats" and "10,000 prior samples" in vae.metrics["fd"].how
+            assert vae.recipe.endswith("on 2 shared CPU cores)")
