@@ -37,9 +37,10 @@ method, path, layers, width, device = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
 
 class Net(nn.Module):
-    def __init__(self):
+    def __init__(self, side=None):
         super().__init__()
-        self.layers = nn.Sequential(*[nn.Linear(width, width) for _ in range(layers)])
+        side = side or width
+        self.layers = nn.Sequential(*[nn.Linear(side, side) for _ in range(layers)])
 
 
 def rss():
@@ -57,29 +58,42 @@ class BenchConfig:
 
 class Bench(zoo_core.Model):
     config_class = BenchConfig
+    side = None
 
     def __init__(self, config):
         super().__init__(config)
-        self.net = Net()
+        self.net = Net(self.side)
 
 
+class Small(Bench):
+    side = 8
+
+
+def load(cls, file):
+    if method == "zoo":
+        return zoo_core.load_weights(zoo_core.build(cls, {}), file, device=device, dtype="float16")
+    if method == "load_file":
+        with torch.device("meta"):
+            model = cls.from_config({})
+        state = {k: v.to(device).to(torch.float16) for k, v in load_file(file).items()}
+        model.load_state_dict(state, assign=True)
+        return model
+    model = cls.from_config({}).to(device=device, dtype=torch.float16)
+    model.load_state_dict(load_file(file, device=device))
+    return model
+
+
+# warm up on a tiny file the same way: torch's first operations allocate pools that are not the load's
+from safetensors.torch import save_file
+save_file(Small.from_config({}).state_dict(), path + ".small")
+load(Small, path + ".small")
 if device == "cuda":
-    torch.cuda.init()
     torch.zeros(1, device="cuda")
+    torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
 before = rss()
 started = time.perf_counter()
-if method == "zoo":
-    model = zoo_core.load_weights(zoo_core.build(Bench, {}), path, device=device, dtype="float16")
-elif method == "load_file":
-    with torch.device("meta"):
-        model = Bench.from_config({})
-    state = {k: v.to(device).to(torch.float16) for k, v in load_file(path).items()}
-    model.load_state_dict(state, assign=True)
-    del state
-else:
-    model = Bench.from_config({}).to(device=device, dtype=torch.float16)
-    model.load_state_dict(load_file(path, device=device))
+model = load(Bench, path)
 if device == "cuda":
     torch.cuda.synchronize()
 seconds = time.perf_counter() - started

@@ -149,12 +149,12 @@ def _check_file(model: Model, path: Path, layout: Mapping[str, TensorSpan], arch
     return names, model_state, wrong_kind
 
 
-def _read(handle: Any, span: TensorSpan, path: Path) -> torch.Tensor:
-    """One tensor read from the open file into fresh CPU memory."""
+def _read(handle: Any, span: TensorSpan, path: Path, scratch: torch.Tensor) -> torch.Tensor:
+    """One tensor read from the open file into ``scratch`` (reused for every tensor): a view of it."""
     kind, shape, begin, end = span
     if kind not in _TORCH_DTYPES:
         raise StateDictMismatchError(f"{path}: this torch cannot hold {kind} tensors")
-    raw = torch.empty(end - begin, dtype=torch.uint8)
+    raw = scratch[:end - begin]
     if end > begin:
         view = memoryview(raw.numpy())  # type: ignore[arg-type]  # numpy arrays are buffers
         handle.seek(begin)
@@ -196,13 +196,19 @@ def load_weights_into(model: Model, path: Path, *, device: torch.device, dtype: 
             for name in usable:
                 state[names[name]] = handle.get_tensor(name)
     else:
+        # one buffer the size of the largest tensor, read into again and again: memory stays the model at
+        # its dtype plus that buffer (allocating a fresh one per tensor fragments the heap by as much again)
+        largest = max((layout[f][3] - layout[f][2] for f in usable), default=0)
+        scratch = torch.empty(largest, dtype=torch.uint8, pin_memory=device.type == "cuda")
         with open(path, "rb", buffering=0) as handle:
             for name in sorted(usable, key=lambda f: layout[f][2]):  # in file order: sequential reads
-                tensor = _read(handle, layout[name], path)
+                tensor = _read(handle, layout[name], path, scratch)
                 keep = _fits(tensor, model_state.get(names[name]), dtype)
-                # cast where it is cheapest to hold: after the move to a GPU, before it on the CPU
-                state[names[name]] = tensor.to(device).to(keep) if device.type != "cpu" else tensor.to(keep)
-                del tensor
+                if device.type != "cpu":  # copy to the GPU first, cast there: the CPU holds one tensor at most
+                    state[names[name]] = tensor.to(device, copy=True).to(keep)
+                else:  # a copy either way: the scratch buffer is reused for the next tensor
+                    state[names[name]] = tensor.to(keep, copy=True)
+        del scratch
     model.load_state_dict(state, strict=strict, assign=True)
     del state
     leftover = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]

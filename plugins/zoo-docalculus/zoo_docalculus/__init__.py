@@ -5,8 +5,13 @@ This module is imported by every ``zoo`` command, so it only registers descripto
 analyzers load when used.
 """
 
+from pathlib import Path
+
 import zoo_core
 from zoo_core import Option
+
+#: A small data set from A -> B -> D <- C (recipes/make_pc_example.py), for PC's example run.
+PC_EXAMPLE = Path(__file__).parent / "examples" / "pc-example.csv"
 
 ZOO_PLUGIN_API = 2
 
@@ -53,9 +58,11 @@ def register_architectures(register):
         description="ID/IDC identification with hedge witnesses, m-separation, Pearl's rules, "
                     "adjustment sets, plug-in estimation with bootstrap",
         options=DO_CALCULUS_OPTIONS,
+        example={"graph": "X -> M; M -> Y; X <-> Y", "query": "P(Y | do(X))"},  # the front-door formula
     ))
     register(zoo_core.Architecture(
         name="pc", task="causal-analyzer", target="zoo_docalculus.pc_analyzer:PC",
         description="PC-stable causal discovery (order-independent) to a CPDAG; assumes no latent confounders",
         options=PC_OPTIONS,
+        example={"data": str(PC_EXAMPLE)},
     ))
