@@ -14,7 +14,6 @@ from typing import Any
 
 import click
 
-from ..api import get_entry, runnable_architecture
 from ..architectures import import_object
 from ..errors import InputError, PluginError
 from ..plugins import get_catalogue
@@ -56,6 +55,8 @@ def train_command(architecture: str | None, args: tuple[str, ...]) -> None:
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def eval_command(name: str | None, args: tuple[str, ...]) -> None:
     """Evaluate a model and reproduce its registry metrics: zoo eval NAME [OPTIONS]."""
+    from ..api import get_entry, runnable_architecture
+
     if name is None or name in ("--help", "-h"):
         click.echo("Usage: zoo eval NAME [OPTIONS]\n\n  Recompute a model's metrics; "
                    "'zoo eval NAME --help' lists the options its plugin takes.")
@@ -87,6 +88,8 @@ def verb_command(name: str) -> click.Command:
     @click.argument("target", required=False)
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)
     def command(target: str | None, args: tuple[str, ...]) -> None:
+        from ..api import get_entry, runnable_architecture
+
         catalogue = get_catalogue()
         providers = sorted(a.name for a in catalogue.architectures.values() if name in a.verbs)
         if what == "model":
