@@ -380,3 +380,30 @@ def test_a_misspelled_hook_is_reported_with_the_hooks_that_exist(site, zoo):
     assert line.startswith("zoo-typo: plugin loads: broken: ")
     assert "'register_modles' is marked @zoo_core.hookimpl but is no zoo hook" in line
     assert "register_models" in line and "register_tasks" in line
+
+
+def test_a_tasks_checks_that_crash_are_its_failure_not_the_kits(site):
+    site.install("zoo-crashy", "zoo_crashy", {"__init__.py": """
+        import zoo_core
+        ZOO_PLUGIN_API = 2
+
+        class Meter(zoo_core.Model):
+            from dataclasses import dataclass as _d
+            config_class = _d(type("C", (), {}))
+
+        def checks(checks):
+            raise RuntimeError("the task's own checks are broken")
+
+        @zoo_core.hookimpl
+        def register_tasks(register):
+            register(zoo_core.Task(name="meter", interface="zoo_core:Model", runner="zoo_crashy:checks",
+                                   checks="zoo_crashy:checks", weights=False))
+
+        @zoo_core.hookimpl
+        def register_architectures(register):
+            register(zoo_core.Architecture(name="meter-arch", task="meter", target="zoo_crashy:Meter"))
+        """})
+    zoo_core.plugins.reset()
+    report = check_plugin("zoo-crashy")
+    assert ("meter-arch", "behaviour", "the meter checks of zoo-crashy crashed: RuntimeError: the task's own checks "
+            "are broken") in report.failures

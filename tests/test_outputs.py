@@ -71,11 +71,11 @@ def _fail_after(monkeypatch, count):
     real = images._atomic_write
     calls = {"n": 0}
 
-    def write(path, data):
+    def write(path, data, overwrite=True):
         if calls["n"] >= count:
             raise OSError(errno.ENOSPC, "No space left on device")
         calls["n"] += 1
-        real(path, data)
+        real(path, data, overwrite)
 
     monkeypatch.setattr(images, "_atomic_write", write)
 
@@ -154,3 +154,89 @@ def test_the_library_writes_only_what_it_is_asked_to(toy, tmp_path, monkeypatch)
     monkeypatch.chdir(work)
     result = zoo_core.run("toy-gen", num=4)
     assert result.files == [] and list(work.iterdir()) == [] and result.value.shape == (4, 1, 8, 8)
+
+
+# -- found in review -------------------------------------------------------------------------
+
+def test_an_output_that_is_also_a_folder_output_is_refused(toy, zoo, tmp_path):
+    folder = tmp_path / "x"
+    code, _, err = zoo("run", "toy-gen", "--num", "3", "--out-dir", str(folder), "--out", str(folder / "00001.png"))
+    assert code == 1 and "is also one of the --out-dir files" in err
+    assert not folder.exists()
+
+
+def test_skip_existing_keeps_only_files_this_run_would_have_written(toy, zoo, tmp_path):
+    folder = tmp_path / "x"
+    assert zoo("run", "toy-gen", "--num", "2", "--seed", "1", "--out-dir", str(folder))[0] == 0
+    code, _, err = zoo("run", "toy-gen", "--num", "4", "--seed", "2", "--out-dir", str(folder), "--skip-existing")
+    assert code == 1 and "was not written by this run (seed '1', not '2')" in err
+    code, out, err = zoo("run", "toy-gen", "--num", "4", "--seed", "1", "--out-dir", str(folder), "--skip-existing")
+    assert code == 0 and "wrote 2 images" in out and "kept 2" in out, err
+    (folder / "00004.png").parent.mkdir(exist_ok=True)
+    Image.new("L", (8, 8)).save(folder / "00004.png")  # not zoo's: no metadata
+    code, _, err = zoo("run", "toy-gen", "--num", "5", "--seed", "1", "--out-dir", str(folder), "--skip-existing")
+    assert code == 1 and "model 'none'" in err
+
+
+def test_a_run_that_fails_before_writing_leaves_no_empty_folder(toy, zoo, tmp_path):
+    odd = _picture(tmp_path / "odd.png", size=(7, 7))  # toy-ae takes even sizes only
+    code, _, err = zoo("run", "toy-ae", str(odd), "--out-dir", str(tmp_path / "new"))
+    assert code == 1 and "odd.png" in err and not (tmp_path / "new").exists()
+
+
+def test_huge_folder_runs_list_only_the_first_files(toy, tmp_path, monkeypatch):
+    import zoo_core.tasks.common as common
+
+    monkeypatch.setattr(common, "LISTED_FILES", 2)
+    result = zoo_core.run("toy-gen", num=5, out_dir=tmp_path / "x", batch_size=2)
+    assert result.data["written"] == 5 and "images" not in result.data and len(result.files) == 2
+    assert len(list((tmp_path / "x").iterdir())) == 5
+
+
+def test_given_images_an_autoencoder_refuses_sampling_options(toy, zoo, tmp_path):
+    item = _picture(tmp_path / "a.png")
+    code, _, err = zoo("run", "toy-ae", str(item), "--num", "4", "--seed", "9", "--out-dir", str(tmp_path / "r"))
+    assert code == 1 and "--num, --seed: these sample from the prior" in err
+    code, _, err = zoo("run", "toy-gen", "--frames", "5")
+    assert code == 1 and "--frames only applies with --interpolate" in err
+    code, _, err = zoo("run", "toy-gen", "--interpolate", "3", "--num", "5")
+    assert code == 1 and "--interpolate takes --frames" in err
+
+
+def test_inputs_of_different_sizes_for_one_grid_are_refused_before_any_work(toy, zoo, tmp_path):
+    a, b = _picture(tmp_path / "in" / "a.png", (8, 8)), _picture(tmp_path / "in" / "b.png", (6, 6))
+    code, _, err = zoo("run", "toy-ae", str(a), str(b), "--out", str(tmp_path / "g.png"),
+                       "--out-dir", str(tmp_path / "r"))
+    assert code == 1 and "differ in size" in err and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("args", [["--tile", "16", "--tile-overlap", "16"], ["--tile", "16", "--tile-overlap", "-1"]])
+def test_impossible_tiles_are_one_line_errors(toy, zoo, tmp_path, args):
+    item = _picture(tmp_path / "a.png", (40, 40))
+    code, _, err = zoo("run", "toy-up", str(item), "--out-dir", str(tmp_path / "u"), *args)
+    assert code == 1 and "--tile-overlap" in err and "unexpected" not in err and err.count("\n") == 1
+
+
+def test_a_fixed_size_upscaler_runs_through_zoo_run(toy, zoo, tmp_path):
+    item = _picture(tmp_path / "a.png", (21, 13))
+    code, _, err = zoo("run", "toy-tile-up", str(item), "--out", str(tmp_path / "o.png"))
+    assert code == 0, err
+    with Image.open(tmp_path / "o.png") as image:
+        assert image.size == (42, 26)
+
+
+def test_an_rgba_input_written_as_jpeg_skips_the_alpha_pass(toy, zoo, tmp_path):
+    source = tmp_path / "logo.png"
+    Image.new("RGBA", (6, 6), (200, 10, 10, 128)).save(source)
+    code, out, err = zoo("run", "toy-up", str(source), "--out", str(tmp_path / "o.jpg"))
+    assert code == 0, err
+    assert "alpha channel dropped" in out and "is a JPEG" in out
+
+
+@pytest.mark.parametrize("value, ok", [("2GB", True), ("512 MiB", True), ("8e9", True), ("lots", False)])
+def test_zoo_memory_limit_takes_sizes(toy, zoo, tmp_path, monkeypatch, value, ok):
+    monkeypatch.setenv("ZOO_MEMORY_LIMIT", value)
+    code, _, err = zoo("run", "toy-gen", "--num", "2", "--out", str(tmp_path / "g.png"))
+    assert (code == 0) is ok, err
+    if not ok:
+        assert "ZOO_MEMORY_LIMIT='lots'" in err and err.count("\n") == 1

@@ -310,3 +310,18 @@ def test_the_install_hint_never_names_an_installed_plugin(toy, zoo, tmp_path, mo
     assert "pip install zoo-far" in rows["elsewhere"]["unavailable_reason"]
     code, out, err = zoo("list")
     assert "unavailable models need: pip install zoo-far\n" in err and "newer" in err
+
+
+@pytest.mark.parametrize("spelling", ["zoo_toy", "Zoo-Toy", "zoo-toy", "zoo.toy"])
+def test_zoo_plugins_matches_distribution_names_as_pip_does(toy, monkeypatch, spelling, capsys):
+    monkeypatch.setenv("ZOO_PLUGINS", spelling)
+    assert [p.distribution for p in get_catalogue().plugins if not p.builtin] == ["zoo-toy"]
+    assert "ZOO_PLUGINS" not in capsys.readouterr().err
+
+
+def test_a_plugin_left_out_by_zoo_plugins_is_not_called_missing(toy, zoo, monkeypatch):
+    monkeypatch.setenv("ZOO_PLUGINS", "zoo-toy")
+    code, _, err = zoo("run", "pc", "--data", "x.csv")
+    assert code == 1 and "left out by ZOO_PLUGINS" in err and "pip install" not in err
+    code, _, err = zoo("list")
+    assert "pip install zoo-docalculus" not in err

@@ -42,6 +42,7 @@ def _run(args: list[str], env: dict[str, str], cwd: Path, timeout: int = 120) ->
     ("9lives", "NAME '9lives'"),
     ("snake_case", "NAME 'snake_case'"),
     ("core", "NAME 'core': zoo-core would clash"),
+    ("sneakers\n", "NAME 'sneakers\\n'"),
 ])
 def test_bad_names_are_one_line_errors(zoo, tmp_path, name, message):
     code, _, err = zoo("new-plugin", name, "--dir", str(tmp_path / "p"))

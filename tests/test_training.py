@@ -172,3 +172,10 @@ def test_torchrun_checks_the_device_instead_of_falling_back_to_the_cpu(monkeypat
     with pytest.raises(InputError, match=message):
         with training_context(device):
             pass
+
+
+def test_a_finished_run_is_not_trained_over_without_force(tmp_path):
+    run(LineTask(), tmp_path, max_epochs=1)
+    with pytest.raises(InputError, match="already holds model.safetensors and checkpoint.safetensors"):
+        run(LineTask(), tmp_path, max_epochs=1)
+    assert run(LineTask(), tmp_path, max_epochs=1, force=True).epochs == 1

@@ -12,10 +12,13 @@ __all__ = ["atomic_target", "write_atomic"]
 
 
 @contextlib.contextmanager
-def atomic_target(path: Path, *, mode: int = 0o644) -> Iterator[Path]:
+def atomic_target(path: Path, *, mode: int = 0o644, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary path in ``path``'s directory; rename it to ``path`` on success.
 
-    On any exception the temporary file is removed and ``path`` is left as it was.
+    On any exception the temporary file is removed and ``path`` is left as it was. With
+    ``overwrite=False`` the file is put in place only if ``path`` does not exist at that very
+    moment (a hard link, which fails rather than replace): a file another process wrote since
+    the run checked is never clobbered, and ``FileExistsError`` says so.
     """
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
@@ -24,15 +27,31 @@ def atomic_target(path: Path, *, mode: int = 0o644) -> Iterator[Path]:
     try:
         yield Path(tmp)
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _place_new(Path(tmp), path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` atomically."""
-    with atomic_target(path) as tmp:
+def _place_new(tmp: Path, path: Path) -> None:
+    try:
+        os.link(tmp, path)  # atomic, and fails if path exists
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: the best that remains is check, then rename
+        if path.exists():
+            raise FileExistsError(f"{path} exists") from None
+        os.replace(tmp, path)
+        return
+    tmp.unlink(missing_ok=True)
+
+
+def write_atomic(path: Path, data: bytes | str, *, overwrite: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically (``overwrite=False``: never over a file that exists)."""
+    with atomic_target(path, overwrite=overwrite) as tmp:
         if isinstance(data, str):
             tmp.write_text(data)
         else:

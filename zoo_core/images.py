@@ -20,7 +20,7 @@ from .atomic import write_atomic
 from .errors import InputError
 
 __all__ = ["to_uint8", "make_grid", "save_png", "save_pngs", "save_image", "read_image", "read_image_alpha",
-           "read_pixels", "image_files", "IMAGE_SUFFIXES"]
+           "read_pixels", "image_files", "image_size", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 
@@ -44,7 +44,7 @@ def make_grid(images: torch.Tensor, *, columns: int | None = None, padding: int 
     return grid.unsqueeze(0)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _atomic_write(path: Path, data: bytes, overwrite: bool = True) -> None:
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path} is a directory; give a file name ending in .png")
@@ -52,7 +52,10 @@ def _atomic_write(path: Path, data: bytes) -> None:
     if not directory.is_dir():
         raise InputError(f"cannot write {path}: directory {directory} does not exist")
     try:
-        write_atomic(path, data)
+        write_atomic(path, data, overwrite=overwrite)
+    except FileExistsError:
+        raise InputError(f"{path}: a file of that name appeared while zoo was working (another run?); it was "
+                         "left alone: pass --force to overwrite it, or choose another name") from None
     except PermissionError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
@@ -90,9 +93,10 @@ def save_png(image: torch.Tensor, path: Path, metadata: Mapping[str, str] | None
 
 
 def save_image(image: torch.Tensor, path: Path, metadata: Mapping[str, str] | None = None, *,
-               alpha: torch.Tensor | None = None, image_format: str | None = None) -> Path:
+               alpha: torch.Tensor | None = None, image_format: str | None = None, overwrite: bool = True) -> Path:
     """Write one (1, C, H, W) image in [-1, 1] atomically in the format ``path``'s suffix names
-    (.png, .jpg/.jpeg, .webp), with ``alpha`` (1, 1, H, W) in [-1, 1] as a fourth channel."""
+    (.png, .jpg/.jpeg, .webp), with ``alpha`` (1, 1, H, W) in [-1, 1] as a fourth channel.
+    ``overwrite=False`` never replaces a file that exists when the image is put in place."""
     from .outputs import image_format as format_for
 
     if image.ndim == 3:
@@ -104,7 +108,7 @@ def save_image(image: torch.Tensor, path: Path, metadata: Mapping[str, str] | No
             image = image.expand(-1, 3, -1, -1)
         image = torch.cat([image, alpha.to(image.device, image.dtype)], dim=1)
     kind = image_format or format_for(Path(path), "--out")
-    _atomic_write(Path(path), _png_bytes(to_uint8(image)[0], metadata or {}, kind))
+    _atomic_write(Path(path), _png_bytes(to_uint8(image)[0], metadata or {}, kind), overwrite=overwrite)
     return Path(path)
 
 
@@ -142,6 +146,19 @@ def image_files(inputs: Iterable[Path]) -> list[Path]:
         raise InputError("no image files found in " + ", ".join(str(i) for i in inputs)
                          + " (looked for " + ", ".join(IMAGE_SUFFIXES) + ")")
     return found
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(width, height) of an image as viewers show it (EXIF orientation applied), reading only its header."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            orientation = image.getexif().get(0x0112, 1)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable image ({exc})") from exc
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 def _open_upright(path: Path) -> Any:

@@ -300,7 +300,10 @@ class Autoencoder(Generator, Encoder):
 
         if not tile:
             return self.encode(images)
+        from .tiling import check_tiles
+
         f = int(self.size_multiple)
+        check_tiles(tile, overlap, multiple=f)
         return tiled_map(self.encode, images, tile=tile, overlap=overlap, scale=1 / f, multiple=f, progress=progress)
 
     def decode_tiled(self, latents: torch.Tensor, tile: int, overlap: int = 32, progress: Any = None,
@@ -311,9 +314,10 @@ class Autoencoder(Generator, Encoder):
 
         if not tile:
             return self.decode(latents, **options)
+        from .tiling import check_tiles
+
         f = int(self.size_multiple)
-        if tile % f or overlap % f:
-            raise InputError(f"--tile {tile} and --tile-overlap {overlap} must be multiples of {f}")
+        check_tiles(tile, overlap, multiple=f)  # in pixels, before they become latent units
         return tiled_map(lambda z: self.decode(z, **options), latents, tile=tile // f, overlap=overlap // f,
                          scale=f, progress=progress)
 
@@ -371,6 +375,23 @@ class ImageToImage(Model):
         if images.ndim != 4 or images.shape[1] != self.input_channels:
             raise InputError(f"expected images of shape (N, {self.input_channels}, H, W), got {tuple(images.shape)}")
 
+    def tiling(self, tile: int = 0, tile_overlap: int | None = None) -> tuple[int, int]:
+        """The ``(tile, overlap)`` in input pixels ``process`` works with (tile 0: the whole image),
+        checked: a fixed-size model always uses its own size, and the overlap defaults to
+        ``default_tile_overlap`` (at most a quarter of the tile)."""
+        from .tiling import check_tiles
+
+        fixed = self.fixed_input_size
+        if fixed:
+            if tile and tile != fixed:
+                raise InputError(f"--tile {tile}: this model takes {fixed}-pixel tiles only; leave --tile out")
+            tile = fixed
+        if not tile:
+            return 0, 0
+        overlap = min(self.default_tile_overlap, tile // 4) if tile_overlap is None else tile_overlap
+        check_tiles(tile, overlap, multiple=max(1, int(self.size_multiple)))
+        return tile, overlap
+
     @torch.inference_mode()
     def process(self, images: torch.Tensor, *, tile: int = 0, tile_overlap: int | None = None,
               progress: Any = None, **options: Any) -> torch.Tensor:
@@ -385,15 +406,8 @@ class ImageToImage(Model):
 
         self.check_images(images)
         height, width = images.shape[-2:]
-        fixed = self.fixed_input_size
-        if fixed:
-            if tile and tile != fixed:
-                raise InputError(f"--tile {tile}: this model takes {fixed}-pixel tiles only; leave --tile out")
-            tile = fixed
-        overlap = min(self.default_tile_overlap, tile // 4) if tile_overlap is None else tile_overlap
+        tile, overlap = self.tiling(tile, tile_overlap)
         m = max(1, int(self.size_multiple))
-        if tile and tile % m:
-            raise InputError(f"--tile {tile}: must be a multiple of {m} for this model")
         need_h, need_w = -(-height // m) * m, -(-width // m) * m
         if tile:  # every tile must be whole: pad small images up to one tile
             need_h, need_w = max(need_h, tile), max(need_w, tile)

@@ -24,10 +24,25 @@ def human_bytes(size: float) -> str:
     return f"{size:.1f} TB"  # pragma: no cover
 
 
+_UNITS = {"": 1, "B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6, "G": 10**9, "GB": 10**9,
+          "T": 10**12, "TB": 10**12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def parse_size(text: str, what: str) -> int:
+    """Bytes from ``12e9``, ``8GB``, ``512 MiB``; an ``InputError`` naming ``what`` otherwise."""
+    import re
+
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][0-9]+)?)\s*([A-Za-z]*)\s*", text)
+    unit = match.group(2).upper() if match else ""
+    if not match or unit not in _UNITS:
+        raise InputError(f"{what}={text!r}: give a size such as 8GB, 512MiB or 8000000000 (bytes)")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
 def _cpu_available() -> int | None:
-    override = os.environ.get("ZOO_MEMORY_LIMIT")  # for tests and for users who share a machine
+    override = os.environ.get("ZOO_MEMORY_LIMIT", "").strip()  # for users who share a machine, and tests
     if override:
-        return int(float(override))
+        return parse_size(override, "ZOO_MEMORY_LIMIT")
     try:
         with open("/proc/meminfo") as handle:
             for line in handle:

@@ -10,7 +10,7 @@ them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +113,35 @@ class FolderPlan:
 
     def __getitem__(self, index: int) -> Path | None:
         return self.target(index)
+
+    def holds(self, path: Path) -> bool:
+        """Whether ``path`` is one of the files this folder run writes (or keeps)."""
+        path = Path(path)
+        return path.name in self.names and same_file(path.parent, self.directory)
+
+    def refuse_clash(self, path: Path | None, option: str = "--out") -> None:
+        """An ``InputError`` when ``path`` (another output of the same run) is one of this run's files."""
+        if path is not None and self.holds(path):
+            raise InputError(f"{option} {path}: is also one of the --out-dir files; the run would write it twice: "
+                             "choose another name")
+
+    def check_kept(self, expected: Mapping[str, str], *, limit: int = 1000) -> None:
+        """Refuse to keep files another run wrote: each kept file's zoo metadata (model, weights
+        sha256, seed...) must equal ``expected`` (the first ``limit`` kept files are read)."""
+        from PIL import Image
+
+        for index in sorted(self.kept)[:limit]:
+            path = self.directory / self.names[index]
+            try:
+                with Image.open(path) as image:
+                    found = {k[4:]: str(v) for k, v in getattr(image, "text", {}).items() if k.startswith("zoo:")}
+            except (OSError, SyntaxError, ValueError):
+                found = {}
+            differ = [f"{key} {found.get(key, 'none')!r}, not {value!r}" for key, value in expected.items()
+                      if found.get(key) != value]
+            if differ:
+                raise InputError(f"--skip-existing: {path} was not written by this run ({'; '.join(differ)}); "
+                                 "continue in the folder of the run that made it, or pass --force to overwrite")
 
     @property
     def todo(self) -> int:

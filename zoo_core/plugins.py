@@ -102,6 +102,8 @@ class Catalogue:
 
     def __init__(self) -> None:
         self.plugins: list[PluginInfo] = []
+        #: distributions installed but left out by ZOO_PLUGINS
+        self.excluded: set[str] = set()
         self.tasks: dict[str, Task] = {}
         self.architectures: dict[str, Architecture] = {}
         self.commands: dict[str, click.Command] = {}
@@ -133,6 +135,8 @@ class Catalogue:
     def _missing(self, what: str, provider: str) -> str:
         """Why ``what`` is missing, naming ``provider`` to install only when it is not installed."""
         info = self.plugin_for(provider) if provider else None
+        if info is None and provider and canonical_distribution(provider) in self.excluded:
+            return f"{what} comes from {provider}, which is installed but left out by ZOO_PLUGINS"
         if info is not None and info.status != "ok":
             return f"plugin {info.label} is {info.status}: {info.error}"
         if info is not None:
@@ -160,7 +164,7 @@ class Catalogue:
     def missing_plugins(self, entries: Iterable[ModelEntry]) -> list[str]:
         """The distributions to ``pip install`` for ``entries`` that are unavailable: never one installed."""
         wanted = {e.plugin for e in entries if e.plugin and self.unavailable_reason(e) is not None}
-        return sorted(p for p in wanted if self.plugin_for(p) is None)
+        return sorted(p for p in wanted if self.plugin_for(p) is None and canonical_distribution(p) not in self.excluded)
 
 
 def canonical_distribution(name: str) -> str:
@@ -179,7 +183,10 @@ def _allowed() -> set[str] | None:
 
 
 def _selected(names: Iterable[str], allowed: set[str] | None) -> bool:
-    return allowed is None or any(name in allowed for name in names)
+    if allowed is None:
+        return True
+    wanted = {canonical_distribution(a) for a in allowed}
+    return any(canonical_distribution(name) in wanted for name in names)
 
 
 def _warn_unknown_selection(allowed: set[str] | None, eps: list[importlib.metadata.EntryPoint]) -> None:
@@ -363,6 +370,8 @@ def _build() -> Catalogue:
     _warn_unknown_selection(allowed, eps)
     for ep in eps:
         if not _selected((ep.name, ep.dist.name if ep.dist else ""), allowed):
+            if ep.dist is not None:
+                catalogue.excluded.add(canonical_distribution(ep.dist.name))
             continue
         info, staged = _load_one(catalogue, ep)
         catalogue.plugins.append(info)

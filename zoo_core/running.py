@@ -116,6 +116,9 @@ class RunContext:
     options: dict[str, Any]
     arguments: dict[str, Any] = field(default_factory=dict)
     model_options: dict[str, Any] = field(default_factory=dict)
+    #: the options the caller gave (the rest hold their defaults): a runner refuses given
+    #: options that do not apply to what it does, rather than ignoring them
+    given: frozenset[str] = frozenset()
     cache: bool = True
     show_progress: bool | None = None
     _model: Any = None
@@ -311,6 +314,7 @@ def prepare(name: str, arguments: Sequence[Any], options: Mapping[str, Any], *, 
     return RunContext(entry=entry, architecture=architecture, task=task, options=checked,
                       arguments=_bind_arguments(entry, task, arguments),
                       model_options={k: v for k, v in checked.items() if k in own},
+                      given=frozenset(k for k, v in options.items() if v is not None),
                       cache=cache, show_progress=progress)
 
 

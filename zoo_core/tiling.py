@@ -18,11 +18,21 @@ import torch
 
 from .errors import InputError
 
-__all__ = ["tiled_map", "tile_starts", "tile_count"]
+__all__ = ["tiled_map", "tile_starts", "tile_count", "check_tiles"]
+
+
+def check_tiles(tile: int, overlap: int, *, multiple: int = 1, option: str = "--tile") -> None:
+    """An ``InputError`` naming the option unless ``tile`` and ``overlap`` (pixels) can tile an image."""
+    if tile <= 0 or tile % multiple:
+        raise InputError(f"{option} {tile}: must be a positive multiple of {multiple}")
+    if overlap < 0 or overlap % multiple or overlap >= tile:
+        raise InputError(f"{option}-overlap {overlap}: must be a multiple of {multiple}, at least 0 and below "
+                         f"{option} ({tile})")
 
 
 def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
     """Start offsets covering ``size`` with tiles of ``tile`` that overlap by at least ``overlap``."""
+    check_tiles(tile, overlap)
     if size <= tile:
         return [0]
     stride = tile - overlap
@@ -62,11 +72,7 @@ def tiled_map(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, ti
 
         progress = current_tile_progress()
     n, _, height, width = x.shape
-    if tile <= 0 or tile % multiple:
-        raise InputError(f"{option} {tile}: must be a positive multiple of {multiple}")
-    if overlap < 0 or overlap % multiple or overlap >= tile:
-        raise InputError(f"{option}-overlap {overlap}: must be a multiple of {multiple}, at least 0 and below "
-                         f"{option} ({tile})")
+    check_tiles(tile, overlap, multiple=multiple, option=option)
     if height <= tile and width <= tile:
         out_whole = fn(x)
         if progress is not None:

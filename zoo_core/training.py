@@ -271,15 +271,21 @@ def _progress(total: int, desc: str, enabled: bool):  # type: ignore[no-untyped-
 
 def fit(task: TrainingTask, ctx: TrainContext, images: torch.Tensor, labels: torch.Tensor, *, out_dir: Path,
         batch_size: int, max_epochs: int, patience: int = 3, seed: int = 0, resume: bool = False,
-        progress: bool = True, log: Callable[[str], None] | None = None) -> FitResult:
+        progress: bool = True, log: Callable[[str], None] | None = None, force: bool = False) -> FitResult:
     """Train ``task`` on float ``images`` in [-1, 1] (N, C, H, W) and ``labels`` (N,).
 
     Each epoch shuffles with a generator seeded by ``seed`` and the epoch, so a resumed run
     sees the same batches as an uninterrupted one; rank r of N takes every N-th example.
+    An ``out_dir`` that already holds a trained model or a checkpoint is refused unless
+    ``resume`` (continue it) or ``force`` (train over it) is given.
     """
     out_dir = Path(out_dir)
     log = log or (lambda message: print(message, file=sys.stderr))
     checkpoint = out_dir / "checkpoint.safetensors"
+    held = [f.name for f in (out_dir / "model.safetensors", checkpoint) if f.exists()]
+    if held and not (resume or force):
+        raise InputError(f"--out {out_dir}: already holds {' and '.join(held)} from an earlier run; pass --resume to "
+                         "continue it, --force to train over it, or choose another folder")
     if ctx.is_main:
         (out_dir / "samples").mkdir(parents=True, exist_ok=True)
     state: dict[str, Any] = {"epoch": 0, "best_epoch": 0, "best": {}, "history": [], "bad_epochs": 0,
@@ -401,6 +407,7 @@ def training_options(*, epochs: int = 40, patience: int = 4, batch_size: int = 1
         click.option("--device", default="auto", show_default=True, help=DEVICE_HELP),
         click.option("--no-amp", is_flag=True, help="train in float32 on CUDA too (default: bf16 autocast)"),
         click.option("--resume", is_flag=True, help="continue from OUT/checkpoint.safetensors"),
+        click.option("--force", is_flag=True, help="train over a model or checkpoint already in OUT"),
         click.option("--quiet", is_flag=True, help="no progress bar"),
         click.option("--limit", type=int, help="train on the first N images only (smoke tests)"),
     ]

@@ -63,7 +63,7 @@ def _print(result: Any) -> None:
 def _run(entry: ModelEntry, task: Task, values: dict[str, Any]) -> None:
     from ..running import execute, prepare
 
-    as_json = values.pop("json", False)
+    as_json = bool(values.pop("json", False))
     positional = [v for a in task.arguments for v in
                   (values.pop(a.name, ()) if a.multiple else [values.pop(a.name, None)]) if v is not None]
     given = {k: v for k, v in values.items() if v not in (None, ())}
@@ -86,7 +86,13 @@ def model_command(entry: ModelEntry, arch: Architecture, task: Task) -> click.Co
     params += [_click_option(o) for o in merged_options(task, arch)]
 
     def callback(**values: Any) -> None:
-        _run(entry, task, values)
+        from click.core import ParameterSource
+
+        context = click.get_current_context()
+        typed = {k: v for k, v in values.items()  # only what the user typed: defaults are the library's
+                 if context.get_parameter_source(k) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+                 or k in {a.name for a in task.arguments} or k == "json"}
+        _run(entry, task, typed)
 
     usage = " ".join(f"[{a.name.upper()}]..." if a.multiple else f"[{a.name.upper()}]" for a in task.arguments)
     return _ModelCommand(f"zoo run {entry.name}", params=params, callback=callback,

@@ -25,7 +25,7 @@ from .toml_text import entry_toml
 
 __all__ = ["Scaffold", "Templates", "kinds", "templates_for", "plan", "write_plugin"]
 
-_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -108,7 +108,7 @@ def plan(name: str, kind: str = "generator") -> Scaffold:
     if name.startswith("zoo-") or name.startswith("zoo_"):
         raise InputError(f"NAME {name!r}: give it without the 'zoo-' prefix (zoo new-plugin {name[4:]}); "
                          "the distribution is called zoo-NAME")
-    if not _NAME.match(name) or len(name) > 40:
+    if not _NAME.fullmatch(name) or len(name) > 40:
         raise InputError(f"NAME {name!r}: use lower-case letters and digits, words joined by single dashes, "
                          "starting with a letter (e.g. 'sneakers' or 'pixel-art'), at most 40 characters")
     if name in ("core", "zoo"):

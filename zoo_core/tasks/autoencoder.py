@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING, Any
 from ..architectures import Architecture, Option
 from ..errors import InputError
 from ..task import Task
-from .common import IMAGES, INPUT, input_files, itemsize, tiling_options, write_folder
+from .common import IMAGES, INPUT, LISTED_FILES, input_files, itemsize, tiling_options, write_folder
 from .generator import sample_run, sampling_options
+
+#: Options that only mean something when sampling from the prior.
+_SAMPLING_ONLY = frozenset({"num", "seed", "interpolate", "frames", "label", "batch_size"})
 
 if TYPE_CHECKING:
     from ..running import RunContext, RunResult
@@ -54,27 +57,39 @@ def check_image_memory(model: Any, height: int, width: int, *, tile: int, what: 
 def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
     import torch
 
-    from ..images import make_grid, read_image, save_image
+    from ..images import image_size, make_grid, read_image, save_image
     from ..outputs import check_output_file, plan_folder
     from ..running import RunResult
+    from ..tiling import check_tiles
 
     options = context.options
     out, out_dir = options.get("out"), options.get("out_dir")
     force, skip = bool(options.get("force")), bool(options.get("skip_existing"))
     tile, overlap = options.get("tile") or 0, options.get("tile_overlap") or 0
-    if options.get("interpolate") is not None:
-        raise InputError("--interpolate samples from the prior; it takes no input images")
-    if out is not None:
-        check_output_file(out, option="--out", force=force, inputs=files)
+    sampling = sorted(f"--{n.replace('_', '-')}" for n in _SAMPLING_ONLY & context.given)
+    if sampling:
+        raise InputError(f"{', '.join(sampling)}: {'these sample' if len(sampling) > 1 else 'it samples'} from "
+                         "the prior; given images, the autoencoder reconstructs them instead")
     targets = plan_folder(out_dir, [f"{f.stem}.png" for f in files], force=force, skip_existing=skip,
                           inputs=files) if out_dir is not None else None
+    if targets is not None:
+        targets.refuse_clash(out)
+    if out is not None:
+        check_output_file(out, option="--out", force=force, inputs=files)
+        if len({image_size(f) for f in files}) > 1:  # before any work: a grid needs one size
+            raise InputError("--out: the inputs differ in size, so they cannot share one grid; use --out-dir")
     model = context.load()
+    if tile:  # before any image is read, in pixels
+        check_tiles(tile, overlap, multiple=int(model.size_multiple))
     meta = context.provenance()
+    if targets is not None and targets.kept:
+        targets.check_kept({k: v for k, v in meta.items() if k in ("model", "sha256")})
     own = context.model_options
     keep = out is not None or out_dir is None
     originals: list[Any] = []
     outputs: list[Any] = []
-    scores: dict[str, float] = {}
+    scores: dict[str, float] = {}  # the first LISTED_FILES, by file; the mean covers every image
+    total = {"psnr": 0.0, "count": 0}
 
     def results(first: int) -> Iterator[tuple[int, Any]]:
         from ..progress import tile_progress
@@ -95,35 +110,39 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
                 tiles = {"tile": tile, "tile_overlap": overlap} if tile else {}
                 output = model.reconstruct(batch, **tiles, **own)
             output = output.float().cpu()
-            scores[str(path)] = round(psnr(image, output), 3)
+            score = psnr(image, output)
+            total["psnr"] += score
+            total["count"] += 1
+            if len(scores) < LISTED_FILES:
+                scores[str(path)] = round(score, 3)
             if keep:
                 originals.append(image)
                 outputs.append(output)
             yield index, output
 
     files_written: list[Path] = []
+    written = None
     if out_dir is not None and targets is not None:
-        files_written += write_folder(context, out_dir, targets, results,
-                                      lambda path, image: save_image(image, path, dict(meta, input=path.stem)))
+        written = write_folder(context, out_dir, targets, results,
+                               lambda path, image: save_image(image, path, dict(meta, input=path.stem), overwrite=force))
+        files_written += written.listed
     else:
         for _ in results(0):
             pass
-    data: dict[str, Any] = {"psnr_db": scores,
-                            "mean_psnr_db": round(sum(scores.values()) / len(scores), 3) if scores else None}
-    if out_dir is not None:
-        data["outputs"] = [str(p) for p in files_written]
+    mean = total["psnr"] / total["count"] if total["count"] else None
+    data: dict[str, Any] = {"psnr_db": scores, "mean_psnr_db": round(mean, 3) if mean is not None else None}
+    if out_dir is not None and written is not None:
+        written.describe(data, out_dir, "outputs")
     lines = []
     if out is not None:
-        if len({o.shape for o in outputs}) != 1:
-            raise InputError("--out: the inputs differ in size, so they cannot share one grid; use --out-dir")
         pairs = torch.cat([torch.cat([o, r]) for o, r in zip(originals, outputs)])
-        files_written.append(save_image(make_grid(pairs, columns=2 * min(4, len(files))), out, meta))
+        files_written.append(save_image(make_grid(pairs, columns=2 * min(4, len(files))), out, meta, overwrite=force))
         data["grid"] = str(out)
         lines.append(f"wrote {out}")
-    if out_dir is not None:
-        lines.append(f"wrote {len(data['outputs'])} images to {out_dir}")
-    if scores:
-        lines.append(f"PSNR {data['mean_psnr_db']:.2f} dB (mean over {len(scores)} images)")
+    if out_dir is not None and written is not None:
+        lines.append(written.line(out_dir))
+    if mean is not None:
+        lines.append(f"PSNR {mean:.2f} dB (mean over {total['count']} images)")
     value = outputs if keep else None
     return RunResult(data=data, lines=lines, files=files_written, value=value)
 

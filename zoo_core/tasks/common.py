@@ -6,7 +6,9 @@ branches on a task's name.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +24,12 @@ if TYPE_CHECKING:
     from ..running import RunContext
 
 __all__ = ["DEVICE", "DTYPE", "WEIGHTS", "BATCH", "FORCE", "SKIP_EXISTING", "OUT_DIR", "INPUT", "IMAGES",
-           "tiling_options", "loading_options", "input_files", "check_positive", "write_folder", "itemsize"]
+           "tiling_options", "loading_options", "input_files", "check_positive", "write_folder", "itemsize",
+           "Written", "LISTED_FILES"]
+
+#: A folder run names the files it wrote, in its result and JSON document, up to this many;
+#: beyond, it counts them (a run of millions of files keeps constant memory).
+LISTED_FILES = 10_000
 
 DEVICE = Option("device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
 DTYPE = Option("dtype", type="choice", choices=DTYPES, default="float32", help="floating-point precision")
@@ -43,13 +50,15 @@ def loading_options() -> list[Option]:
     return [DEVICE, DTYPE, WEIGHTS]
 
 
-def tiling_options(default_overlap: int = 32) -> list[Option]:
-    """``--tile`` and ``--tile-overlap``, for architectures that declare ``tiling=True``."""
+def tiling_options(default_overlap: int | None = 32) -> list[Option]:
+    """``--tile`` and ``--tile-overlap``, for architectures that declare ``tiling=True``
+    (``default_overlap=None``: the model's own default)."""
     return [
         Option("tile", type="int", default=0,
                help="work in tiles of this many pixels (0: the whole image at once); bounds memory"),
         Option("tile-overlap", type="int", default=default_overlap,
-               help="pixels two neighbouring tiles share, blended linearly (with --tile)"),
+               help="pixels two neighbouring tiles share, blended linearly (with --tile)"
+                    + ("" if default_overlap is not None else "; default: the model's")),
     ]
 
 
@@ -78,9 +87,35 @@ def itemsize(dtype: Any) -> int:
     return int(torch.empty((), dtype=dtype).element_size())
 
 
+@dataclass
+class Written:
+    """What a folder run wrote: how many files, the first ``LISTED_FILES`` of them, and how many it kept."""
+
+    count: int = 0
+    listed: list[Path] = field(default_factory=list)
+    kept: int = 0
+
+    def add(self, path: Path) -> None:
+        self.count += 1
+        if len(self.listed) < LISTED_FILES:
+            self.listed.append(path)
+
+    def describe(self, data: dict[str, Any], directory: Path, key: str) -> None:
+        """Record it in a JSON document: ``out_dir``, ``written``, ``kept`` and (up to the limit) ``key``."""
+        data["out_dir"] = str(directory)
+        data["written"] = self.count
+        data["kept"] = self.kept
+        if self.count <= LISTED_FILES:
+            data[key] = [str(p) for p in self.listed]
+
+    def line(self, directory: Path) -> str:
+        kept = f" (kept {self.kept} that existed)" if self.kept else ""
+        return f"wrote {self.count} images to {directory}{kept}"
+
+
 def write_folder(context: RunContext, directory: Path, targets: FolderPlan,
                  produce: Callable[[int], Iterator[tuple[int, Any]]], write: Callable[[Path, Any], object],
-                 *, unit: str = "image") -> list[Path]:
+                 *, unit: str = "image") -> Written:
     """Write each ``produce``d item whose target is not None; a stop part way names what is whole.
 
     ``produce(first)`` yields ``(index, item)``; ``write(path, item)`` writes one file
@@ -89,8 +124,9 @@ def write_folder(context: RunContext, directory: Path, targets: FolderPlan,
     """
     from ..outputs import make_folder, stopped_part_way
 
+    created = not Path(directory).exists()
     make_folder(directory)
-    written: list[Path] = []
+    written = Written(kept=len(targets.kept))
     todo = targets.todo
     try:
         with context.progress(todo, f"{context.entry.name} -> {directory}", unit=unit) as bar:
@@ -99,13 +135,15 @@ def write_folder(context: RunContext, directory: Path, targets: FolderPlan,
                 if path is None:
                     continue
                 write(path, item)
-                written.append(path)
+                written.add(path)
                 bar.update(1)
-    except (OSError, KeyboardInterrupt) as exc:
-        if isinstance(exc, KeyboardInterrupt) and not written:
+    except BaseException as exc:
+        if created and not written.count:
+            with contextlib.suppress(OSError):
+                Path(directory).rmdir()  # a run that wrote nothing leaves no empty folder behind
+        if not isinstance(exc, (OSError, KeyboardInterrupt)) or not written.count:
             raise
-        kept = len(targets) - todo
-        raise stopped_part_way("--out-dir", directory, kept + len(written), len(targets), exc) from exc
+        raise stopped_part_way("--out-dir", directory, written.kept + written.count, len(targets), exc) from exc
     return written
 
 

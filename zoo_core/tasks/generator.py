@@ -22,10 +22,7 @@ if TYPE_CHECKING:
 
     from ..running import RunContext, RunResult
 
-__all__ = ["GENERATOR", "sampling_options", "sample_run", "parse_label", "LISTED_FILES"]
-
-#: A folder run lists the files it wrote in its JSON document up to this many (beyond: the count).
-LISTED_FILES = 10_000
+__all__ = ["GENERATOR", "sampling_options", "sample_run", "parse_label"]
 
 _SAMPLING = (
     Option("num", type="int", default=16, help="number of images to generate"),
@@ -64,14 +61,16 @@ def parse_label(value: str | None, classes: tuple[str, ...], num_classes: int) -
     return index
 
 
-def _check_sampling(options: Mapping[str, Any]) -> None:
+def _check_sampling(options: Mapping[str, Any], given: frozenset[str]) -> None:
     check_positive(options["num"], "--num")
     check_positive(options.get("batch_size"), "--batch-size")
     to_seed, frames = options.get("interpolate"), options.get("frames", 8)
     if to_seed is not None and frames < 2:
         raise InputError(f"--frames must be at least 2, got {frames}")
-    if to_seed is None and frames != 8:
+    if to_seed is None and "frames" in given:
         raise InputError("--frames only applies with --interpolate SEED2")
+    if to_seed is not None and "num" in given:
+        raise InputError("--num and --interpolate both say how many images; --interpolate takes --frames")
 
 
 def _check_memory(context: RunContext, model: Any, count: int) -> None:
@@ -108,16 +107,18 @@ def sample_run(context: RunContext, decode: Callable[[Any, Any, Any], Any] | Non
     from ..running import RunResult
 
     options = context.options
-    _check_sampling(options)
+    _check_sampling(options, context.given)
     num, seed = options["num"], options["seed"]
     to_seed, frames = options.get("interpolate"), options.get("frames", 8)
     count = frames if to_seed is not None else num
     out, out_dir = options.get("out"), options.get("out_dir")
     force, skip = bool(options.get("force")), bool(options.get("skip_existing"))
-    if out is not None:
-        check_output_file(out, option="--out", force=force)
     targets = plan_folder(out_dir, NumberedNames(count), force=force, skip_existing=skip) \
         if out_dir is not None else None
+    if targets is not None:
+        targets.refuse_clash(out)
+    if out is not None:
+        check_output_file(out, option="--out", force=force)
 
     model = context.load()
     own = context.model_options
@@ -127,6 +128,8 @@ def sample_run(context: RunContext, decode: Callable[[Any, Any, Any], Any] | Non
     meta = context.provenance(seed)
     if label is not None:
         meta["label"] = str(label)
+    if targets is not None and targets.kept:  # a kept file must come from the same model, weights and seed
+        targets.check_kept({k: v for k, v in meta.items() if k in ("model", "sha256", "seed", "label")})
     _check_memory(context, model, count)
 
     data: dict[str, Any] = {"num": count, "image_shape": list(model.image_shape)}
@@ -144,6 +147,7 @@ def sample_run(context: RunContext, decode: Callable[[Any, Any, Any], Any] | Non
     keep_all = out is not None or out_dir is None  # a grid, or the caller's tensor
     kept: list[torch.Tensor] = []
     files: list[Path] = []
+    written = None
 
     def wanted(start: int, length: int) -> bool:
         return keep_all or targets is None or any(targets.target(i) is not None for i in range(start, start + length))
@@ -165,27 +169,23 @@ def sample_run(context: RunContext, decode: Callable[[Any, Any, Any], Any] | Non
             return images()
 
         written = write_folder(context, out_dir, targets, produce,
-                               lambda path, image: save_image(image, path, dict(meta, index=path.stem)))
-        files += written
-        data["out_dir"] = str(out_dir)
-        if len(written) <= LISTED_FILES:  # a huge run names its folder, not every file
-            data["images"] = [str(p) for p in written]
-        data["written"] = len(written)
-        data["kept"] = len(targets.kept)
+                               lambda path, image: save_image(image, path, dict(meta, index=path.stem), overwrite=force))
+        files += written.listed
+        written.describe(data, out_dir, "images")
     else:
-        for _ in images():
-            pass
+        with context.progress(count, context.entry.name, unit="image") as bar:
+            for _ in images():
+                bar.update(1)
     value = torch.cat(kept) if kept else None
     if out is not None and value is not None:
         columns = len(value) if to_seed is not None else None  # an interpolation is one strip
-        files.append(save_image(make_grid(value, columns=columns), out, meta))
+        files.append(save_image(make_grid(value, columns=columns), out, meta, overwrite=force))
         data["grid"] = str(out)
     lines = []
     if out is not None:
         lines.append(f"wrote {out}")
-    if out_dir is not None:
-        kept_note = f" (kept {data['kept']} that existed)" if data["kept"] else ""
-        lines.append(f"wrote {data['written']} images to {out_dir}{kept_note}")
+    if out_dir is not None and written is not None:
+        lines.append(written.line(out_dir))
     return RunResult(data=data, lines=lines, files=files, value=value, seed=seed)
 
 

@@ -17,8 +17,8 @@ from ..architectures import Architecture, Option
 from ..errors import InputError
 from ..task import Task
 from .autoencoder import check_image_memory
-from .common import FORCE, IMAGES, INPUT, OUT_DIR, SKIP_EXISTING, input_files, loading_options, tiling_options, \
-    write_folder
+from .common import FORCE, IMAGES, INPUT, LISTED_FILES, OUT_DIR, SKIP_EXISTING, input_files, loading_options, \
+    tiling_options, write_folder
 
 if TYPE_CHECKING:
     from ..running import RunContext, RunResult
@@ -31,7 +31,7 @@ _ALPHA = Option("alpha", type="choice", choices=("keep", "drop"), default="keep"
 
 
 def _options(architecture: Architecture | None) -> list[Option]:
-    tiles = tiling_options(default_overlap=16) if architecture is not None and architecture.tiling else []
+    tiles = tiling_options(default_overlap=None) if architecture is not None and architecture.tiling else []
     return [INPUT, _OUT, OUT_DIR, FORCE, SKIP_EXISTING, _ALPHA, *tiles, *loading_options()]
 
 
@@ -62,16 +62,19 @@ def run(context: RunContext) -> RunResult:
     model = context.load()
     own = context.model_options
     meta = context.provenance()
+    if targets is not None and targets.kept:
+        targets.check_kept({k: v for k, v in meta.items() if k in ("model", "sha256")})
     notes: list[str] = []
-    sizes: dict[str, list[int]] = {}
+    sizes: dict[str, list[int]] = {}  # the first LISTED_FILES, by file
     keep = out_dir is None and out is None
+    no_alpha = out is not None and Path(out).suffix.lower() in (".jpg", ".jpeg")  # decided before any work
+
+    side, side_overlap = model.tiling(tile, overlap)  # checked before any image is read
 
     def upscale(image: Any, path: Path) -> Any:
         height, width = image.shape[-2:]
-        side = model.fixed_input_size or tile
         check_image_memory(model, height, width, tile=side, scale=model.scale, what=f"{path} ({width}x{height})")
-        tiles = tile_count(height, width, side, overlap if overlap is not None else model.default_tile_overlap) \
-            if side else 1
+        tiles = tile_count(max(height, side), max(width, side), side, side_overlap) if side else 1
         with context.progress(tiles, path.name, unit="tile") as bar, tile_progress(bar), torch.inference_mode():
             batch = image.to(model.device, model.dtype)
             return model.process(batch, tile=tile, tile_overlap=overlap, **own).float().cpu()
@@ -87,45 +90,43 @@ def run(context: RunContext) -> RunResult:
                 raise InputError(f"{path}: {exc}") from None
             output = upscale(image, path)
             out_alpha = None
-            if alpha is not None and options.get("alpha") == "keep":
+            if alpha is not None and no_alpha:
+                notes.append(f"{path}: alpha channel dropped: {out} is a JPEG, which has none")
+            elif alpha is not None and options.get("alpha") == "keep":
                 grey = alpha.expand(-1, model.input_channels, -1, -1)
                 out_alpha = upscale(grey, path).mean(dim=1, keepdim=True)
             elif alpha is not None:
                 notes.append(f"{path}: alpha channel dropped (--alpha drop)")
-            sizes[str(path)] = [int(output.shape[-1]), int(output.shape[-2])]
+            if len(sizes) < LISTED_FILES:
+                sizes[str(path)] = [int(output.shape[-1]), int(output.shape[-2])]
             yield index, (output, out_alpha)
 
-    written: list[Path] = []
+    wrote: list[Path] = []
     outputs: list[Any] = []
 
     def write(target: Path, item: Any) -> None:
         image, alpha = item
-        if alpha is not None and target.suffix.lower() in (".jpg", ".jpeg"):
-            notes.append(f"{target}: JPEG has no alpha; the alpha channel was dropped")
-            alpha = None
-        save_image(image, target, dict(meta), alpha=alpha)
+        save_image(image, target, dict(meta), alpha=alpha, overwrite=force)
 
+    data: dict[str, Any] = {"scale": model.scale, "sizes": sizes}
+    lines: list[str] = []
     if out_dir is not None and targets is not None:
-        written += write_folder(context, out_dir, targets, results, write)
+        written = write_folder(context, out_dir, targets, results, write)
+        wrote += written.listed
+        written.describe(data, out_dir, "outputs")
+        lines.append(written.line(out_dir))
     else:
         for _, item in results(0):
             if out is not None:
                 write(out, item)
-                written.append(Path(out))
+                wrote.append(Path(out))
+                lines.append(f"wrote {out}")
             if keep:
                 outputs.append(item[0])
-    data: dict[str, Any] = {"scale": model.scale, "sizes": sizes, "outputs": [str(p) for p in written]}
-    if targets is not None:
-        data["kept"] = len(targets.kept)
+        data["outputs"] = [str(p) for p in wrote]
     if notes:
         data["notes"] = notes
-    lines = [*notes]
-    if out is not None:
-        lines.append(f"wrote {out}")
-    elif out_dir is not None:
-        kept = f" (kept {data['kept']} that existed)" if data["kept"] else ""
-        lines.append(f"wrote {len(written)} images to {out_dir}{kept}")
-    return RunResult(data=data, lines=lines, files=written, value=outputs if keep else None)
+    return RunResult(data=data, lines=[*notes, *lines], files=wrote, value=outputs if keep else None)
 
 
 def _default_outputs(name: str, options: Mapping[str, Any]) -> dict[str, Any]:

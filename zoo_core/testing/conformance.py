@@ -430,8 +430,12 @@ def _check_model(report: Report, subject: str, arch: Architecture, task: Task, c
                         f"cannot build it: {_describe(exc)}")
             return
         if checks is not None:
-            checks(ModelChecks(report, subject, model, arch, task, max_pixels,
-                               example=dict(example if example is not None else arch.example)))
+            try:
+                checks(ModelChecks(report, subject, model, arch, task, max_pixels,
+                                   example=dict(example if example is not None else arch.example)))
+            except Exception as exc:  # noqa: BLE001 - a task's checks that crash are the task's failure
+                report.fail(subject, "behaviour", f"the {task.name} checks of {task.plugin} crashed: "
+                                                  f"{_describe(exc)}")
         return
     try:
         size = _weight_bytes(cls, built)

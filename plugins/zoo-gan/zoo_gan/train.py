@@ -38,7 +38,8 @@ def _given(name: str) -> bool:
 
 
 def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path | None, epochs: int,
-               patience: int, batch_size: int, seed: int, device: str, no_amp: bool, resume: bool, quiet: bool,
+               patience: int, batch_size: int, seed: int, device: str, no_amp: bool, resume: bool,
+                force: bool, quiet: bool,
                limit: int | None, image_size: int, channels: int, width: int, latent_dim: int, lr: float,
                classifier: str, eval_samples: int) -> None:
     import torch
@@ -79,7 +80,7 @@ def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path
                        eval_samples=eval_samples, recipe=command_recipe(f"zoo train {name}"), dataset=data.name,
                        classes=data.classes)
         result = fit(task, ctx, images, data.labels, out_dir=out_dir, batch_size=batch_size, max_epochs=epochs,
-                     patience=patience, seed=seed, resume=resume, progress=not quiet)
+                     patience=patience, seed=seed, resume=resume, force=force, progress=not quiet)
         if ctx.is_main:
             click.echo(f"{name}: best epoch {result.best_epoch} of {result.epochs}: "
                        + ", ".join(f"{k} {v:.4g}" for k, v in result.best.items())
@@ -116,7 +117,8 @@ train_cdcgan = _gan_command(conditional=True)
 @_common
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 def train_classifier(out_dir: Path, dataset: str, data_dir: Path | None, epochs: int, patience: int,
-                     batch_size: int, seed: int, device: str, no_amp: bool, resume: bool, quiet: bool,
+                     batch_size: int, seed: int, device: str, no_amp: bool, resume: bool,
+                force: bool, quiet: bool,
                      limit: int | None, lr: float) -> None:
     """Train the Fashion-MNIST feature classifier (held out: the last 5,000 training images)."""
     from zoo_core.data import load_dataset, to_model_range
@@ -140,7 +142,7 @@ def train_classifier(out_dir: Path, dataset: str, data_dir: Path | None, epochs:
         task = ClassifierTask(ctx, ClassifierConfig(), lr=lr, seed=seed, val_images=val_images.to(ctx.device),
                               val_labels=val_labels, recipe=command_recipe("zoo train fashion-classifier"))
         result = fit(task, ctx, images[:-held_out], train.labels[:-held_out], out_dir=out_dir, batch_size=batch_size,
-                     max_epochs=epochs, patience=patience, seed=seed, resume=resume, progress=not quiet)
+                     max_epochs=epochs, patience=patience, seed=seed, resume=resume, force=force, progress=not quiet)
         if ctx.is_main:
             best = load_classifier(str(out_dir), ctx.device)
             predicted = best.classify(to_model_range(test.images, 32))

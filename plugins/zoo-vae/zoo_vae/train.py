@@ -27,7 +27,8 @@ HELD_OUT = 5000  # training images set aside for the early-stopping metric (the 
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 def train_conv_vae(out_dir: Path, dataset: str, data_dir: Path | None, image_size: int, channels: str,
                    latent_dim: int, width: int, hidden: int, likelihood: str, beta: float, lr: float, epochs: int,
-                   patience: int, batch_size: int, seed: int, device: str, no_amp: bool, resume: bool, quiet: bool,
+                   patience: int, batch_size: int, seed: int, device: str, no_amp: bool, resume: bool,
+                force: bool, quiet: bool,
                    limit: int | None) -> None:
     """Train the conv VAE on Fashion-MNIST or a folder of images, stopping when the held-out ELBO stalls."""
     from zoo_core.data import load_dataset, to_model_range
@@ -61,7 +62,7 @@ def train_conv_vae(out_dir: Path, dataset: str, data_dir: Path | None, image_siz
         task = VAETask(ctx, config, lr=lr, beta=beta, seed=seed, val_images=val_x.to(ctx.device),
                        recipe=command_recipe("zoo train conv-vae"), dataset=data.name)
         result = fit(task, ctx, train_x, labels, out_dir=out_dir, batch_size=batch_size, max_epochs=epochs,
-                     patience=patience, seed=seed, resume=resume, progress=not quiet)
+                     patience=patience, seed=seed, resume=resume, force=force, progress=not quiet)
         if ctx.is_main:
             click.echo(f"conv-vae: best epoch {result.best_epoch} of {result.epochs}: "
                        + ", ".join(f"{k} {v:.4g}" for k, v in result.best.items())
