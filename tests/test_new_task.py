@@ -205,3 +205,19 @@ def test_bad_task_descriptors_break_only_that_plugin(site, fields, message):
         """})
     info = next(p for p in get_catalogue().plugins if p.distribution == "zoo-badtask")
     assert info.status == "broken" and message in info.error
+
+
+def test_new_plugin_scaffolds_a_plugin_of_the_new_task(classify, zoo, tmp_path):
+    from zoo_core.registry import parse_registry_file
+    from zoo_core.scaffold import kinds
+
+    assert "image-classifier" in kinds()
+    code, out, err = zoo("new-plugin", "pets", "--kind", "image-classifier", "--dir", str(tmp_path / "zoo-pets"))
+    assert code == 0, err
+    package = tmp_path / "zoo-pets" / "zoo_pets"
+    assert "class PetsClassifier(ImageClassifier)" in (package / "model.py").read_text()
+    (entry,) = parse_registry_file(package / "models.toml")
+    assert (entry.task, entry.architecture) == ("image-classifier", "pets-brightness")
+    assert entry.weights.bundled.is_file()  # the template's model was built and its weights pinned
+    for source in (tmp_path / "zoo-pets").rglob("*.py"):
+        compile(source.read_text(), str(source), "exec")

@@ -31,6 +31,7 @@ def register_tasks(register):
         pipeline_tag="image-classification",
         verbs=(zoo_core.Verb("data", help="write a labelled data set an architecture can learn from",
                              by="architecture"),),
+        scaffold="zoo_classify:scaffold",  # templates for `zoo new-plugin NAME --kind image-classifier`
     ))
 
 
