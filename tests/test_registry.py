@@ -92,15 +92,15 @@ def test_bad_files_give_their_own_message(tmp_path, text, message):
     assert "\n" not in str(info.value)
 
 
-def test_first_party_registry_lists_unavailable_models_with_the_plugin_to_install(monkeypatch):
-    monkeypatch.setenv("ZOO_PLUGINS", "zoo-gan,zoo-docalculus")  # as if zoo-vae were not installed
+def test_first_party_registry_lists_unavailable_models_with_the_plugin_that_provides_them(monkeypatch):
+    monkeypatch.setenv("ZOO_PLUGINS", "zoo-gan,zoo-docalculus")  # zoo-vae installed but left out
     zoo_core.plugins.reset()
     rows = {m.name: zoo_core.api.model_status(m) for m in zoo_core.list_models()}
     assert rows["taesd"]["weights"] == "unavailable"
     assert "zoo-vae" in rows["taesd"]["unavailable_reason"]
     assert rows["do-calculus"]["plugin"] == "zoo-docalculus"
-    with pytest.raises(zoo_core.ModelUnavailableError, match="pip install zoo-vae"):
-        zoo_core.load("taesd")
+    with pytest.raises(zoo_core.ModelUnavailableError, match="zoo-vae, which is installed but left out by ZOO_PLUGINS"):
+        zoo_core.load("taesd")  # (a plugin that is not installed gets 'pip install': tests/test_plugins.py)
 
 
 def test_user_registry_overrides_with_a_note(tmp_path, monkeypatch, capsys):
