@@ -152,3 +152,27 @@ def test_exif_orientation_and_16_bit_greyscale_are_read_as_viewers_show_them(tmp
     values = read_image(tmp_path / "deep.png", 1)[0, 0]
     assert torch.allclose(values, torch.tensor([[-1.0, 1.0], [32768 / 65535 * 2 - 1, 16384 / 65535 * 2 - 1]]),
                           atol=1e-5)
+
+
+@pytest.mark.slow  # starts two Python processes under torchrun
+def test_a_folder_upscaled_by_two_torchrun_processes_equals_one_process(toy, site, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    photos = tmp_path / "photos"
+    for i in range(5):
+        _picture(photos / f"p{i}.png", (6 + i, 5), (40 * i, 90, 200))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site.root), os.environ.get("PYTHONPATH", "")]))
+    common = ["run", "toy-up", str(photos), "--device", "cpu"]
+    one = subprocess.run([sys.executable, "-m", "zoo_core", *common, "--out-dir", str(tmp_path / "one")],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert one.returncode == 0, one.stderr
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "-m", "zoo_core",
+                          *common, "--out-dir", str(tmp_path / "two")], env=env, capture_output=True, text=True,
+                         timeout=180)
+    assert two.returncode == 0, two.stderr
+    assert "(rank 0 of 2)" in two.stdout and "(rank 1 of 2)" in two.stdout
+    assert "wrote 3 images" in two.stdout and "wrote 2 images" in two.stdout  # p0, p2, p4 and p1, p3
+    first = {p.name: p.read_bytes() for p in (tmp_path / "one").iterdir()}
+    assert first == {p.name: p.read_bytes() for p in (tmp_path / "two").iterdir()} and len(first) == 5

@@ -342,6 +342,16 @@ class Registry:
         return found
 
 
+_NON_COMMERCIAL = re.compile(r"(^|[-_ ])nc([-_ ]|$)|non-?commercial", re.IGNORECASE)
+#: What zoo says about weights whose licence forbids commercial use, before it downloads them.
+NON_COMMERCIAL_NOTE = "its licence allows non-commercial use only: check it before you use the output"
+
+
+def non_commercial(license: str) -> bool:
+    """Whether a licence id (``cc-by-nc-sa-4.0``, ``CC-BY-NC-4.0``, "non-commercial") forbids commercial use."""
+    return bool(_NON_COMMERCIAL.search(license or ""))
+
+
 def close_names(name: str, names: list[str], n: int = 3) -> list[str]:
     """Names close to ``name``: whole-name matches, or a typo in one dash-separated part.
 

@@ -31,7 +31,7 @@ from .task import Argument, Task, merged_options, own_option_names, resolve
 if TYPE_CHECKING:
     from .plugins import Catalogue
 
-__all__ = ["RunContext", "RunResult", "run", "clear_model_cache", "MAX_CACHED_MODELS", "check_options"]
+__all__ = ["RunContext", "RunResult", "run", "clear_model_cache", "MAX_CACHED_MODELS", "check_options", "process_shard"]
 
 #: How many loaded models ``run`` keeps per process (least recently used ones are dropped).
 MAX_CACHED_MODELS = 2
@@ -96,6 +96,24 @@ class _ModelCache:
 _CACHE = _ModelCache(MAX_CACHED_MODELS)
 
 
+def process_shard() -> tuple[int, int, int]:
+    """``(rank, world_size, local_rank)`` of this process under ``torchrun`` (``(0, 1, 0)`` otherwise).
+
+    A folder run started with ``torchrun --nproc-per-node N -m zoo_core run ...`` splits its
+    inputs: rank r takes every N-th one, starting at r, on its own device. No process group is
+    needed: the ranks never talk, they only share the folder.
+    """
+    try:
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        rank = int(os.environ.get("RANK", "0"))
+        local = int(os.environ.get("LOCAL_RANK", str(rank)))
+    except ValueError:
+        return 0, 1, 0
+    if world <= 1 or not 0 <= rank < world:
+        return 0, 1, 0
+    return rank, world, local
+
+
 def clear_model_cache() -> None:
     """Forget every model ``run`` has cached in this process (frees their memory)."""
     _CACHE.clear()
@@ -134,6 +152,12 @@ class RunContext:
         from .api import load
 
         device, dtype, weights = (self.options.get(k) for k in ("device", "dtype", "weights"))
+        rank, world, local = process_shard()
+        if world > 1 and (device or "auto") == "auto":  # under torchrun each rank takes its own GPU
+            import torch
+
+            if torch.cuda.is_available():
+                device = f"cuda:{local % torch.cuda.device_count()}"
         kwargs: dict[str, Any] = {}
         if self.task.weights:
             kwargs = {"device": device or "auto", "dtype": dtype or "float32", "weights": weights}

@@ -66,6 +66,12 @@ def resolve_weights(entry: ModelEntry, explicit: Path | str | None = None, *,
     if cached is None:
         if not allow_download:
             raise WeightsNotFoundError(f"{entry.name}: {w.filename} is not cached; {hub.fetch_command(entry.name)}")
+        from .registry import NON_COMMERCIAL_NOTE, non_commercial
+
+        if non_commercial(entry.license):  # said before the download, not after
+            from .plugins import warn
+
+            warn(f"{entry.name} is licensed {entry.license}: {NON_COMMERCIAL_NOTE}")
         cached, origin = hub.download(w.repo_id, w.filename, w.revision, name=entry.name), "download"
     hub.remove_orphans(w.repo_id, Path(cached).resolve().name)
     try:

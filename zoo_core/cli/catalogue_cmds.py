@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..api import model_status
+from ..registry import NON_COMMERCIAL_NOTE, non_commercial
 from ..plugins import PluginInfo, get_catalogue
 from ..task import merged_options
 from .output import emit_json, human_size, table
@@ -80,6 +81,8 @@ def info_command(name: str, as_json: bool) -> None:
             lines.append(("bundled", str(w.bundled)))
     if entry.classes:
         lines.append(("classes", ", ".join(f"{i}={c}" for i, c in enumerate(entry.classes))))
+    if entry.license and non_commercial(entry.license):
+        lines.insert(lines.index(("license", entry.license)) + 1, ("note", NON_COMMERCIAL_NOTE))
     for key, value in lines:
         click.echo(f"{key + ':':14}{value}")
     if entry.config:
@@ -96,11 +99,12 @@ def info_command(name: str, as_json: bool) -> None:
         click.echo(f"example:      {example}")
     usage = " ".join(a["name"].upper() + ("..." if a["multiple"] else "") for a in arguments)
     click.echo(f"run options (zoo run {entry.name}{' ' + usage if usage else ''} ...):")
+    width = max([len(a["name"]) for a in arguments] + [len(o["name"]) for o in options] + [12]) + 2
     for argument in arguments:
-        click.echo(f"  {argument['name'].upper():14}{argument['help']}")
+        click.echo(f"  {argument['name'].upper():{width}}{argument['help']}")
     for option in options:
         default = "" if option["default"] in (None, False) else f" [default: {option['default']}]"
-        click.echo(f"  {option['name']:14}{option['help']}{default}")
+        click.echo(f"  {option['name']:{width}}{option['help']}{default}")
 
 
 def _example_command(name: str, example: Mapping[str, Any]) -> str:

@@ -41,11 +41,18 @@ def run(context: RunContext) -> RunResult:
     from ..images import read_image_alpha, save_image
     from ..outputs import check_output_file, plan_folder
     from ..progress import tile_progress
-    from ..running import RunResult
+    from ..running import RunResult, process_shard
     from ..tiling import tile_count
 
     options = context.options
     files = input_files(context)
+    rank, world, _ = process_shard()
+    if world > 1 and options.get("out_dir") is not None:  # under torchrun: every world-th input, from its rank
+        stems = [f.stem for f in files]
+        twice = sorted({s for s in stems if stems.count(s) > 1})
+        if twice:
+            raise InputError(f"two inputs are both named {twice[0]!r}; their outputs would collide: run them apart")
+        files = files[rank::world]
     out, out_dir = options.get("out"), options.get("out_dir")
     force, skip = bool(options.get("force")), bool(options.get("skip_existing"))
     if out is not None and out_dir is not None:
@@ -114,7 +121,7 @@ def run(context: RunContext) -> RunResult:
         written = write_folder(context, out_dir, targets, results, write)
         wrote += written.listed
         written.describe(data, out_dir, "outputs")
-        lines.append(written.line(out_dir))
+        lines.append(written.line(out_dir) + (f" (rank {rank} of {world})" if world > 1 else ""))
     else:
         for _, item in results(0):
             if out is not None:

@@ -1,5 +1,6 @@
 """Test helpers for zoo and its plugins."""
 
 from .fakehub import FakeHub
+from .layouts import safetensors_size, state_layout
 
-__all__ = ["FakeHub"]
+__all__ = ["FakeHub", "safetensors_size", "state_layout"]

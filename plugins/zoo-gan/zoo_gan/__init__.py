@@ -1,4 +1,5 @@
-"""zoo-gan: DCGAN and class-conditional DCGAN, with weights trained on Fashion-MNIST.
+"""zoo-gan: DCGAN and class-conditional DCGAN trained on Fashion-MNIST, and the Hub's upscaler GANs
+(Real-ESRGAN's RRDBNet and AuraSR, fal's GigaGAN upsampler).
 
 This module is imported by every ``zoo`` command, so it only registers descriptors; the
 model code (and torch) loads when a model is used.
@@ -22,6 +23,17 @@ def register_architectures(register):
         name="cdcgan", task="generator", target="zoo_gan.dcgan:DCGAN", conditional=True,
         description="class-conditional DCGAN: label embedding in G, projection discriminator",
         train="zoo_gan.train:train_cdcgan", evaluate="zoo_gan.evaluate:evaluate",
+    ))
+    register(zoo_core.Architecture(
+        name="rrdbnet", task="image-to-image", target="zoo_gan.rrdbnet:RRDBNet", tiling=True,
+        description="ESRGAN / Real-ESRGAN generator: residual-in-residual dense blocks, 4x (basicsr and old "
+                    "ESRGAN key layouts)",
+    ))
+    register(zoo_core.Architecture(
+        name="aurasr", task="image-to-image", target="zoo_gan.aurasr:AuraSR", tiling=True,
+        description="AuraSR, fal's GigaGAN upsampler: style-modulated U-Net on 64-pixel tiles, 4x",
+        options=(zoo_core.Option("seed", type="int", default=0,
+                                 help="chooses the style noise: the same seed gives the same upscale on any device"),),
     ))
     register(zoo_core.Architecture(
         name="fashion-classifier", task="encoder", target="zoo_gan.classifier:FeatureClassifier",
