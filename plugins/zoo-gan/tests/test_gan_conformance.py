@@ -15,6 +15,6 @@ def test_zoo_gan_conforms():
     assert {"dcgan", "cdcgan", "fashion-classifier", "dcgan-fashion", "cdcgan-fashion", "rrdbnet", "aurasr"} <= checked
     assert ("cdcgan-fashion", "state-dict round trip") in report.passed
     assert {("rrdbnet", "value range"), ("aurasr", "any size"), ("aurasr", "determinism")} <= set(report.passed)
-    # the Hub entries' configs build and are noted as too big, never silently passed
-    noted = {(s, c) for s, c, _ in report.notes}
-    assert {("real-esrgan-x4plus", "behaviour"), ("aura-sr-v2", "behaviour")} <= noted
+    # Real-ESRGAN's real config (64 MiB of float32) is checked as it is; AuraSR-v2's (2.5 GB) is noted as too big
+    assert ("real-esrgan-x4plus", "any size") in report.passed
+    assert ("aura-sr-v2", "behaviour") in {(s, c) for s, c, _ in report.notes}
