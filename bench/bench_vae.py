@@ -42,7 +42,7 @@ def models(kind: str, device: torch.device, dtype: torch.dtype):
     without diffusers installed (e.g. an offline GPU machine), (None, zoo model with random weights)."""
     from safetensors.torch import save_file
 
-    from zoo_core.loading import build_model, load_weights_into
+    import zoo_core
     from zoo_vae.autoencoder_kl import AutoencoderKL
     from zoo_vae.autoencoder_tiny import AutoencoderTiny
 
@@ -66,8 +66,7 @@ def models(kind: str, device: torch.device, dtype: torch.dtype):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "w.safetensors"
         save_file({k: v.contiguous() for k, v in reference.state_dict().items()}, str(path))
-        zoo = load_weights_into(build_model(cls, config, architecture=kind), path, device=device, dtype=dtype,
-                                architecture=kind)
+        zoo = zoo_core.load_weights(zoo_core.build(cls, config), path, device=device, dtype=dtype)
     return reference.to(device=device, dtype=dtype).eval(), zoo
 
 
@@ -83,7 +82,7 @@ def throughput(args: argparse.Namespace) -> None:
     device, dtype = torch.device(args.device), DTYPES[args.dtype]
     print(f"# throughput: {args.device}, {args.dtype}, torch {torch.__version__}, threads {torch.get_num_threads()}")
     print(f"{'model':6} {'op':7} {'size':>5} {'batch':>5} {'zoo img/s':>10} {'diffusers img/s':>16} {'ratio':>6} "
-          f"{'max |diff|':>11}")
+          f"{'max |diff|':>11} finite")
     for kind in args.models.split(","):
         reference, zoo = models(kind, device, dtype)
         for size in map(int, args.sizes.split(",")):
@@ -99,11 +98,11 @@ def throughput(args: argparse.Namespace) -> None:
                     "decode": (lambda: zoo.decode(latents), lambda: reference.decode(latents).sample),
                 }
                 for op, (ours, theirs) in ops.items():
+                    finite = bool(torch.isfinite(ours()).all())  # fp16 can overflow to inf/nan
                     if reference is None:
-                        ours()
                         z = median([timed(ours, device) for _ in range(args.repeats)])
-                        print(f"{kind:6} {op:7} {size:5d} {batch:5d} {batch / z:10.2f} {'(no diffusers)':>16}",
-                              flush=True)
+                        print(f"{kind:6} {op:7} {size:5d} {batch:5d} {batch / z:10.2f} {'(no diffusers)':>16} "
+                              f"{'':6} {'':11} {finite}", flush=True)
                         continue
                     diff = float((ours().float() - theirs().float()).abs().max())
                     zoo_times, ref_times = [], []
@@ -112,7 +111,7 @@ def throughput(args: argparse.Namespace) -> None:
                         ref_times.append(timed(theirs, device))
                     z, r = median(zoo_times), median(ref_times)
                     print(f"{kind:6} {op:7} {size:5d} {batch:5d} {batch / z:10.2f} {batch / r:16.2f} {r / z:6.2f} "
-                          f"{diff:11.2e}", flush=True)
+                          f"{diff:11.2e} {finite}", flush=True)
 
 
 def _peak_child(kind: str, size: int, tile: int, device: str, dtype: str) -> None:
@@ -129,7 +128,7 @@ def _peak_child(kind: str, size: int, tile: int, device: str, dtype: str) -> Non
         else:
             base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         start = time.perf_counter()
-        out = zoo.decode(latents, tile=tile, tile_overlap=64 if tile else 32)
+        out = zoo.decode_tiled(latents, tile, 64 if tile else 32)
         sync(dev)
         seconds = time.perf_counter() - start
         if dev.type == "cuda":

@@ -39,8 +39,9 @@ class GANTask:
 
     def __init__(self, ctx: TrainContext, config: DCGANConfig, *, lr: float, seed: int,
                  classifier: FeatureClassifier | None, reference: torch.Tensor | None, eval_samples: int,
-                 recipe: str, dataset: str, classes: tuple[str, ...]) -> None:
+                 recipe: str, dataset: str, classes: tuple[str, ...], ac_weight: float = 1.0) -> None:
         self.ctx, self.config, self.seed = ctx, config, seed
+        self.ac_weight = ac_weight
         self.recipe, self.dataset, self.classes = recipe, dataset, classes
         torch.manual_seed(seed)  # identical initial weights on every rank
         self.model = DCGAN(config).to(ctx.device)
@@ -83,8 +84,8 @@ class GANTask:
         with self.ctx.autocast():
             d_gen, c_gen = self._discriminate(fake, y)
             loss_g = F.binary_cross_entropy_with_logits(d_gen, ones)
-            if conditional:
-                loss_g = loss_g + F.cross_entropy(c_gen, labels)
+            if conditional and self.ac_weight:
+                loss_g = loss_g + self.ac_weight * F.cross_entropy(c_gen, labels)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()

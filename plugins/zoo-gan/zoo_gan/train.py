@@ -13,6 +13,7 @@ from zoo_core.training import check_positive, command_recipe, training_options
 from .classifier import load_classifier
 
 _common = training_options()  # --out, --dataset, --epochs, ... shared with every zoo train command
+AC_WEIGHT = 1.0
 
 
 def _limited(data: Any, limit: int | None) -> Any:
@@ -38,10 +39,10 @@ def _given(name: str) -> bool:
 
 
 def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path | None, epochs: int,
-               patience: int, batch_size: int, seed: int, device: str, no_amp: bool, resume: bool,
-                force: bool, quiet: bool,
+               patience: int, batch_size: int, seed: int, device: str, no_amp: bool, resume: bool, force: bool,
+               quiet: bool,
                limit: int | None, image_size: int, channels: int, width: int, latent_dim: int, lr: float,
-               classifier: str, eval_samples: int) -> None:
+               classifier: str, eval_samples: int, ac_weight: float = 1.0) -> None:
     import torch
 
     from zoo_core.data import load_dataset, to_model_range
@@ -53,6 +54,8 @@ def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path
     _check(epochs, patience, batch_size)
     if eval_samples < 2:  # a Fréchet distance needs a covariance
         raise InputError(f"--eval-samples must be at least 2, got {eval_samples}")
+    if ac_weight < 0:
+        raise InputError(f"--ac-weight must be >= 0, got {ac_weight}")
     name = "cdcgan" if conditional else "dcgan"
     with training_context(device, amp=not no_amp) as ctx:
         if dataset == "fashion-mnist" and channels != 1:
@@ -77,7 +80,8 @@ def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path
             click.echo(f"{why}: no held-out metric, so training runs for --epochs without early stopping",
                        err=True)
         task = GANTask(ctx, config, lr=lr, seed=seed, classifier=feature_net, reference=reference,
-                       eval_samples=eval_samples, recipe=command_recipe(f"zoo train {name}"), dataset=data.name,
+                       eval_samples=eval_samples, ac_weight=ac_weight,
+                       recipe=command_recipe(f"zoo train {name}"), dataset=data.name,
                        classes=data.classes)
         result = fit(task, ctx, images, data.labels, out_dir=out_dir, batch_size=batch_size, max_epochs=epochs,
                      patience=patience, seed=seed, resume=resume, force=force, progress=not quiet)
@@ -106,6 +110,12 @@ def _gan_command(conditional: bool) -> click.Command:
         """Train a DCGAN (class-conditional for cdcgan) on Fashion-MNIST or a folder of images."""
         _train_gan(conditional, image_size=int(image_size), channels=int(channels), **options)
 
+    if conditional:  # the auxiliary classifier term only exists in the conditional model
+        command = click.option(
+            "--ac-weight", type=float, default=AC_WEIGHT, show_default=True,
+            help="weight of the auxiliary-classifier term in the generator's loss: it makes samples class-faithful "
+                 "and, too strong, collapses each class to a few images")(command)
+
     return command
 
 
@@ -117,9 +127,8 @@ train_cdcgan = _gan_command(conditional=True)
 @_common
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 def train_classifier(out_dir: Path, dataset: str, data_dir: Path | None, epochs: int, patience: int,
-                     batch_size: int, seed: int, device: str, no_amp: bool, resume: bool,
-                force: bool, quiet: bool,
-                     limit: int | None, lr: float) -> None:
+                     batch_size: int, seed: int, device: str, no_amp: bool, resume: bool, force: bool,
+                     quiet: bool, limit: int | None, lr: float) -> None:
     """Train the Fashion-MNIST feature classifier (held out: the last 5,000 training images)."""
     from zoo_core.data import load_dataset, to_model_range
     from zoo_core.training import fit, training_context

@@ -27,8 +27,8 @@ HELD_OUT = 5000  # training images set aside for the early-stopping metric (the 
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 def train_conv_vae(out_dir: Path, dataset: str, data_dir: Path | None, image_size: int, channels: str,
                    latent_dim: int, width: int, hidden: int, likelihood: str, beta: float, lr: float, epochs: int,
-                   patience: int, batch_size: int, seed: int, device: str, no_amp: bool, resume: bool,
-                force: bool, quiet: bool,
+                   patience: int, batch_size: int, seed: int, device: str, no_amp: bool, resume: bool, force: bool,
+                   quiet: bool,
                    limit: int | None) -> None:
     """Train the conv VAE on Fashion-MNIST or a folder of images, stopping when the held-out ELBO stalls."""
     from zoo_core.data import load_dataset, to_model_range
