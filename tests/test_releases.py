@@ -63,3 +63,19 @@ def test_the_plugins_release_scripts_write_fragments_zoo_reads(tmp_path):
             vae = entries["conv-vae-fashion"]
             assert vae.metrics["neg_elbo"].unit == "nats" and "10,000 prior samples" in vae.metrics["fd"].how
             assert vae.recipe.endswith("on 2 shared CPU cores)")
+
+
+def test_a_partial_release_keeps_the_other_entries(tmp_path):
+    first = _run_folder(tmp_path / "a")
+    second = _run_folder(tmp_path / "b")
+    target = tmp_path / "models.toml"
+    common = dict(architecture="dcgan", task="generator", description="d", plugin="zoo-gan", recipe="r")
+    write_fragment(target, {"model-a": release_entry(first, bundled="a/model.safetensors", **common),
+                            "model-b": release_entry(second, bundled="b/model.safetensors", **common)}, header="h")
+    (second / "model.safetensors").write_bytes(b"retrained")
+    write_fragment(target, {"model-b": release_entry(second, bundled="b/model.safetensors", **common)}, header="h",
+                   keep_others=True)
+    entries = {e.name: e for e in parse_registry_file(target)}
+    assert list(entries) == ["model-a", "model-b"]
+    assert entries["model-b"].weights.sha256 == hashlib.sha256(b"retrained").hexdigest()
+    assert entries["model-a"].weights.sha256 == hashlib.sha256((first / "model.safetensors").read_bytes()).hexdigest()

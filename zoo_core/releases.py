@@ -89,14 +89,24 @@ def release_entry(run: Path, *, architecture: str, task: str, description: str, 
     return table
 
 
-def write_fragment(target: Path, entries: Mapping[str, Mapping[str, Any]], *, header: str) -> Path:
-    """Write ``entries`` as a registry file (``# header`` first), validated as zoo reads it, atomically."""
+def write_fragment(target: Path, entries: Mapping[str, Mapping[str, Any]], *, header: str,
+                   keep_others: bool = False) -> Path:
+    """Write ``entries`` as a registry file (``# header`` first), validated as zoo reads it, atomically.
+
+    ``keep_others`` keeps the entries ``target`` already holds that ``entries`` does not
+    replace (a release that retrains one model of several), in their order, new ones after.
+    """
     from .atomic import write_atomic
     from .registry import parse_entry, tomllib
     from .scaffold.toml_text import entry_toml
 
+    merged: dict[str, Mapping[str, Any]] = {}
+    if keep_others and target.exists():
+        for name, table in tomllib.loads(target.read_text()).get("models", {}).items():
+            merged[name] = entries.get(name, table)
+    merged.update({k: v for k, v in entries.items() if k not in merged})
     text = "".join(f"# {line}\n" for line in header.splitlines()) + "\n" + "\n".join(
-        entry_toml(name, table) for name, table in entries.items())
+        entry_toml(name, table) for name, table in merged.items())
     document = tomllib.loads(text)
     for name, table in document.get("models", {}).items():
         parse_entry(name, table, source=str(target), base_dir=target.resolve().parent)

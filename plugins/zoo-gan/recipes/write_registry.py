@@ -65,6 +65,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path)
     parser.add_argument("--package", action="store_true", help="copy the weights into the zoo_gan package")
+    parser.add_argument("--keep-others", action="store_true",
+                        help="keep the target's entries for models RUNS does not hold (re-releasing one model)")
     args = parser.parse_args()
     entries = {}
     for name in MODELS:
@@ -75,7 +77,7 @@ def main() -> None:
         bundled = bundle_weights(run, PACKAGE, name) if args.package else f"{name}/model.safetensors"
         entries[name] = entry(name, run, bundled)
     target = PACKAGE / "models.toml" if args.package else args.runs / "models.toml"
-    write_fragment(target, entries,
+    write_fragment(target, entries, keep_others=args.keep_others,
                    header="zoo-gan's models, written by recipes/write_registry.py from a recipes/release.sh run.")
     print(f"wrote {target}")
 
