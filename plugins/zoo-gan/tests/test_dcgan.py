@@ -88,3 +88,26 @@ def test_eval_mode_with_autograd_reaches_the_generator_weights():
     model.sample(2, seed=0)
     model.decode(torch.randn(3, 100)).square().sum().backward()
     assert model.generator.net[0].weight.grad is not None and model.generator.net[0].weight.grad.abs().sum() > 0
+
+
+def test_a_warm_started_conditional_model_first_draws_the_unconditional_models_images(tmp_path):
+    import json
+
+    from safetensors.torch import save_file
+
+    from zoo_gan.tasks import warm_start
+
+    torch.manual_seed(0)
+    donor = DCGAN.from_config({"width": 8, "latent_dim": 6}).eval()
+    save_file(donor.state_dict(), str(tmp_path / "model.safetensors"))
+    (tmp_path / "config.json").write_text(json.dumps(donor.config_dict()))
+    conditional = DCGAN.from_config({"width": 8, "latent_dim": 6, "num_classes": 4})
+    assert warm_start(conditional, str(tmp_path), torch.device("cpu")) > 10
+    conditional.eval()
+    z = torch.randn(3, 6)
+    with torch.no_grad():
+        expected = donor.decode(z)
+        for label in range(4):  # the class input starts with zero weight: every class gives the same image
+            assert torch.allclose(conditional.decode(z, torch.full((3,), label)), expected, atol=1e-6)
+    with pytest.raises(InputError, match="not an unconditional DCGAN"):
+        warm_start(DCGAN.from_config({"num_classes": 10}), "cdcgan-fashion", torch.device("cpu"))

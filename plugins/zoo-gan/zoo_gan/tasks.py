@@ -16,7 +16,7 @@ from zoo_core.training import FitResult, TrainContext
 from .classifier import ClassifierConfig, FeatureClassifier
 from .dcgan import DCGAN, DCGANConfig
 
-__all__ = ["GANTask", "ClassifierTask", "init_dcgan_weights"]
+__all__ = ["GANTask", "ClassifierTask", "init_dcgan_weights", "warm_start"]
 
 
 def init_dcgan_weights(module: nn.Module) -> None:
@@ -28,6 +28,50 @@ def init_dcgan_weights(module: nn.Module) -> None:
     elif isinstance(module, nn.BatchNorm2d):
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
+
+
+def warm_start(model: DCGAN, source: str, device: torch.device) -> int:
+    """Copy a trained unconditional DCGAN into a class-conditional one of the same shape.
+
+    Every tensor of the same name and shape is copied; the generator's first layer takes the
+    unconditional one's weights for z and zeros for the class embedding's half, so at the start
+    the conditional model draws exactly the unconditional model's (varied) images and learns to
+    steer them by class. The projection and class heads of the discriminator start fresh.
+    Returns how many tensors were copied.
+    """
+    import json
+    from pathlib import Path
+
+    import zoo_core
+    from zoo_core import InputError
+
+    path = Path(source)
+    if path.is_dir() or path.suffix == ".safetensors":
+        weights = path / "model.safetensors" if path.is_dir() else path
+        config_file = weights.with_name("config.json")
+        config = json.loads(config_file.read_text()) if config_file.is_file() else {}
+        donor = zoo_core.load_weights(zoo_core.build(DCGAN, config), weights, device=device)
+    else:
+        donor = zoo_core.load(source, device=device)
+    if not isinstance(donor, DCGAN) or donor.config.num_classes:
+        raise InputError(f"--init-from {source}: not an unconditional DCGAN")
+    mine, theirs = model.state_dict(), donor.state_dict()
+    copied = 0
+    with torch.no_grad():
+        for name, tensor in theirs.items():
+            target = mine.get(name)
+            if target is None:
+                continue
+            if target.shape == tensor.shape:
+                target.copy_(tensor)
+                copied += 1
+            elif name == "generator.net.0.weight" and target.shape[1:] == tensor.shape[1:]:
+                target.zero_()  # (latent + class, C, k, k): z's rows from the donor, the class's rows at zero
+                target[: tensor.shape[0]].copy_(tensor)
+                copied += 1
+    if not copied:
+        raise InputError(f"--init-from {source}: no tensor fits this model (image size, width or latent size differ)")
+    return copied
 
 
 class GANTask:

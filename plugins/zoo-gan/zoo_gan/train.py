@@ -42,7 +42,7 @@ def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path
                patience: int, batch_size: int, seed: int, device: str, no_amp: bool, resume: bool, force: bool,
                quiet: bool,
                limit: int | None, image_size: int, channels: int, width: int, latent_dim: int, lr: float,
-               classifier: str, eval_samples: int, ac_weight: float = 1.0) -> None:
+               classifier: str, eval_samples: int, ac_weight: float = 1.0, init_from: str | None = None) -> None:
     import torch
 
     from zoo_core.data import load_dataset, to_model_range
@@ -83,6 +83,12 @@ def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path
                        eval_samples=eval_samples, ac_weight=ac_weight,
                        recipe=command_recipe(f"zoo train {name}"), dataset=data.name,
                        classes=data.classes)
+        if init_from is not None and not resume:
+            from .tasks import warm_start
+
+            copied = warm_start(task.model, init_from, ctx.device)
+            if ctx.is_main:
+                click.echo(f"--init-from {init_from}: started from its {copied} tensors", err=True)
         result = fit(task, ctx, images, data.labels, out_dir=out_dir, batch_size=batch_size, max_epochs=epochs,
                      patience=patience, seed=seed, resume=resume, force=force, progress=not quiet)
         if ctx.is_main:
@@ -115,6 +121,10 @@ def _gan_command(conditional: bool) -> click.Command:
             "--ac-weight", type=float, default=AC_WEIGHT, show_default=True,
             help="weight of the auxiliary-classifier term in the generator's loss: it makes samples class-faithful "
                  "and, too strong, collapses each class to a few images")(command)
+        command = click.option(
+            "--init-from", help="start from a trained unconditional DCGAN (a registry name or a training folder): "
+                                "its varied images, with the class input at zero, are what conditioning is "
+                                "learnt on")(command)
 
     return command
 
