@@ -83,9 +83,11 @@ class GANTask:
 
     def __init__(self, ctx: TrainContext, config: DCGANConfig, *, lr: float, seed: int,
                  classifier: FeatureClassifier | None, reference: torch.Tensor | None, eval_samples: int,
-                 recipe: str, dataset: str, classes: tuple[str, ...], ac_weight: float = 1.0) -> None:
+                 recipe: str, dataset: str, classes: tuple[str, ...], ac_weight: float = 1.0,
+                 reference_labels: torch.Tensor | None = None) -> None:
         self.ctx, self.config, self.seed = ctx, config, seed
         self.ac_weight = ac_weight
+        self.reference_labels = reference_labels
         self.recipe, self.dataset, self.classes = recipe, dataset, classes
         torch.manual_seed(seed)  # identical initial weights on every rank
         self.model = DCGAN(config).to(ctx.device)
@@ -98,8 +100,11 @@ class GANTask:
         self.opt_d = torch.optim.Adam(self.model.discriminator.parameters(), lr=lr, betas=betas)
         self.classifier, self.reference, self.eval_samples = classifier, reference, eval_samples
         # without a classifier there is no held-out metric: every epoch is kept, up to --epochs
-        # (a count-down metric did that until a --resume with a larger --epochs kept the old last epoch)
-        self.monitor = "fd" if classifier is not None else None
+        # (a count-down metric did that until a --resume with a larger --epochs kept the old last epoch).
+        # A conditional model is judged class by class: a sample of the wrong class, or a class that
+        # repeats one picture, is far from that class's real images (the overall FD forgives both)
+        class_aware = config.num_classes and reference_labels is not None
+        self.monitor = None if classifier is None else ("class_fd" if class_aware else "fd")
 
     def modules(self) -> dict[str, nn.Module]:
         return {"dcgan": self.model}
@@ -155,11 +160,16 @@ class GANTask:
         if self.classifier is None:
             return {}
         samples = self._generate(self.eval_samples, seed=self.seed + 12345)
-        metrics = {"fd": frechet_distance(self.classifier.features_of(samples), self.reference)}
+        features = self.classifier.features_of(samples)
+        metrics = {"fd": frechet_distance(features, self.reference)}
         if self.config.num_classes:
             predicted = self.classifier.classify(samples)
             wanted = torch.arange(len(samples)) % self.config.num_classes
             metrics["class_accuracy"] = float((predicted == wanted).float().mean())
+            if self.reference_labels is not None and self.reference is not None:
+                per_class = [frechet_distance(features[wanted == c], self.reference[self.reference_labels == c])
+                             for c in range(self.config.num_classes)]
+                metrics["class_fd"] = sum(per_class) / len(per_class)
         return metrics
 
     def preview(self) -> torch.Tensor:
@@ -175,7 +185,10 @@ class GANTask:
         if self.classifier is None:
             note = "none (no feature classifier for these images): the last epoch is the model"
         else:
-            note = (f"Fréchet distance of {self.eval_samples} samples to {len(self.reference)} real training images "
+            per_class = "averaged over the classes, each class's samples against that class's images: " \
+                if self.monitor == "class_fd" else ""
+            note = (f"{per_class}Fréchet distance of {self.eval_samples} samples to {len(self.reference)} real training "
+                    "images "
                     "in the feature space of zoo's Fashion-MNIST classifier (not Inception FID)")
         return model_card(title=f"{kind} on {self.dataset}", config=asdict(self.config), result=result,
                           recipe=self.recipe, dataset=self.dataset,

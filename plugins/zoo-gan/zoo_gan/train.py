@@ -66,7 +66,7 @@ def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path
         config = DCGANConfig(image_size=image_size, channels=channels, latent_dim=latent_dim, width=width,
                              num_classes=len(data.classes) if conditional else 0)
         images = to_model_range(data.images, image_size)
-        feature_net, reference = None, None
+        feature_net, reference, reference_labels = None, None, None
         if classifier != "none" and (_given("classifier") or (channels == 1 and image_size == 32)):
             feature_net = load_classifier(classifier, ctx.device)
             c, s = feature_net.config.channels, feature_net.config.image_size
@@ -75,12 +75,13 @@ def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path
                                  f"{channels}x{image_size}x{image_size}: use --image-size {s} or --classifier none")
             pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:10000]
             reference = feature_net.features_of(images[pick])
+            reference_labels = data.labels[pick]
         elif ctx.is_main:
             why = "--classifier none" if classifier == "none" else "the feature classifier takes 1x32x32 images"
             click.echo(f"{why}: no held-out metric, so training runs for --epochs without early stopping",
                        err=True)
         task = GANTask(ctx, config, lr=lr, seed=seed, classifier=feature_net, reference=reference,
-                       eval_samples=eval_samples, ac_weight=ac_weight,
+                       reference_labels=reference_labels, eval_samples=eval_samples, ac_weight=ac_weight,
                        recipe=command_recipe(f"zoo train {name}"), dataset=data.name,
                        classes=data.classes)
         if init_from is not None and not resume:
