@@ -116,3 +116,25 @@ def test_without_a_classifier_every_epoch_is_kept_even_after_resuming_with_more_
     exported = load_file(str(tmp_path / "model.safetensors"))
     for key, value in task.model.state_dict().items():
         assert torch.equal(exported[key], value), key
+
+
+def test_a_conditional_gan_is_judged_class_by_class():
+    """class_fd: each class's samples against that class's real features, averaged (the monitor)."""
+    from zoo_gan.classifier import ClassifierConfig, FeatureClassifier
+
+    ctx = TrainContext(torch.device("cpu"))
+    torch.manual_seed(0)
+    classifier = FeatureClassifier(ClassifierConfig()).eval()
+    real = squares(400)
+    labels = torch.arange(400) % 2
+    real[labels == 1] *= -1  # class 1: the negative of class 0
+    task = GANTask(ctx, DCGANConfig(width=8, num_classes=2), lr=2e-4, seed=0, classifier=classifier,
+                   reference=classifier.features_of(real), reference_labels=labels, eval_samples=100,
+                   recipe="test", dataset="squares", classes=("light", "dark"))
+    assert task.monitor == "class_fd"
+    metrics = task.validate()
+    assert set(metrics) == {"fd", "class_accuracy", "class_fd"} and metrics["class_fd"] > 0
+    plain = GANTask(ctx, DCGANConfig(width=8, num_classes=2), lr=2e-4, seed=0, classifier=classifier,
+                    reference=classifier.features_of(real), eval_samples=100, recipe="test", dataset="squares",
+                    classes=("light", "dark"))
+    assert plain.monitor == "fd"  # no labels for the reference: the overall FD
