@@ -11,7 +11,9 @@
 #      device 'auto', zoo run on cuda, the upscalers' parity on cuda (skipped without the wheels)
 #   2. Real-ESRGAN and AuraSR-v2 images/s at 256 -> 1024 in fp32/fp16/bf16 vs spandrel / aura-sr
 #   3. TAESD and the KL VAE: fp16/bf16 decode throughput and whether the outputs stay finite
-#      (random weights: the SD VAEs' known fp16 overflow shows only with real weights)
+#      (random weights: the SD VAEs' known fp16 overflow shows only with real weights; zoo's KL
+#      decoder runs its up blocks in fp32 when the model is fp16, as diffusers' pipelines do, and
+#      is timed against diffusers' plain fp16 decode)
 #   4. peak GPU memory loading a 512 MiB float32 file as float16 (zoo vs load_file vs construct)
 #   5. DCGAN training images/s: zoo's fit vs a plain loop; sampling (eager, folded, CUDA graph)
 # One GPU cannot test the multi-GPU paths (NCCL all-reduce, SyncBatchNorm across ranks,

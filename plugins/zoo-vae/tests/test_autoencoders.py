@@ -211,3 +211,29 @@ def test_shapes_ranges_and_bad_images(cls, config):
         model.reconstruct(torch.zeros(1, 3, 4, 4))  # smaller than the 8x downsampling
     with pytest.raises(InputError, match=r"\(N, 3, H, W\)"):
         model.reconstruct(torch.zeros(1, 1, 16, 16))  # wrong channel count
+
+
+@pytest.mark.parametrize("force_upcast", [True, False])
+def test_float16_decode_upcasts_the_up_blocks_as_diffusers(force_upcast):
+    """Activations past float16's 65,504 in the up blocks: NaN in pure float16, finite when upcast."""
+    torch.manual_seed(0)
+    reference = AutoencoderKL.from_config({**KL_SMALL, "sample_size": 32}).eval()
+    with torch.no_grad():
+        reference.decoder.up_blocks[0].resnets[0].conv1.weight.mul_(1e6)  # weights still < 65,504; GroupNorm follows: fp32 copes
+    half = AutoencoderKL.from_config({**KL_SMALL, "sample_size": 32, "force_upcast": force_upcast}).eval()
+    half.load_state_dict(reference.state_dict())
+    half.half()
+    latents = torch.randn(1, 4, 4, 4)
+    with torch.no_grad():
+        expected = reference.decode(latents)
+        images = half.decode(latents.half())
+    assert images.dtype == torch.float16 and half.dtype == torch.float16
+    tail = {p.dtype for p in half.decoder.up_blocks.parameters()}
+    if force_upcast:
+        assert tail == {torch.float32}
+        assert {p.dtype for p in half.decoder.mid_block.parameters()} == {torch.float16}
+        assert torch.isfinite(images).all()
+        assert (images.float() - expected).abs().max() < 0.05
+    else:
+        assert tail == {torch.float16}
+        assert not torch.isfinite(images).all()  # what upcasting prevents

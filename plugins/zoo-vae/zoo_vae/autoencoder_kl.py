@@ -14,6 +14,12 @@ diffusion model multiplies latents by it, as in diffusers.
 Files saved before mid-2023 (e.g. sd-vae-ft-mse) name the attention projections
 ``query``/``key``/``value``/``proj_attn``; newer ones (sdxl-vae) ``to_q``/``to_k``/``to_v``/
 ``to_out.0``. Both load strictly (``file_key_renames``).
+
+float16: the SD/SDXL decoders' up blocks overflow float16 with real weights (SDXL's decodes to
+NaN). With ``force_upcast`` (diffusers' default, on for both), a float16 model decodes the way
+diffusers' pipelines' ``upcast_vae`` does: post_quant_conv, conv_in and the mid block stay in
+float16, the up blocks and the output layers are held and run in float32, and the image is
+returned in float16. bfloat16 has float32's range and is never upcast.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ class AutoencoderKLConfig:
     mid_block_add_attention: bool = True
     use_quant_conv: bool = True
     use_post_quant_conv: bool = True
+    force_upcast: bool = True  # decode's up blocks run in float32 when the model is float16 (as diffusers)
 
     def __post_init__(self) -> None:
         if not self.block_out_channels:
@@ -207,9 +214,15 @@ class KLDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.mid_block(self.conv_in(z))
+        x = x.to(self.conv_out.weight.dtype)  # float32 here when the tail is upcast (see the module)
         for block in self.up_blocks:
             x = block(x)
-        return self.conv_out(_silu(self.conv_norm_out(x)))  # (N, C, H, W), about [-1, 1]
+        return self.conv_out(_silu(self.conv_norm_out(x))).to(z.dtype)  # (N, C, H, W), about [-1, 1]
+
+    def upcast_tail(self) -> None:
+        """Hold the up blocks and output layers in float32 (diffusers' ``upcast_vae``)."""
+        for module in (self.up_blocks, self.conv_norm_out, self.conv_out):
+            module.float()
 
 
 class AutoencoderKL(TiledAutoencoder):
@@ -249,6 +262,8 @@ class AutoencoderKL(TiledAutoencoder):
         return self.posterior(images)[0]
 
     def _decode(self, latents: torch.Tensor) -> torch.Tensor:
+        if self.config.force_upcast and self.decoder.conv_out.weight.dtype == torch.float16:
+            self.decoder.upcast_tail()  # once, on the first float16 decode
         if self.post_quant_conv is not None:
             latents = self.post_quant_conv(latents)
         return self.decoder(latents)
