@@ -93,6 +93,8 @@ def test_dsep_adjustment_front_door_and_rules_json(zoo):
     (["--graph", "A -> B; B -> A", "--query", "P(B | do(A))"], "cycle: A -> B -> A"),
     (["--graph", "X -> Y", "--query", "P(Y | do(Q))"], "'Q' is not a node of the graph"),
     (["--graph", "X -> Y", "--query", "Y given X"], "cannot read 'Y given X'"),
+    (["--graph", "X -> Y; Z -> Y", "--query", "P(Y | do(X) Z)"],
+     "--query: cannot read 'P(Y | do(X) Z)' at column 13: separate the conditions with commas: P(Y | do(X), Z)"),
     (["--graph", "X -> Y"], "nothing to answer"),
     (["--graph", "X -> Y", "--dsep", "X _||_ Y", "--adjustment-sets"], "ask one question per run"),
     (["--graph", "X -> Y", "--adjustment-sets"], "needs --treatment X and --outcome Y"),

@@ -98,11 +98,41 @@ def test_contrasts_are_expectations_that_differ_only_in_treatment_values():
     ("P(do(X) | Y)", "belongs after"),
     ("P(Y | dox(X))", "do\\(X, Z=1\\)"),
     ("E[Y, W | do(X=1)]", "one outcome"),
+    ("P(Y | do(X)", "ends before its closing '\\)'"),
+    ("P(Y | X=)", "X= needs a value"),
+    ("P(Y | X='a)", "never closed"),
+    ("P(1 | X)", "'1' is not a variable name"),
 ])
 def test_bad_queries(text, message):
     with pytest.raises(InputError, match=message) as caught:
         parse_query_or_contrast(text)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("text, column, fix", [
+    ("P(Y | do(X) Z)", 13, "separate the conditions with commas: P(Y | do(X), Z)"),
+    ("P(Y | Z do(X))", 9, "separate the conditions with commas: P(Y | Z, do(X))"),
+    ("P(Y X | do(Z))", 5, "separate the outcomes with commas: P(Y, X | do(Z))"),
+    ("P(Y | do(X Z))", 12, "separate the treatments with commas: P(Y | do(X, Z))"),
+    ("E[Y | do(X=1)] - E[Y | do(X=0) Z]", 32,  # a column of the whole contrast, and the whole contrast fixed
+     "separate the conditions with commas: E[Y | do(X=1)] - E[Y | do(X=0), Z]"),
+])
+def test_a_missing_comma_is_refused_at_its_column_with_the_fixed_query(text, column, fix):
+    with pytest.raises(InputError) as caught:
+        parse_query_or_contrast(text)
+    assert str(caught.value) == f"--query: cannot read {text!r} at column {column}: {fix}"
+
+
+@pytest.mark.parametrize("text, column", [
+    ("P(Y | X | Z)", 9), ("P(| do(X))", 3), ("P(Y | do(Y))", 10), ("P(Y | do(X), X)", 14),
+    ("P(do(X) | Y)", 3), ("P(Y | dox(X))", 7), ("E[Y, W | do(X=1)]", 6), ("E[Y=1 | do(X)]", 5),
+    ("P(Y | do(X)", 12), ("P(Y) Z", 6), ("P(Y ; X)", 5), ("  Y given X", 3), ("P(Y, Y)", 6),
+    ("E[Y | do(X=1)] - E[Y | do(X=0)] - E[Y | do(X=2)]", 33),
+])
+def test_query_errors_say_the_column_of_the_problem(text, column):
+    with pytest.raises(InputError, match=f"^--query: cannot read .* at column {column}: ") as caught:
+        parse_query_or_contrast(text)
+    assert "\n" not in str(caught.value) and "^" not in str(caught.value)
 
 
 def test_quoted_values_may_hold_commas_and_spaces_and_print_so_they_read_back():
