@@ -34,7 +34,7 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["PCResult", "pc", "skeleton", "orient", "meek", "CITest"]
+__all__ = ["PCResult", "pc", "skeleton", "orient", "meek", "CITest", "separating_sets", "collider_verdict"]
 
 #: At most this many tests go to the CI test in one batch (bounds memory: m x (k+2)^2 floats).
 BATCH = 1 << 15
@@ -127,27 +127,18 @@ def _triple_key(a: int, b: int, c: int) -> tuple[int, int, int]:
     return (a, b, c) if a < c else (c, b, a)
 
 
-def orient(test: CITest, adjacent: np.ndarray, separated: dict, alpha: float, rule: str,
-           depth: int | None = None) -> tuple[np.ndarray, dict[tuple[int, int, int], str], set, int]:
-    """Orient unshielded colliders by the ``conservative`` or ``majority`` rule.
-
-    Returns the PDAG (``G[i, j] and not G[j, i]``: ``i -> j``; both: ``i - j``), each unshielded
-    triple's verdict (``collider`` / ``noncollider`` / ``ambiguous``, keyed ``(a, b, c)`` with
-    ``a < c``), the conflicting edges and the number of extra tests run.
-    """
-    if rule not in ("conservative", "majority"):
-        raise ValueError(f"rule must be 'conservative' or 'majority', not {rule!r}")
+def separating_sets(test: CITest, adjacent: np.ndarray, separated: dict, alpha: float,
+                    pairs: Iterable[tuple[int, int]], depth: int | None = None
+                    ) -> tuple[dict[tuple[int, int], set[tuple[int, ...]]], int]:
+    """Every separating set of each non-adjacent pair ``(a, c)`` (``a < c``) among the subsets of
+    ``adj(a)`` and of ``adj(c)`` in ``adjacent`` (as pcalg's ``checkTriple``), with the sets
+    recorded in ``separated`` when the edge was removed; and the number of tests run."""
     counter = _Counter(test)
-    p = adjacent.shape[0]
-    pairs = [(a, c) for a in range(p) for c in range(a + 1, p)
-             if not adjacent[a, c] and np.any(adjacent[a] & adjacent[c])]
-    # every subset of adj(a) and of adj(c), tested in batches grouped by size
-    candidates: dict[tuple[int, int], set[tuple[int, ...]]] = {}
+    pairs = list(pairs)
     by_size: dict[int, list[tuple[tuple[int, int], tuple[int, ...]]]] = {}
     for a, c in pairs:
         sets = set(_powerset(np.flatnonzero(adjacent[a]).tolist(), depth)) | set(
             _powerset(np.flatnonzero(adjacent[c]).tolist(), depth))
-        candidates[(a, c)] = sets
         for S in sets:
             by_size.setdefault(len(S), []).append(((a, c), S))
     found: dict[tuple[int, int], set[tuple[int, ...]]] = {pair: {S for S, _ in separated.get(pair, [])}
@@ -159,18 +150,38 @@ def orient(test: CITest, adjacent: np.ndarray, separated: dict, alpha: float, ru
         for (pair, S), value in zip(items, values):
             if value > alpha:
                 found[pair].add(S)
+    return found, counter.count
+
+
+def collider_verdict(sets: set[tuple[int, ...]], b: int, rule: str) -> str:
+    """``collider``, ``noncollider`` or ``ambiguous`` for ``b`` between a pair with separating ``sets``."""
+    if not sets:
+        return "ambiguous"  # no separating set among the neighbours: cannot judge
+    share = sum(b in S for S in sets) / len(sets)
+    if rule == "conservative":
+        return "collider" if share == 0 else "noncollider" if share == 1 else "ambiguous"
+    return "collider" if share < 0.5 else "noncollider" if share > 0.5 else "ambiguous"
+
+
+def orient(test: CITest, adjacent: np.ndarray, separated: dict, alpha: float, rule: str,
+           depth: int | None = None) -> tuple[np.ndarray, dict[tuple[int, int, int], str], set, int]:
+    """Orient unshielded colliders by the ``conservative`` or ``majority`` rule.
+
+    Returns the PDAG (``G[i, j] and not G[j, i]``: ``i -> j``; both: ``i - j``), each unshielded
+    triple's verdict (``collider`` / ``noncollider`` / ``ambiguous``, keyed ``(a, b, c)`` with
+    ``a < c``), the conflicting edges and the number of extra tests run.
+    """
+    if rule not in ("conservative", "majority"):
+        raise ValueError(f"rule must be 'conservative' or 'majority', not {rule!r}")
+    p = adjacent.shape[0]
+    pairs = [(a, c) for a in range(p) for c in range(a + 1, p)
+             if not adjacent[a, c] and np.any(adjacent[a] & adjacent[c])]
+    found, tests = separating_sets(test, adjacent, separated, alpha, pairs, depth)
     verdicts: dict[tuple[int, int, int], str] = {}
     arrows: set[tuple[int, int]] = set()
     for a, c in pairs:
-        sets = found[(a, c)]
         for b in np.flatnonzero(adjacent[a] & adjacent[c]).tolist():
-            share = sum(b in S for S in sets) / len(sets) if sets else None
-            if share is None:
-                verdict = "ambiguous"  # no separating set among the neighbours: cannot judge
-            elif rule == "conservative":
-                verdict = "collider" if share == 0 else "noncollider" if share == 1 else "ambiguous"
-            else:
-                verdict = "collider" if share < 0.5 else "noncollider" if share > 0.5 else "ambiguous"
+            verdict = collider_verdict(found[(a, c)], b, rule)
             verdicts[(a, b, c)] = verdict
             if verdict == "collider":
                 arrows.update({(a, b), (c, b)})
@@ -179,7 +190,7 @@ def orient(test: CITest, adjacent: np.ndarray, separated: dict, alpha: float, ru
     for u, v in arrows:
         if (min(u, v), max(u, v)) not in conflicts:
             G[v, u] = False
-    return G, verdicts, conflicts, counter.count
+    return G, verdicts, conflicts, tests
 
 
 def meek(G: np.ndarray, verdicts: dict[tuple[int, int, int], str] | None = None) -> tuple[np.ndarray, set]:
