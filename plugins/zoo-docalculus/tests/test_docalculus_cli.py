@@ -116,6 +116,42 @@ def test_bad_input_is_one_line_exit_1(zoo, tmp_path, args, message):
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("content, args, message", [
+    # an ID column: text with too many values for categories, and no number for a regression
+    ("X,Y\n" + "".join(f"id{i},{i % 2}\n" for i in range(5000)), ["--query", "P(Y=1 | do(X=id1))"],
+     "column 'X' is text with 5000 distinct values (e.g. 'id0', 'id1', 'id2', ...): too many categories for a "
+     "discrete estimate (at most 20), and not numbers, so no regression either; recode or bin it into at most 20 "
+     "categories, or drop it from the graph and the query"),
+    ("X,Y\n" + "".join(f"id{i},{i % 2}\n" for i in range(5000)), ["--query", "E[Y | do(X=id1)] - E[Y | do(X=id2)]"],
+     "column 'X' is text with 5000 distinct values"),
+    ("X,Y\n" + "".join(f"{v},{i % 2}\n" for i, v in enumerate(["two", "3.5", "True", "1"] * 5)),
+     ["--query", "P(Y=1 | do(X=two))"],
+     "column 'X' mixes numbers (3.5, 1) and text (two, True); make every value a number, or pass --categorical X "
+     "to read all its values as categories"),
+    ("X,Y\n1,0\n", ["--query", "P(Y | do(X))"], "d.csv has 1 row; plug-in estimation needs at least 2 rows"),
+    ("X,Y\n1,0\n0,1,\n", ["--query", "P(Y | do(X))"],
+     "line 3 ends with a ',': a trailing delimiter gives it an extra empty field, 3 fields to the header's 2; "
+     "remove the trailing ','"),
+    ("X,Y\n1,0\n0,1\n", ["--query", "P(Y | do(X))", "--categorical", "W"], "--categorical W: "),
+])
+def test_bad_data_is_one_line_exit_1(zoo, tmp_path, content, args, message):
+    csv_file = tmp_path / "d.csv"
+    csv_file.write_text(content)
+    code, out, err = zoo("run", "do-calculus", "--graph", "X -> Y", "--data", str(csv_file), *args)
+    assert code == 1 and message in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_categorical_declares_a_mixed_column_categories(zoo, tmp_path):
+    csv_file = tmp_path / "d.csv"
+    csv_file.write_text("X,Y\n" + "".join(f"{v},{i % 2}\n" for i, v in enumerate(["two", "3.5", "True", "1"] * 5)))
+    doc = run_json(zoo, "--graph", "X -> Y", "--query", "P(Y=1 | do(X=two))", "--data", str(csv_file),
+                   "--categorical", "X", "--bootstrap", "0")
+    assert doc["value"] == 0.0 and doc["rows_used"] == 20
+    code, _, err = zoo("run", "do-calculus", "--graph", "X -> Y", "--query", "P(Y | do(X))", "--categorical", "X")
+    assert code == 1 and "--categorical names columns of --data" in err
+
+
 def test_zoo_run_do_calculus_never_imports_torch(tmp_path):
     sniff = ("import sys\nfrom zoo_core.cli import main\n"
              "code = main(['run', 'do-calculus', '--graph', 'X -> M; M -> Y; X <-> Y', '--query', 'P(Y | do(X))'])\n"

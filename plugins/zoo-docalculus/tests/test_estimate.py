@@ -201,3 +201,106 @@ def test_linear_adjustment_weights_counts_probabilities_and_zeros(tmp_path):
     with pytest.raises(InputError, match="weights add up to 0"):
         DoCalculus().estimate(graph, query, write_rows(tmp_path / "z.csv", ["Z", "X", "Y", "w"],
                                                        [z, x, y, np.zeros(200)]), weight_column="w")
+
+
+def test_a_text_column_with_too_many_values_says_so_for_p_and_e_queries_alike(tmp_path):
+    # an ID column of 50,000 strings: neither categories (too many) nor numbers (no regression);
+    # both kinds of query get the same real reason instead of sending the user from one to the other
+    ids = [f"id{i}" for i in range(50000)]
+    path = write_rows(tmp_path / "ids.csv", ["X", "Y"], [ids, [i % 2 for i in range(50000)]])
+    expected = (f"{path}: column 'X' is text with 50000 distinct values (e.g. 'id0', 'id1', 'id2', ...): too many "
+                "categories for a discrete estimate (at most 20), and not numbers, so no regression either; recode "
+                "or bin it into at most 20 categories, or drop it from the graph and the query")
+    for query in ["P(Y=1 | do(X=id1))", "E[Y | do(X=id1)] - E[Y | do(X=id2)]", "E[Y | do(X=id1)]"]:
+        with pytest.raises(InputError) as caught:
+            DoCalculus().estimate("X -> Y", query, path, bootstrap=0)
+        assert str(caught.value) == expected
+    # also when a continuous column sends the query to linear adjustment
+    z = np.random.default_rng(0).normal(size=50000)
+    path = write_rows(tmp_path / "ids_z.csv", ["X", "Y", "Z"], [ids, [i % 2 for i in range(50000)], z])
+    for query in ["P(Y=1 | do(X=id1))", "E[Y | do(X=id1)] - E[Y | do(X=id2)]"]:
+        with pytest.raises(InputError, match="column 'X' is text with 50000 distinct values"):
+            DoCalculus().estimate("Z -> X; Z -> Y; X -> Y", query, path, bootstrap=0)
+
+
+def test_a_few_text_levels_with_continuous_data_never_advise_what_then_fails(tmp_path):
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=300)
+    x = (rng.random(300) < 1 / (1 + np.exp(-z))).astype(int)
+    y = x + z + rng.normal(size=300)
+    graph = "Z -> X; Z -> Y; X -> Y"
+    text = write_rows(tmp_path / "t.csv", ["Z", "X", "Y"], [z, np.where(x == 1, "yes", "no"), y])
+    # P(...) does not suggest E[...] (X is text, so linear adjustment fails too): bin instead
+    with pytest.raises(InputError) as caught:
+        DoCalculus().estimate(graph, "P(Y | do(X=yes))", text)
+    message = str(caught.value)
+    assert "continuous data support expectations only (column 'Z' holds 300 distinct numbers)" in message
+    assert "column 'X' holds text ('yes', 'no')" in message and "bin 'Z', 'Y' into at most 20 values" in message
+    assert "ask E[" not in message
+    with pytest.raises(InputError, match="column 'X' holds text \\('yes', 'no'\\), but linear adjustment, used for "
+                                         "continuous data .* takes numbers only; recode X as numbers \\(e.g. 0/1\\), "
+                                         "or bin 'Z', 'Y' into at most 20 values"):
+        DoCalculus().estimate(graph, "E[Y | do(X=yes)] - E[Y | do(X=no)]", text)
+    # with numbers, P(...) suggests the contrast, and the contrast is answered
+    numbers = write_rows(tmp_path / "n.csv", ["Z", "X", "Y"], [z, x, y])
+    with pytest.raises(InputError, match="ask E\\[Y \\| do\\(X=1\\)\\] - E\\[Y \\| do\\(X=0\\)\\]"):
+        DoCalculus().estimate(graph, "P(Y | do(X=1))", numbers)
+    assert DoCalculus().estimate(graph, "E[Y | do(X=1)] - E[Y | do(X=0)]", numbers).value == pytest.approx(1, abs=0.3)
+    # no back-door set: P(...) is not sent to E[...] either
+    with pytest.raises(InputError) as caught:
+        DoCalculus().estimate("X -> Z; Z -> Y; X <-> Y", "P(Y | do(X=1))", numbers)
+    assert "no back-door adjustment set" in str(caught.value) and "ask E[" not in str(caught.value)
+
+
+def test_a_column_mixing_numbers_and_text_is_refused_unless_declared_categorical(tmp_path):
+    mixed = ["two", "3.5", "True", "1"] * 5
+    path = write_rows(tmp_path / "data.csv", ["X", "Y"], [mixed, [i % 2 for i in range(20)]])
+    with pytest.raises(InputError) as caught:
+        DoCalculus().estimate("X -> Y", "P(Y=1 | do(X=two))", path)
+    assert str(caught.value) == (f"--data {path}: column 'X' mixes numbers (3.5, 1) and text (two, True); make every "
+                                 "value a number, or pass --categorical X to read all its values as categories")
+    result = DoCalculus().estimate("X -> Y", "P(Y | do(X))", path, bootstrap=0, categorical="X")
+    assert sorted({row["X"] for row in result.distribution}) == ["1", "3.5", "True", "two"]
+    assert DoCalculus().estimate("X -> Y", "P(Y=1 | do(X='3.5'))", path, categorical=["X"], bootstrap=0).value == 1.0
+    # declared categories compare as written: '1' and '1.0' are two levels (as numbers they are one)
+    ones = write_rows(tmp_path / "ones.csv", ["X", "Y"], [["1", "1.0", "0"] * 4, [1, 0, 0] * 4])
+    assert DoCalculus().estimate("X -> Y", "P(Y=1 | do(X=1))", ones, bootstrap=0).value == 0.5
+    assert DoCalculus().estimate("X -> Y", "P(Y=1 | do(X=1))", ones, bootstrap=0, categorical="X").value == 1.0
+    # True/False written consistently are categories without a declaration
+    flags = write_rows(tmp_path / "flags.csv", ["X", "Y"], [["True", "False"] * 5, [1, 0] * 5])
+    assert DoCalculus().estimate("X -> Y", "P(Y=1 | do(X=True))", flags, bootstrap=0).value == 1.0
+    with pytest.raises(InputError, match="--categorical X,Q: .* has no column 'Q'"):
+        DoCalculus().estimate("X -> Y", "P(Y | do(X))", path, categorical="X,Q")
+
+
+def test_one_row_is_too_few_rows_not_a_constant_column(tmp_path):
+    path = write_rows(tmp_path / "one.csv", ["X", "Y"], [[1], [0]])
+    with pytest.raises(InputError) as caught:
+        DoCalculus().estimate("X -> Y", "P(Y | do(X))", path)
+    assert str(caught.value) == (f"{path} has 1 row; plug-in estimation needs at least 2 rows; one row cannot show "
+                                 "how the variables vary together: add rows")
+    gaps = write_rows(tmp_path / "gaps.csv", ["X", "Y"], [[1, "", 0], [0, 1, ""]])
+    with pytest.raises(InputError, match="gaps.csv has 3 rows, 1 of them complete; plug-in estimation needs at least 2"):
+        DoCalculus().estimate("X -> Y", "P(Y | do(X))", gaps)
+
+
+def test_a_trailing_delimiter_is_refused_with_the_line_and_the_fix_unless_the_header_has_one_too(tmp_path):
+    from zoo_docalculus.table import read_table
+
+    path = tmp_path / "data.csv"
+    path.write_text("X,Y\n1,0\n0,1,\n1,1,\n")
+    with pytest.raises(InputError) as caught:
+        read_table(path)
+    assert str(caught.value) == (f"--data {path}: line 3 (and 1 more line) ends with a ',': a trailing delimiter "
+                                 "gives it an extra empty field, 3 fields to the header's 2; remove the trailing ','")
+    path.write_text("X;Y\n\n1;0;\n")  # line numbers count blank lines; the delimiter is the header's
+    with pytest.raises(InputError, match="line 3 ends with a ';'.*remove the trailing ';'"):
+        read_table(path)
+    # the header ends with one too: an empty trailing column, dropped (also where a line omits it)
+    path.write_text("X,Y,\n1,0,\n0,1\n1,1,\n")
+    table = read_table(path)
+    assert table.names == ["X", "Y"] and list(table.cells["Y"]) == ["0", "1", "1"]
+    path.write_text("X,Y,\n1,0,\n0,1,7\n")
+    with pytest.raises(InputError, match="the header ends with a ',', leaving its last column unnamed, but line 3 "
+                                         "has '7' there; name that column"):
+        read_table(path)

@@ -350,8 +350,20 @@ def test_cli_discrete_data_with_weights_and_missing_values(zoo, tmp_path):
     ("A,B\n1,x\n2,y\n3,z\n4,w\n5,v\n", ["--test", "fisherz"], "column 'B' holds 'x', which is not a number"),
     ("A,B,C\n1.5,2,7\n2.5,1,7\n3.1,5,7\n4.2,3,7\n5.3,8,7\n6.1,2,7\n", [], "column 'C' is constant"),
     ("A,B,C\n1,0,1\n0,1,1\n1,1,1\n0,0,1\n1,0,1\n0,1,1\n1,1,0\n0,0,0\n1,1,1\n", ["--test", "gsq"],
-     "9 observations is too few for a gsq test"),
-    ("A,B,C\n1.5,2.2,0.1\n2.5,1.1,0.3\n3.1,5.2,0.2\n", [], "too few for Fisher-z"),
+     "data.csv has 9 rows; G tests on 3 variables (conditioning sets of up to 1) need at least 10 rows; add rows"),
+    ("A,B,n\n0,0,2\n0,1,2\n1,0,2\n1,1,2\n", ["--weight-column", "n"], "8 observations is too few for a gsq test"),
+    ("A,B,C\n1.5,2.2,0.1\n2.5,1.1,0.3\n3.1,5.2,0.2\n", [],
+     "data.csv has 3 rows; Fisher-z tests on 3 variables (conditioning sets of up to 1) need at least 5 rows; "
+     "add rows, or set --depth lower"),
+    # one row: every column is constant, but too few rows is the news (before the constant-column check)
+    ("A,B,C\n1.5,2.2,7\n", [], "data.csv has 1 row; Fisher-z tests on 3 variables"),
+    ("A,B\n1,0\n", [], "data.csv has 1 row; G tests on 2 variables need at least 10 rows; add rows"),
+    ("A,B,n\n1,0,50\n", ["--weight-column", "n"], "data.csv has 1 row; a G test needs at least 2 rows"),
+    ("A,B\n" + "".join(f"{v},{i % 2}\n" for i, v in enumerate(["two", "3.5", "True", "1"] * 5)), [],
+     "column 'A' mixes numbers (3.5, 1) and text (two, True); make every value a number, or pass --categorical A"),
+    ("A,B\n1,0\n0,1,\n1,1\n", [], "line 3 ends with a ',': a trailing delimiter gives it an extra empty field, "
+                                    "3 fields to the header's 2; remove the trailing ','"),
+    ("A,B\n1,0\n", ["--categorical", "A,Q"], "data.csv has no column 'Q' (columns: A, B)"),
     ("A,B\n1.5,2.2\n2.5,1.1\n3.1,5.2\n4.4,1.0\n5.2,3.3\n", ["--out", "{dir}/graph.svg"], "unknown extension '.svg'"),
     ("A,B\n1.5,2.2\n2.5,1.1\n3.1,5.2\n4.4,1.0\n5.2,3.3\n", ["--alpha", "1.5"], "--alpha 1.5: must be between 0 and 1"),
     ("A,B,W\n1.5,2.2,1\n2.5,1.1,2\n3.1,5.2,1\n4.4,1.0,3\n5.2,3.3,1\n", ["--weight-column", "W"],
@@ -370,6 +382,28 @@ def test_cli_bad_inputs_are_one_line_errors(zoo, tmp_path, make, args, message):
     code, out, err = zoo("run", "pc", "--data", str(path), *args)
     assert code == 1 and message in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "graph.svg").exists()
+
+
+def test_cli_categorical_reads_a_mixed_column_as_categories(zoo, tmp_path):
+    # a: 'two', '3.5', 'True' levels that follow c; b independent: a - c only
+    rng = np.random.default_rng(4)
+    c = rng.integers(0, 3, 600)
+    a = np.where(rng.random(600) < 0.9, c, rng.integers(0, 3, 600))
+    b = rng.integers(0, 2, 600)
+    names = np.array(["two", "3.5", "True"])
+    path = tmp_path / "mixed.csv"
+    path.write_text("a,b,c\n" + "".join(f"{names[x]},{y},{z}\n" for x, y, z in zip(a, b, c)))
+    code, _, err = zoo("run", "pc", "--data", str(path))
+    assert code == 1 and "column 'a' mixes numbers (3.5) and text (" in err and "pass --categorical a" in err
+    code, out, err = zoo("run", "pc", "--data", str(path), "--categorical", "a", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["test"] == "gsq" and result["undirected"] == [["a", "c"]] and result["directed"] == []
+    # a column of True/False written consistently is categories without being declared
+    path.write_text("a,b,c\n" + "".join(f"{bool(x % 2)},{y},{z % 2}\n" for x, y, z in zip(a, b, c)))
+    code, out, err = zoo("run", "pc", "--data", str(path), "--json")
+    assert code == 0, err
+    assert json.loads(out)["test"] == "gsq"
 
 
 def test_zoo_run_pc_does_not_import_torch(gaussian_csv, tmp_path):

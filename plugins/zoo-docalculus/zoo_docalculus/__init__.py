@@ -25,6 +25,8 @@ DO_CALCULUS_OPTIONS = (
     Option("latex", type="bool", help="print the estimand as LaTeX too"),
     _DATA,
     Option("weight-column", help="a CSV column giving each row's weight (counts or exact probabilities)"),
+    Option("categorical", help="CSV columns (comma-separated) to read as categories, e.g. a column mixing "
+                               "numbers and text; text columns are categories anyway"),
     Option("bootstrap", type="int", default=200, help="bootstrap replicates for the standard error (0: none)"),
     Option("seed", type="int", default=0, help="seed of the bootstrap"),
     Option("dsep", help="test m-separation, e.g. 'A, B _||_ C | D, E'"),
@@ -47,6 +49,8 @@ PC_OPTIONS = (
     Option("orientation", type="choice", choices=("conservative", "majority"), default="majority",
            help="how unshielded colliders are decided, both order-independent"),
     Option("weight-column", help="a CSV column giving each row's weight (discrete data only)"),
+    Option("categorical", help="CSV columns (comma-separated) to read as categories (discrete), e.g. a column "
+                               "mixing numbers and text; text columns are categories anyway"),
     Option("out", type="path", help="write the CPDAG here: .png (a picture), .dot or .json"),
 )
 

@@ -62,15 +62,17 @@ class DoCalculus(CausalAnalyzer):
         return identify(graph, list(query.outcomes), list(query.treatments), list(query.conditions))
 
     def estimate(self, graph: ADMG | str | Path, query: Query | Contrast | str, data: str | Path, *,
-                 weight_column: str | None = None, bootstrap: int = 200, seed: int = 0) -> Estimate:
-        """Identify ``query`` and estimate it from the CSV file ``data``."""
+                 weight_column: str | None = None, bootstrap: int = 200, seed: int = 0,
+                 categorical: str | list[str] | None = None) -> Estimate:
+        """Identify ``query`` and estimate it from the CSV file ``data``; ``categorical`` names
+        columns read as categories (a list, or comma-separated)."""
         graph = _graph(graph)
         parsed = parse_query_or_contrast(query) if isinstance(query, str) else query
         first = parsed.treated if isinstance(parsed, Contrast) else parsed
         ident = self.identify(graph, first)
         if not ident.identifiable:
             raise InputError(f"--query: {first} is not identifiable on this graph, so no data can estimate it")
-        table = read_table(data, weight_column=weight_column)
+        table = read_table(data, weight_column=weight_column, categorical=categorical)
         needed = graph.sort({v for q in _queries(parsed) for v in q.variables})
         table.require(needed)
         # a continuous confounder of a discrete treatment and outcome also calls for regression
@@ -78,7 +80,8 @@ class DoCalculus(CausalAnalyzer):
         mentioned = {v for term in prob_terms(ident.estimand) for v in term.heads | term.given}
         columns = [v for v in graph.sort(set(needed) | mentioned) if v in table.cells]
         rows = table.present(columns)
-        continuous = [v for v in columns if len(set(table.cells[v][rows])) > MAX_LEVELS]
+        # categories (text, or --categorical) are never continuous: too many is the discrete path's error
+        continuous = [v for v in columns if not table.is_categorical(v) and len(set(table.cells[v][rows])) > MAX_LEVELS]
         if continuous:
             return estimate_linear(graph, parsed, table, warn=_warn)
         return estimate_discrete(ident, parsed, table, bootstrap=bootstrap, seed=seed, warn=_warn)
@@ -117,7 +120,7 @@ class DoCalculus(CausalAnalyzer):
                 adjustment_sets: bool = False, backdoor: str | None = None, front_door: str | None = None,
                 treatment: str | None = None,
                 outcome: str | None = None, max_sets: int = 100, rule: str | None = None,
-                on: str | None = None) -> AnalysisResult:
+                on: str | None = None, categorical: str | None = None) -> AnalysisResult:
         # --backdoor "" asks about the empty set, so a given option is one that is not None
         modes = [name for name, given in (("--rule", rule), ("--dsep", dsep), ("--adjustment-sets", adjustment_sets or None),
                                            ("--backdoor", backdoor), ("--front-door", front_door)) if given is not None]
@@ -127,6 +130,8 @@ class DoCalculus(CausalAnalyzer):
             raise InputError("nothing to answer: give --query, --dsep, --adjustment-sets, --backdoor, --front-door or --rule")
         if data is not None and (modes or query is None):
             raise InputError("--data estimates a --query; the other questions are answered from the graph alone")
+        if categorical is not None and data is None:
+            raise InputError("--categorical names columns of --data; give --data too")
         if bootstrap < 0:
             raise InputError("--bootstrap must be 0 or more")
         if seed < 0:  # numpy's generator takes none
@@ -160,10 +165,10 @@ class DoCalculus(CausalAnalyzer):
                    f"for {', '.join(xs)} -> {', '.join(ys)}"
             return AnalysisResult({key: ok, "treatment": xs, "outcome": ys, "variables": zs}, text)
         assert query is not None
-        return self._query(admg, query, latex, data, weight_column, bootstrap, seed)
+        return self._query(admg, query, latex, data, weight_column, bootstrap, seed, categorical)
 
     def _query(self, graph: ADMG, text: str, latex: bool, data: Path | None, weight_column: str | None,
-               bootstrap: int, seed: int) -> AnalysisResult:
+               bootstrap: int, seed: int, categorical: str | None = None) -> AnalysisResult:
         parsed = parse_query_or_contrast(text)
         queries = _queries(parsed)
         for q in queries:
@@ -191,7 +196,8 @@ class DoCalculus(CausalAnalyzer):
             if not ident.identifiable:
                 raise InputError(f"--data: {_p_form(queries[0])} is not identifiable on this graph "
                                  "(no amount of data estimates it); run without --data to see the hedge")
-            estimate = self.estimate(graph, parsed, data, weight_column=weight_column, bootstrap=bootstrap, seed=seed)
+            estimate = self.estimate(graph, parsed, data, weight_column=weight_column, bootstrap=bootstrap, seed=seed,
+                                     categorical=categorical)
             result.update(estimate.to_dict())
             if "value" not in result:
                 result["value"] = None

@@ -30,6 +30,8 @@ __all__ = ["Estimate", "estimate_discrete", "estimate_linear", "MAX_LEVELS", "MA
 MAX_LEVELS = 20
 #: The joint table of the estimand's variables may have at most this many cells.
 MAX_CELLS = 20_000_000
+#: Plug-in estimation needs at least this many complete rows (one row is every variable constant).
+MIN_ROWS = 2
 
 
 @dataclass
@@ -96,6 +98,8 @@ class _Plugin:
         self.rows_used = int(rows.sum())
         if not self.rows_used:  # before the warning: an error is the one line on stderr
             raise InputError(f"{table.path}: no row has a value for every one of {', '.join(self.variables)}")
+        table.require_rows(self.rows_used, MIN_ROWS, "plug-in estimation needs",
+                           "one row cannot show how the variables vary together: add rows")
         if self.rows_dropped:
             warn(f"{table.path}: dropped {self.rows_dropped} of {table.n_rows} rows missing a value of "
                  f"{', '.join(self.variables)}")
@@ -103,6 +107,8 @@ class _Plugin:
         for v in self.variables:
             c, levels = table.discrete(v, rows)
             if len(levels) > MAX_LEVELS:
+                if table.is_categorical(v):
+                    raise InputError(_crowded(table, v))
                 raise InputError(f"{table.path}: column {v} has {len(levels)} distinct values; P(...) estimation "
                                  f"needs discrete data (≤ {MAX_LEVELS} values): discretise {v}, or ask "
                                  "E[...] for a back-door effect (linear adjustment)")
@@ -236,26 +242,97 @@ def _distribution(plugin: _Plugin, query: Query, point: np.ndarray, replicates: 
     return rows
 
 
+def _crowded(table: Table, name: str) -> str:
+    """A categorical column with too many levels for the discrete table, and never numbers."""
+    count, shown = table.levels(name)
+    if name in table.categorical and table.kind(name) == "number":
+        return (f"{table.path}: column {name!r} has {count} distinct values, read as categories (--categorical): "
+                f"too many for a discrete estimate (at most {MAX_LEVELS}); bin it into at most {MAX_LEVELS} "
+                "categories, or leave it out of --categorical to read it as numbers")
+    return (f"{table.path}: column {name!r} is text with {count} distinct values (e.g. {shown}): too many "
+            f"categories for a discrete estimate (at most {MAX_LEVELS}), and not numbers, so no regression "
+            f"either; recode or bin it into at most {MAX_LEVELS} categories, or drop it from the graph and the query")
+
+
+def _continuous(table: Table, names) -> list[str]:
+    """The number columns among ``names`` with more than MAX_LEVELS distinct values."""
+    return [v for v in names if v in table.cells and not table.is_categorical(v)
+            and len(set(table.cells[v][table.present([v])])) > MAX_LEVELS]
+
+
+def _estimand_columns(graph: ADMG, query: Query, involved: list[str], table: Table) -> list[str]:
+    """The columns the discrete estimate of ``query`` would tabulate (what binning must cover)."""
+    from .identify import identify
+
+    ident = identify(graph, list(query.outcomes), list(query.treatments), list(query.conditions))
+    terms = prob_terms(ident.estimand) if ident.estimand is not None else []
+    mentioned = {v for t in terms for v in t.heads | t.given} | set(ident.invariant or ())
+    return [v for v in graph.sort(set(involved) | mentioned) if v in table.cells]
+
+
+def _backdoor_plan(graph: ADMG, query: Query) -> tuple[str, str, list[str]] | str:
+    """(outcome, treatment, the smallest minimal back-door set) for linear adjustment, or why not."""
+    if len(query.outcomes) != 1:
+        return "it takes one outcome"
+    if query.conditions:
+        return "it takes no conditions (| Z=z)"
+    if len(query.treatments) != 1:
+        return "it takes one treatment"
+    (outcome,), (treatment,) = list(query.outcomes), list(query.treatments)
+    sets = list(minimal_backdoor_sets(graph, [treatment], [outcome], limit=1000))
+    if not sets:
+        return f"{treatment} -> {outcome} has no back-door adjustment set in this graph"
+    return outcome, treatment, min(sets, key=len)
+
+
 def estimate_linear(graph: ADMG, query: Query | Contrast, table: Table, *,
                     warn: Callable[[str], None] = lambda m: None) -> Estimate:
     """E[Y | do(X=x)] or a contrast by OLS of Y on X and a minimal back-door set."""
     queries = [query.treated, query.control] if isinstance(query, Contrast) else [query]
     first = queries[0]
+    plan = _backdoor_plan(graph, first)
+    involved = [v for v in graph.sort(set(first.variables) | set(plan[2] if isinstance(plan, tuple) else ()))
+                if v in table.cells]
+    for v in involved:  # text with too many levels fails both ways: say so before advising either
+        if table.is_categorical(v) and table.levels(v)[0] > MAX_LEVELS:
+            raise InputError(_crowded(table, v))
+    text = [v for v in involved if table.is_categorical(v)]
+
+    def hints() -> tuple[str, str]:
+        """Why the data count as continuous, and what to bin for a discrete estimate instead."""
+        continuous = _continuous(table, _estimand_columns(graph, first, involved, table))
+        if not continuous:
+            return "", f"bin the continuous columns into at most {MAX_LEVELS} values"
+        return (f" (column {continuous[0]!r} holds {table.levels(continuous[0])[0]} distinct numbers)",
+                f"bin {', '.join(map(repr, continuous))} into at most {MAX_LEVELS} values")
+
+    def not_numbers(name: str) -> tuple[str, str]:
+        if table.kind(name) == "text":
+            return f"column {name!r} holds text ({table.levels(name)[1]})", f"recode {name} as numbers (e.g. 0/1)"
+        return f"column {name!r} is declared --categorical", f"leave {name} out of --categorical"
+
     if not first.expectation:
-        raise InputError("--query: continuous data support expectations only: ask E[Y | do(X=1)] - E[Y | do(X=0)]")
-    if first.conditions:
-        raise InputError("--query: linear adjustment on continuous data takes no conditions (| Z=z); "
-                         "discretise the data for conditional effects")
-    if len(first.treatments) != 1:
-        raise InputError("--query: linear adjustment takes one treatment")
-    (outcome,), (treatment,) = list(first.outcomes), list(first.treatments)
-    sets = list(minimal_backdoor_sets(graph, [treatment], [outcome], limit=1000))
-    if not sets:
-        raise InputError(f"--query: {treatment} -> {outcome} has no back-door adjustment set in this graph; "
-                         "linear adjustment cannot estimate it (discretise the data for the ID estimand)")
-    adjust = min(sets, key=len)
+        because, binning = hints()
+        if isinstance(plan, tuple) and not text:
+            outcome, treatment, _ = plan
+            raise InputError(f"--query: continuous data support expectations only{because}: ask E[{outcome} | "
+                             f"do({treatment}=1)] - E[{outcome} | do({treatment}=0)] (linear adjustment), or "
+                             f"{binning} for {first}")
+        why = f"{not_numbers(text[0])[0]}, and it takes numbers" if text else plan
+        raise InputError(f"--query: continuous data support expectations only{because}, and linear adjustment "
+                         f"cannot answer this query: {why}; {binning} for a discrete estimate of {first}")
+    if isinstance(plan, str):
+        because, binning = hints()
+        raise InputError(f"--query: continuous data{because} call for linear adjustment, which cannot answer this "
+                         f"query: {plan}; {binning} for a discrete estimate")
+    outcome, treatment, adjust = plan
     names = [outcome, treatment, *adjust]
     table.require(names)
+    if text:
+        what, fix = not_numbers(text[0])
+        because, binning = hints()
+        raise InputError(f"{table.path}: {what}, but linear adjustment, used for continuous data{because}, takes "
+                         f"numbers only; {fix}, or {binning} for a discrete estimate")
     rows = table.present(names)
     dropped = int((~rows).sum())
     if dropped:

@@ -31,14 +31,14 @@ class PC(zoo_core.CausalAnalyzer):
 
     def analyze(self, data: Path | str, alpha: float = 0.05, test: str = "auto", depth: int | None = None,
                 orientation: str = "majority", weight_column: str | None = None,
-                out: Path | str | None = None) -> zoo_core.AnalysisResult:
+                out: Path | str | None = None, categorical: str | list[str] | None = None) -> zoo_core.AnalysisResult:
         if not 0 < alpha < 1:
             raise InputError(f"--alpha {alpha}: must be between 0 and 1 (e.g. 0.05)")
         if depth is not None and depth < 0:
             raise InputError(f"--depth {depth}: must be 0 or more (the largest conditioning-set size)")
         if out is not None:
             out = check_out(out)
-        table = read_table(data, weight_column=weight_column)
+        table = read_table(data, weight_column=weight_column, categorical=categorical)
         names = list(table.names)
         if len(names) < 2:
             raise InputError(f"--data {table.path}: PC needs at least 2 columns, found {len(names)}")
@@ -101,16 +101,23 @@ def _few_integers(values: np.ndarray) -> bool:
 
 def _build_test(table: Table, names: list[str], rows: np.ndarray, test: str, depth: int | None):
     n = int(rows.sum())
+    # too few rows first: in one row every column is constant, and that is not the news
+    largest = len(names) - 2 if depth is None else min(depth, len(names) - 2)
+    weighted = not np.all(table.weights[rows] == 1)
+    if test == "fisherz" or not weighted:  # a test conditioning on k variables needs more than k + 3 rows
+        needed = largest + 4 if test == "fisherz" else max(MIN_DISCRETE, largest + 4)
+        lower = largest > 0 and needed == largest + 4  # a smaller --depth would need fewer rows
+        sets = f" (conditioning sets of up to {largest})" if largest else ""
+        table.require_rows(n, needed, f"{_TEST_NAMES[test]} tests on {len(names)} variables{sets} need",
+                           "add rows" + (", or set --depth lower" if lower else ""), prefix="--data ")
+    else:  # rows are cells of a table of counts: the weights count the observations
+        table.require_rows(n, 2, f"a {_TEST_NAMES[test]} test needs", "add rows", prefix="--data ")
     if test == "fisherz":
         matrix = np.column_stack([table.numeric(name, rows) for name in names])
         for j, name in enumerate(names):
             if np.ptp(matrix[:, j]) == 0:
                 raise InputError(f"--data {table.path}: column {name!r} is constant ({matrix[0, j]:g} in every "
                                  "row); it carries no information for PC, drop it")
-        largest = len(names) - 2 if depth is None else min(depth, len(names) - 2)
-        if n < largest + 4:
-            raise InputError(f"--data {table.path}: {n} complete rows is too few for Fisher-z with "
-                             f"{len(names)} variables; it needs at least {largest + 4} (or set --depth lower)")
         return FisherZ(matrix)
     columns = [table.discrete(name, rows) for name in names]
     for name, (codes, levels) in zip(names, columns):
