@@ -179,6 +179,13 @@ class ADMG:
     def district(self, node: str) -> set[str]:
         return self._closure([node], self.siblings)
 
+    def is_district(self, nodes: set[str] | frozenset[str]) -> bool:
+        """Whether ``nodes`` (connected by bidirected edges among themselves) is a whole district."""
+        districts = self.__dict__.get("_district_of")
+        if districts is None:
+            districts = self.__dict__["_district_of"] = {v: d for d in self._districts(frozenset()) for v in d}
+        return len(districts[next(iter(nodes))]) == len(nodes)
+
     # -- mutilating -----------------------------------------------------------------------
 
     def subgraph(self, keep: Iterable[str], *, ancestral: bool = False) -> ADMG:

@@ -23,15 +23,39 @@ def m_connected_nodes(graph: ADMG, sources: Iterable[str], given: Iterable[str] 
                       targets: Iterable[str] = ()) -> set[str]:
     """Nodes joined to some source by a path that is open given ``given``.
 
-    With ``targets``, only the ancestors of sources, targets and ``given`` are explored: that
-    subgraph decides m-separation between them, and is often much smaller than the graph.
+    With ``targets``, only the nodes up to the last of sources, targets and ``given`` in a
+    topological order are explored: that prefix is an ancestral set, which decides
+    m-separation between them, and the search stays near the sources when paths are blocked
+    (no ancestor set is built up front, so one question on a long chain costs what the
+    search visits, not the chain's length). The ancestors of ``given``, needed only when the
+    search enters a node by an arrowhead outside ``given``, are found by a search down from it.
     """
     given = frozenset(given)
     sources = frozenset(sources)
-    ancestors_of_given = graph.ancestors(given)
     targets = frozenset(targets)
-    inside = graph.ancestors(sources | targets | given) if targets else None
+    rank = graph.rank
+    limit = max(rank[v] for v in sources | targets | given) if targets else len(rank)
     parents, children, siblings = graph.parents, graph.children, graph.siblings
+    last_given = max((rank[v] for v in given), default=-1)
+    known: dict[str, bool] = {v: True for v in given}  # node -> is it an ancestor of ``given``?
+
+    def ancestor_of_given(node: str) -> bool:
+        """A search down from ``node`` that never passes the last node of ``given``: local on
+        long graphs, where the ancestor set of ``given`` may be the whole graph."""
+        if node not in known:
+            seen, stack, found = {node}, [node], False
+            while stack and not found:
+                for child in children[stack.pop()]:
+                    if known.get(child):
+                        found = True
+                        break
+                    if child not in seen and child not in known and rank[child] <= last_given:
+                        seen.add(child)
+                        stack.append(child)
+            for visited in seen if not found else (node,):
+                known[visited] = found
+        return known[node]
+
     # two frontiers: nodes entered by an arrowhead (a collider if we leave by one too) and by a tail
     by_head: set[str] = set()
     by_tail: set[str] = set(sources)
@@ -45,19 +69,19 @@ def m_connected_nodes(graph: ADMG, sources: Iterable[str], given: Iterable[str] 
         else:
             node = heads.pop()
             through_ok = node not in given
-            collider_ok = node in ancestors_of_given
+            collider_ok = not through_ok or ancestor_of_given(node)
         if through_ok:  # leave by a tail: node -> child
             for child in children[node]:
-                if child not in by_head and (inside is None or child in inside):
+                if child not in by_head and rank[child] <= limit:
                     by_head.add(child)
                     heads.append(child)
         if collider_ok:  # leave by an arrowhead at node: node <- parent, node <-> sibling
             for parent in parents[node]:
-                if parent not in by_tail and (inside is None or parent in inside):
+                if parent not in by_tail:  # a parent comes before its child: inside the prefix
                     by_tail.add(parent)
                     tails.append(parent)
             for sibling in siblings[node]:
-                if sibling not in by_head and (inside is None or sibling in inside):
+                if sibling not in by_head and rank[sibling] <= limit:
                     by_head.add(sibling)
                     heads.append(sibling)
     return (by_head | by_tail) - sources
