@@ -14,19 +14,20 @@ contract other tools script against:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo_core import AnalysisResult, CausalAnalyzer, InputError
 
 from .adjustment import is_backdoor, is_frontdoor, minimal_backdoor_sets
-from .estimate import MAX_LEVELS, Estimate, estimate_discrete, estimate_linear
 from .expression import prob_terms
 from .graph import ADMG, parse_graph, parse_names
 from .identify import Identification, identify
 from .query import Contrast, Query, parse_query, parse_query_or_contrast
 from .rules import RuleCheck, check_rule
 from .separation import m_separated, parse_dsep
-from .table import read_table
+
+if TYPE_CHECKING:  # estimation (numpy) loads only when --data asks for it
+    from .estimate import Estimate
 
 __all__ = ["DoCalculus"]
 
@@ -66,6 +67,9 @@ class DoCalculus(CausalAnalyzer):
                  categorical: str | list[str] | None = None) -> Estimate:
         """Identify ``query`` and estimate it from the CSV file ``data``; ``categorical`` names
         columns read as categories (a list, or comma-separated)."""
+        from .estimate import MAX_LEVELS, estimate_discrete, estimate_linear
+        from .table import read_table
+
         graph = _graph(graph)
         parsed = parse_query_or_contrast(query) if isinstance(query, str) else query
         first = parsed.treated if isinstance(parsed, Contrast) else parsed

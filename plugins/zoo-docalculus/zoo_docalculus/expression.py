@@ -15,9 +15,10 @@ check every estimand numerically and how estimation plugs in data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported by evaluation only: identification questions never load it
+    import numpy as np
 
 __all__ = ["Expr", "Prob", "Product", "Sum", "Fraction", "ONE", "product", "sum_over", "fraction",
            "conditional", "render", "evaluate", "prob_terms", "rebuild"]
@@ -282,6 +283,8 @@ class Evaluator:
         return self._marginals[keep]
 
     def __call__(self, expr: Expr) -> np.ndarray:
+        import numpy as np
+
         if isinstance(expr, Prob):
             num = self.marginal(expr.heads | expr.given)
             if not expr.given:

@@ -41,19 +41,28 @@ def m_connected_nodes(graph: ADMG, sources: Iterable[str], given: Iterable[str] 
 
     def ancestor_of_given(node: str) -> bool:
         """A search down from ``node`` that never passes the last node of ``given``: local on
-        long graphs, where the ancestor set of ``given`` may be the whole graph."""
+        long graphs, where the ancestor set of ``given`` may be the whole graph. Every node it
+        passes through on the way to ``given`` is remembered as an ancestor, every node of a
+        fruitless search as not one."""
         if node not in known:
-            seen, stack, found = {node}, [node], False
-            while stack and not found:
-                for child in children[stack.pop()]:
+            came_from: dict[str, str | None] = {node: None}
+            stack, found = [node], None
+            while stack and found is None:
+                at = stack.pop()
+                for child in children[at]:
                     if known.get(child):
-                        found = True
+                        found = at
                         break
-                    if child not in seen and child not in known and rank[child] <= last_given:
-                        seen.add(child)
+                    if child not in came_from and child not in known and rank[child] <= last_given:
+                        came_from[child] = at
                         stack.append(child)
-            for visited in seen if not found else (node,):
-                known[visited] = found
+            if found is None:
+                known.update(dict.fromkeys(came_from, False))
+            else:
+                step: str | None = found
+                while step is not None:
+                    known[step] = True
+                    step = came_from[step]
         return known[node]
 
     # two frontiers: nodes entered by an arrowhead (a collider if we leave by one too) and by a tail
