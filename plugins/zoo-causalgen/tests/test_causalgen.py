@@ -1,0 +1,236 @@
+"""The causal-generator task end to end: the SCM's do/condition/counterfactual against the exact
+scene, the model's pipeline, the CLI contract (`zoo run` with --do, --given, inputs, --graph,
+--json), one-line errors, the conformance kit, and a training run through the core's fit."""
+
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import zoo_core
+from zoo_core.testing.conformance import check_plugin
+from zoo_causalgen.model import SceneCausalGenerator, SceneCausalGeneratorConfig
+from zoo_causalgen.scenes import pendulum
+from zoo_causalgen.scm import parse_assignments
+
+TINY = {"scene": "pendulum", "image_size": 16, "width": 8}
+GRAPH = ("pendulum_angle -> shadow_length; light_angle -> shadow_length; "
+         "pendulum_angle -> shadow_position; light_angle -> shadow_position")
+
+
+@pytest.fixture
+def tiny_entry(tmp_path, monkeypatch):
+    """A user-registry entry with seeded random weights (the contract, not the quality)."""
+    import hashlib
+
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    model = SceneCausalGenerator(SceneCausalGeneratorConfig(**TINY))
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "tiny.safetensors"))
+    data = (tmp_path / "tiny.safetensors").read_bytes()
+    config = ", ".join(f"{k} = {json.dumps(v)}" for k, v in TINY.items())
+    registry = tmp_path / "user.toml"
+    registry.write_text(textwrap.dedent(f"""
+        [models.tiny-pendulum]
+        architecture = "scene-causal-generator"
+        task = "causal-generator"
+        description = "random weights, 16 px"
+        config = {{ {config} }}
+        [models.tiny-pendulum.weights]
+        filename = "tiny.safetensors"
+        size = {len(data)}
+        sha256 = "{hashlib.sha256(data).hexdigest()}"
+        bundled = "tiny.safetensors"
+        """))
+    monkeypatch.setenv("ZOO_REGISTRY", str(registry))
+    zoo_core.clear_model_cache()
+    return "tiny-pendulum"
+
+
+# -- the SCM against the exact scene --------------------------------------------------------
+
+
+def test_do_on_a_root_moves_its_descendants_and_nothing_upstream():
+    scm = pendulum.scm(1.0)
+    rng = np.random.default_rng(0)
+    observed, noise = scm.sample(rng, 2000)
+    intervened = scm.solve(noise, {"light_angle": 1.2})
+    assert np.array_equal(intervened["pendulum_angle"], observed["pendulum_angle"])  # not a descendant
+    assert np.all(intervened["light_angle"] == 1.2)
+    # descendants follow the mechanism with the same noise: the exact counterfactual
+    truth = pendulum.true_intervention(noise, {"light_angle": 1.2}, 1.0)
+    for name in ("shadow_length", "shadow_position"):
+        assert np.allclose(intervened[name], truth[name])
+        assert not np.allclose(intervened[name], observed[name])
+
+
+def test_do_on_the_shadow_leaves_the_light_alone_but_given_infers_it():
+    # the difference between intervening and conditioning (the issue's contract)
+    scm = pendulum.scm(1.0)
+    by_do, _ = scm.sample(np.random.default_rng(1), 4000, do={"shadow_length": 12.0})
+    by_given, _ = scm.sample(np.random.default_rng(1), 4000, given={"shadow_length": 12.0})
+    prior, _ = scm.sample(np.random.default_rng(2), 4000)
+    assert abs(by_do["light_angle"].mean() - prior["light_angle"].mean()) < 0.03
+    # the exact posterior mean of the light angle given S = 12, on a fine grid
+    theta = np.linspace(*pendulum.THETA_PRIOR, 400)[:, None]
+    phi = np.linspace(*pendulum.PHI_PRIOR, 400)[None, :]
+    base = np.maximum(3, 9.5 * np.abs(np.cos(phi - theta)) / np.sin(phi))
+    weight = np.exp(-0.5 * (12.0 - base) ** 2)
+    exact = float((weight * phi).sum() / weight.sum())
+    assert abs(exact - prior["light_angle"].mean()) > 0.1  # a long shadow says the light is low
+    assert abs(by_given["light_angle"].mean() - exact) < 0.02
+    assert np.all(by_given["shadow_length"] == 12.0)
+
+
+def test_counterfactual_of_exactly_read_factors_is_the_exact_counterfactual():
+    scm = pendulum.scm(1.0)
+    values, noise = scm.sample(np.random.default_rng(3), 500)
+    counterfactual, abducted = scm.counterfactual(values, {"light_angle": 1.0})
+    truth = pendulum.true_intervention(noise, {"light_angle": 1.0}, 1.0)
+    unclipped = values["shadow_length"] > 0.5
+    for name in pendulum.FACTORS:
+        assert np.allclose(counterfactual[name][unclipped], truth[name][unclipped])
+    assert np.allclose(abducted["shadow_position"], noise["shadow_position"])
+
+
+def test_model_counterfactual_abducts_through_what_the_encoder_reads(monkeypatch):
+    # the model's own pipeline, with an encoder that reads perfectly: its counterfactual
+    # factors must be the exact ones, and one image comes back per input
+    model = SceneCausalGenerator(SceneCausalGeneratorConfig(**TINY)).eval()
+    values, noise = pendulum.scm(1.0).sample(np.random.default_rng(4), 6)
+    monkeypatch.setattr(model, "read", lambda images: ({k: torch.as_tensor(v) for k, v in values.items()}, None))
+    result = model.counterfactual(torch.zeros(6, 3, 16, 16), {"light_angle": 2.0})
+    truth = pendulum.true_intervention(noise, {"light_angle": 2.0}, 1.0)
+    for name in pendulum.FACTORS:
+        assert np.allclose(result.factors[name], truth[name], atol=1e-9)
+    assert result.images.shape == (6, 3, 16, 16)
+    assert result.sources == {"pendulum_angle": "abducted", "light_angle": "do", "shadow_length": "abducted",
+                              "shadow_position": "abducted"}
+
+
+def test_assignments_parse_and_refuse_in_one_line():
+    assert parse_assignments("light_angle=1.2, shadow_length=8", "--do") == {"light_angle": 1.2, "shadow_length": 8.0}
+    scm = pendulum.scm(1.0)
+    for text, message in [("light_angle", "write factor=value pairs"), ("light_angle=bright", "is not a number"),
+                          ("x=1, x=2", "set twice")]:
+        with pytest.raises(zoo_core.InputError, match=message):
+            parse_assignments(text, "--do")
+    with pytest.raises(zoo_core.InputError, match="'colour' is not a factor"):
+        scm.check({"colour": 1.0}, "--do")
+    with pytest.raises(zoo_core.InputError, match=r"light_angle=3 is outside its support \[0.942, 2.309\]"):
+        scm.check({"light_angle": 3.0}, "--do")
+    with pytest.raises(zoo_core.InputError, match="shadow_position=40 is outside"):
+        scm.check({"shadow_position": 40.0}, "--given")
+
+
+# -- the CLI contract -----------------------------------------------------------------------
+
+
+def test_graph_is_printed_in_the_do_calculus_syntax(zoo, tiny_entry):
+    code, out, err = zoo("run", tiny_entry, "--graph")
+    assert code == 0, err
+    assert out.strip() == GRAPH
+    code, out, err = zoo("run", tiny_entry, "--graph", "--json")
+    assert json.loads(out)["graph"] == GRAPH
+
+
+def test_the_graph_feeds_the_do_calculus_plugin(zoo, tiny_entry):
+    pytest.importorskip("zoo_docalculus")
+    code, out, err = zoo("run", "do-calculus", "--graph", GRAPH, "--query", "P(shadow_length | do(light_angle))",
+                         "--json")
+    assert code == 0, err
+    assert json.loads(out)["identifiable"] is True
+
+
+def test_generate_under_do_and_given_writes_files_and_json(zoo, tiny_entry, tmp_path):
+    out_dir = tmp_path / "gen"
+    code, out, err = zoo("run", tiny_entry, "--do", "light_angle=1.2", "--given", "shadow_length=8", "--num", "3",
+                         "--seed", "7", "--out-dir", str(out_dir), "--device", "cpu", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert [Path(s["file"]).name for s in doc["samples"]] == ["00000.png", "00001.png", "00002.png"]
+    for sample in doc["samples"]:
+        assert sample["factors"]["light_angle"] == 1.2 and sample["factors"]["shadow_length"] == 8.0
+        assert sample["source"] == {"pendulum_angle": "sampled", "light_angle": "do", "shadow_length": "given",
+                                    "shadow_position": "sampled"}
+        assert set(sample["noise"]) == set(pendulum.FACTORS)
+        with Image.open(sample["file"]) as image:
+            assert image.size == (16, 16) and image.mode == "RGB"
+    # the same seed gives the same document; the grid is the default output
+    again = zoo_core.run(tiny_entry, do="light_angle=1.2", given="shadow_length=8", num=3, seed=7, device="cpu")
+    assert [s["factors"] for s in again.to_json()["samples"]] == [s["factors"] for s in doc["samples"]]
+
+
+def test_counterfactual_of_input_images_keeps_their_names(zoo, tiny_entry, tmp_path):
+    inputs = []
+    for index in range(2):
+        path = tmp_path / f"scene{index}.png"
+        Image.fromarray(pendulum.render({"pendulum_angle": 0.1 * index, "light_angle": 1.5, "shadow_length": 6,
+                                         "shadow_position": 10}, 16)).save(path)
+        inputs.append(str(path))
+    out_dir = tmp_path / "cf"
+    code, out, err = zoo("run", tiny_entry, *inputs, "--do", "light_angle=1.2", "--out-dir", str(out_dir),
+                         "--device", "cpu", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert sorted(p.name for p in out_dir.iterdir()) == ["scene0.png", "scene1.png"]
+    for sample in doc["samples"]:
+        assert sample["factors"]["light_angle"] == 1.2
+        assert sample["source"]["light_angle"] == "do" and sample["source"]["pendulum_angle"] == "abducted"
+        assert set(sample["noise"]) == set(pendulum.FACTORS)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--do", "colour=1"], "'colour' is not a factor"),
+    (["--do", "light_angle=9"], "outside its support"),
+    (["--do", "light_angle"], "write factor=value pairs"),
+    (["--given", "shadow_position=-5"], "outside its support"),
+    (["--do", "light_angle=1.2", "--given", "light_angle=1.3"], "both set light_angle"),
+    (["--graph", "--num", "2"], "--graph prints the model's graph"),
+    (["--num", "0"], "--num must be positive"),
+])
+def test_bad_input_is_one_line_exit_1(zoo, tiny_entry, tmp_path, args, message):
+    code, out, err = zoo("run", tiny_entry, *args, "--out", str(tmp_path / "x.png"), "--device", "cpu")
+    assert code == 1 and message in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_counterfactual_errors_name_the_file_or_option(zoo, tiny_entry, tmp_path):
+    big = tmp_path / "big.png"
+    Image.new("RGB", (32, 32), "white").save(big)
+    code, _, err = zoo("run", tiny_entry, str(big), "--do", "light_angle=1.2", "--out-dir", str(tmp_path / "o"))
+    assert code == 1 and f"{big}: is 32x32 pixels; tiny-pendulum reads 16x16 images" in err
+    small = tmp_path / "small.png"
+    Image.new("RGB", (16, 16), "white").save(small)
+    code, _, err = zoo("run", tiny_entry, str(small), "--out-dir", str(tmp_path / "o"))
+    assert code == 1 and "a counterfactual needs an intervention" in err
+    code, _, err = zoo("run", tiny_entry, str(small), "--do", "light_angle=1.2", "--given", "shadow_length=3",
+                       "--out-dir", str(tmp_path / "o"))
+    assert code == 1 and "--given" in err
+    code, _, err = zoo("run", tiny_entry, str(small), "--do", "light_angle=1.2")
+    assert code == 1 and "--out-dir" in err
+
+
+def test_the_conformance_kit_passes_the_plugin():
+    report = check_plugin("zoo-causalgen", configs={"scene-causal-generator": TINY})
+    assert report.ok, report.text()
+
+
+def test_zoo_train_runs_through_the_core_fit(zoo, tmp_path):
+    out = tmp_path / "run"
+    code, _, err = zoo("train", "scene-causal-generator", "--out", str(out), "--train-size", "128", "--epochs", "2",
+                       "--batch-size", "32", "--image-size", "16", "--width", "8", "--quiet", "--device", "cpu")
+    assert code == 0, err
+    history = json.loads((out / "training.json").read_text())["history"]
+    assert [row["epoch"] for row in history] == [1, 2]
+    assert all({"val_psnr", "val_factor_mse", "pixel_mse"} <= set(row) for row in history)
+    model = zoo_core.build("scene-causal-generator", json.loads((out / "config.json").read_text()), device="cpu")
+    zoo_core.load_weights(model, out / "model.safetensors")
+    assert model.generate(2, seed=0).images.shape == (2, 3, 16, 16)
+    code, _, err = zoo("train", "scene-causal-generator", "--out", str(out), "--epochs", "1", "--image-size", "16")
+    assert code == 1 and "--resume" in err  # never trains over a finished model silently

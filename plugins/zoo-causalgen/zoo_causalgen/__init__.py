@@ -1,0 +1,78 @@
+"""zoo-causalgen: causal image generation. Images under do() and given observations, and
+counterfactuals of given images, from an SCM over image factors with a learned image
+mechanism, scored against the exact renders of the scene that made the training data.
+
+This module is imported by every ``zoo`` command, so it only registers descriptors (the new
+``causal-generator`` task, its architecture and models); numpy and torch load when used.
+"""
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import zoo_core
+from zoo_core import Option
+
+ZOO_PLUGIN_API = 2  # register_tasks
+
+OPTIONS = (
+    Option("do", help="interventions, e.g. 'light_angle=1.2, shadow_length=8'"),
+    Option("given", help="observations to condition on, e.g. 'shadow_length=8' (the causes are inferred)"),
+    Option("num", type="int", default=16, help="number of images to generate"),
+    Option("seed", type="int", default=0, help="random seed; the same seed gives the same images"),
+    Option("graph", type="bool", default=False, help="print the model's causal graph (do-calculus syntax) and stop"),
+    Option("out", type="path", help="write one grid image here (.png); for a counterfactual of one image, that image"),
+    Option("out-dir", type="path", help="write one file per image: 00000.png... (counterfactuals: the inputs' names)"),
+    Option("force", type="bool", default=False, help="overwrite output files that exist already (never the inputs)"),
+    Option("device", default="auto", help="auto, cpu, cuda, cuda:N or mps"),
+    Option("dtype", type="choice", choices=("float32", "float16", "bfloat16"), default="float32",
+           help="floating-point precision"),
+    Option("weights", type="path", help="use this .safetensors file instead of the registry's weights"),
+)
+
+
+
+def _default_outputs(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    # a counterfactual (images given) says where its outputs go; --graph writes nothing
+    if options.get("graph") or options.get("inputs") or options.get("out") is not None \
+            or options.get("out_dir") is not None:
+        return {}
+    return {"out": Path(f"{name}.png")}
+
+
+CAUSAL_GENERATOR = zoo_core.Task(
+    name="causal-generator",
+    interface="zoo_causalgen.interface:CausalGenerator",
+    runner="zoo_causalgen.task:run",
+    description="an SCM over image factors with a learned image mechanism: images under do(), given "
+                "observations, and counterfactuals of given images",
+    options=OPTIONS,
+    arguments=(zoo_core.Argument("inputs", help="images whose counterfactuals to draw (with --do)"),),
+    checks="zoo_causalgen.task:checks",
+    pipeline_tag="unconditional-image-generation",
+    verbs=(zoo_core.Verb("data", help="write a scene's images and their factors and exogenous noise (factors.csv)",
+                         by="model"),),
+    default_outputs=_default_outputs,
+)
+
+
+@zoo_core.hookimpl
+def register_tasks(register):
+    register(CAUSAL_GENERATOR)
+
+
+@zoo_core.hookimpl
+def register_architectures(register):
+    register(zoo_core.Architecture(
+        name="scene-causal-generator", task="causal-generator", target="zoo_causalgen.model:SceneCausalGenerator",
+        description="a scene's SCM (pendulum, Fashion-MNIST garments) with a CoordConv decoder and encoder "
+                    "learned from its renders",
+        train="zoo_causalgen.train:train_command", evaluate="zoo_causalgen.evaluate:evaluate_command",
+        verbs={"data": "zoo_causalgen.dataset:data_command"},
+    ))
+
+
+@zoo_core.hookimpl
+def register_models(register):
+    models = Path(__file__).parent / "models.toml"
+    if models.exists():
+        register(models)
