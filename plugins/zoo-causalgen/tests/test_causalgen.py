@@ -234,3 +234,22 @@ def test_zoo_train_runs_through_the_core_fit(zoo, tmp_path):
     assert model.generate(2, seed=0).images.shape == (2, 3, 16, 16)
     code, _, err = zoo("train", "scene-causal-generator", "--out", str(out), "--epochs", "1", "--image-size", "16")
     assert code == 1 and "--resume" in err  # never trains over a finished model silently
+
+
+def test_zoo_data_writes_the_models_scene_with_factors_and_noise(zoo, tiny_entry, tmp_path):
+    out = tmp_path / "data"
+    code, _, err = zoo("data", tiny_entry, "--num", "5", "--seed", "3", "--out", str(out))
+    assert code == 0, err
+    from zoo_causalgen.dataset import read_dataset
+
+    images, factors, noise = read_dataset(out)
+    assert images.shape == (5, 16, 16, 3)  # the model's image size
+    header = (out / "factors.csv").read_text().splitlines()[0].split(",")
+    assert header[0] == "file" and set(pendulum.FACTORS) <= set(header)
+    assert {f"u_{name}" for name in pendulum.FACTORS} <= set(header)
+    # each row is a unit of the scene: its image is the exact render of its factors
+    for i in range(5):
+        row = {k: float(v[i]) for k, v in factors.items()}
+        assert np.array_equal(images[i], pendulum.render(row, 16))
+    code, _, err = zoo("data", tiny_entry, "--num", "5", "--out", str(out))
+    assert code == 1 and "--force" in err  # never replaces a data set silently

@@ -25,6 +25,7 @@ import click
 import numpy as np
 from PIL import Image
 
+import zoo_core
 from zoo_core import InputError
 
 from .scenes import fashion, pendulum
@@ -262,14 +263,29 @@ def _shape(image: np.ndarray) -> str:
 @click.option("--num", type=int, default=1000, show_default=True, help="how many images to draw")
 @click.option("--seed", type=int, default=0, show_default=True, help="the same seed always gives the same bytes")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="folder to create (PNGs + factors.csv)")
-@click.option("--sigma", type=float, default=1.0, show_default=True,
-              help="scale of the exogenous noise on the non-root factors (0: deterministic mechanisms)")
+@click.option("--sigma", type=float, default=None,
+              help="scale of the exogenous noise on the non-root factors (0: deterministic mechanisms; "
+                   "default: the model's, else 1)")
 @click.option("--size", type=int, default=None, help="image side in pixels (default: the scene's, 64 or 32)")
 @click.option("--split", type=click.Choice(SPLITS), default="train", show_default=True,
               help="train or test: the garments' Fashion-MNIST split, and an independent random stream")
 @click.option("--force", is_flag=True, help="replace an existing non-empty --out folder")
-def data_command(name: str, num: int, seed: int, out: Path, sigma: float, size: int | None, split: str,
+def data_command(name: str, num: int, seed: int, out: Path, sigma: float | None, size: int | None, split: str,
                  force: bool) -> None:
-    """Draw a data set of NAME (causal-pendulum, causal-fashion): images with their factors and noise."""
-    path = write_dataset(name, num, seed, out, sigma=sigma, size=size, split=split, force=force)
+    """Draw a data set of NAME's scene (a causal-generator model, or pendulum/fashion): images with
+    their factors and noise. A model's scene, noise scale and image size are its defaults."""
+    scene, config = name, {}
+    if name not in _MODULES:
+        try:
+            entry = zoo_core.get_entry(name)
+        except zoo_core.ZooError:
+            entry = None
+        if entry is not None and entry.task == "causal-generator" and "scene" in (entry.config or {}):
+            config = dict(entry.config)
+            scene = config["scene"]
+    if sigma is None:
+        sigma = float(config.get("sigma", 1.0))
+    if size is None and "image_size" in config:
+        size = int(config["image_size"])
+    path = write_dataset(scene, num, seed, out, sigma=sigma, size=size, split=split, force=force)
     click.echo(f"wrote {num} images, {CSV_NAME} and {INFO_NAME} to {path}")
