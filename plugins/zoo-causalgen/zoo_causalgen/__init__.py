@@ -64,7 +64,7 @@ def register_tasks(register):
 def register_architectures(register):
     register(zoo_core.Architecture(
         name="scene-causal-generator", task="causal-generator", target="zoo_causalgen.model:SceneCausalGenerator",
-        description="a scene's SCM (pendulum, Fashion-MNIST garments) with a CoordConv decoder and encoder "
+        description="a scene's SCM (pendulum, Fashion-MNIST garments) with a FiLM + coordinate-ramp decoder and a CoordConv encoder "
                     "learned from its renders",
         train="zoo_causalgen.train:train_command", evaluate="zoo_causalgen.evaluate:evaluate_command",
         verbs={"data": "zoo_causalgen.dataset:data_command"},

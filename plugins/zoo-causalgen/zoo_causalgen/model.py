@@ -3,8 +3,9 @@
 The SCM is the scene's own (``zoo_causalgen.scenes``): its mechanisms are known equations.
 What is learned is the image mechanism: a decoder from the factors (each scaled to [-1, 1]
 over its support) to pixels, and an encoder from pixels back to the factors. The decoder
-starts from a 4x4 map and doubles it to the image size; every stage sees the factors and the
-pixel coordinates as extra channels (CoordConv, Liu et al. 2018), so placing a thin rod or a
+starts from a 4x4 map and doubles it to the image size; every stage sees the factors (as a
+per-channel scale and shift) and the pixel coordinates (as a learned ramp per channel, the
+effect of CoordConv's coordinate channels, Liu et al. 2018), so placing a thin rod or a
 shadow's end is a local computation rather than something to memorise. The scene's renderer
 only makes the training data and the exact truth for evaluation; ``zoo run`` never calls it.
 """
@@ -65,22 +66,25 @@ def _coordinates(size: int, batch: int, like: torch.Tensor) -> torch.Tensor:
 
 
 class _Stage(nn.Module):
-    """Double the map, then two 3x3 convolutions that also see the code and the coordinates."""
+    """Double the map (a transposed convolution), then a 3x3 convolution. The factors reach
+    every stage as a per-channel scale and shift (FiLM, Perez et al. 2018), the pixel
+    coordinates as a learned linear ramp per channel: what CoordConv's extra input channels
+    contribute, without copying them into every activation."""
 
     def __init__(self, in_channels: int, out_channels: int, code: int) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels + code + 2, out_channels, 3, padding=1)
-        self.norm1 = nn.GroupNorm(min(8, out_channels), out_channels)
-        self.conv2 = nn.Conv2d(out_channels + code + 2, out_channels, 3, padding=1)
-        self.norm2 = nn.GroupNorm(min(8, out_channels), out_channels)
+        self.up = nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1)
+        self.film = nn.Linear(code, 2 * out_channels)
+        self.ramp1 = nn.Conv2d(2, out_channels, 1, bias=False)
+        self.conv = nn.Conv2d(out_channels, out_channels, 3, padding=1)
+        self.ramp2 = nn.Conv2d(2, out_channels, 1, bias=False)
 
     def forward(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
-        x = nn.functional.interpolate(x, scale_factor=2, mode="nearest")
-        n, _, size, _ = x.shape
-        extra = torch.cat([code[:, :, None, None].expand(n, code.shape[1], size, size),
-                           _coordinates(size, n, x)], dim=1)
-        x = nn.functional.silu(self.norm1(self.conv1(torch.cat([x, extra], dim=1))))
-        return nn.functional.silu(self.norm2(self.conv2(torch.cat([x, extra], dim=1))))
+        x = self.up(x)
+        grid = _coordinates(x.shape[-1], 1, x)
+        scale, shift = self.film(code).chunk(2, dim=1)
+        x = nn.functional.silu(x * (1 + scale[:, :, None, None]) + shift[:, :, None, None] + self.ramp1(grid))
+        return nn.functional.silu(self.conv(x) + self.ramp2(grid))
 
 
 class Decoder(nn.Module):
