@@ -253,3 +253,16 @@ def test_zoo_data_writes_the_models_scene_with_factors_and_noise(zoo, tiny_entry
         assert np.array_equal(images[i], pendulum.render(row, 16))
     code, _, err = zoo("data", tiny_entry, "--num", "5", "--out", str(out))
     assert code == 1 and "--force" in err  # never replaces a data set silently
+
+
+def test_zoo_eval_measures_against_the_exact_counterfactuals(zoo, tiny_entry):
+    code, out, err = zoo("eval", tiny_entry, "--num", "40", "--json")
+    assert code == 0, err
+    metrics = json.loads(out)["metrics"]
+    # the scene's reference points do not depend on the model: abduction-free rendering is
+    # far better than the factual image, and both are finite
+    assert metrics["no_abduction_psnr"] > metrics["factual_psnr"] + 5
+    assert {"render_psnr", "counterfactual_psnr", "read_mae_light_angle", "counterfactual_mae_shadow_length",
+            "no_abduction_mae_shadow_length"} <= set(metrics)
+    # an untrained model cannot draw the scene: far below the no-abduction reference
+    assert metrics["counterfactual_psnr"] < metrics["no_abduction_psnr"]
