@@ -1,5 +1,5 @@
 """zoo-docalculus: causal identification, the do-calculus, adjustment sets, estimation and
-PC causal discovery. Torch-free: numpy (and scipy) only, so ``zoo run do-calculus`` starts fast.
+PC and FCI causal discovery. Torch-free: numpy (and scipy) only, so ``zoo run do-calculus`` starts fast.
 
 This module is imported by every ``zoo`` command, so it only registers descriptors; the
 analyzers load when used.
@@ -12,6 +12,8 @@ from zoo_core import Option
 
 #: A small data set from A -> B -> D <- C (recipes/make_pc_example.py), for PC's example run.
 PC_EXAMPLE = Path(__file__).parent / "examples" / "pc-example.csv"
+#: A small data set with a hidden confounder of B and D (recipes/make_fci_example.py), for FCI's example run.
+FCI_EXAMPLE = Path(__file__).parent / "examples" / "fci-example.csv"
 
 ZOO_PLUGIN_API = 2
 
@@ -54,6 +56,23 @@ PC_OPTIONS = (
     Option("out", type="path", help="write the CPDAG here: .png (a picture), .dot or .json"),
 )
 
+FCI_OPTIONS = (
+    Option("data", type="path", required=True, help="a CSV file, one column per variable"),
+    Option("alpha", type="float", default=0.05, help="significance level of the independence tests"),
+    Option("test", type="choice", choices=("auto", "fisherz", "gsq", "chisq"), default="auto",
+           help="independence test: fisherz (continuous), gsq or chisq (discrete); auto picks by the data"),
+    Option("depth", type="int", help="largest conditioning set size (default: no cap)"),
+    Option("orientation", type="choice", choices=("conservative", "majority"), default="majority",
+           help="how colliders and discriminating paths are decided, both order-independent"),
+    Option("weight-column", help="a CSV column giving each row's weight (discrete data only)"),
+    Option("categorical", help="CSV columns (comma-separated) to read as categories (discrete), e.g. a column "
+                               "mixing numbers and text; text columns are categories anyway"),
+    Option("treatment", help="with --outcome: is the effect of these columns (comma-separated) identifiable "
+                             "by adjustment from the PAG?"),
+    Option("outcome", help="the outcome columns (comma-separated) for --treatment"),
+    Option("out", type="path", help="write the PAG here: .png (a picture), .dot or .json"),
+)
+
 
 @zoo_core.hookimpl
 def register_architectures(register):
@@ -69,4 +88,11 @@ def register_architectures(register):
         description="PC-stable causal discovery (order-independent) to a CPDAG; assumes no latent confounders",
         options=PC_OPTIONS,
         example={"data": str(PC_EXAMPLE)},
+    ))
+    register(zoo_core.Architecture(
+        name="fci", task="causal-analyzer", target="zoo_docalculus.fci_analyzer:FCI",
+        description="FCI causal discovery (order-independent) to a PAG; allows latent confounders, "
+                    "says which effects adjustment identifies",
+        options=FCI_OPTIONS,
+        example={"data": str(FCI_EXAMPLE), "treatment": "D", "outcome": "E"},
     ))

@@ -75,7 +75,8 @@ class PC(zoo_core.CausalAnalyzer):
         return zoo_core.AnalysisResult(result, _text(result))
 
 
-def _pick_test(table: Table, names: list[str], rows: np.ndarray, test: str, weight_column: str | None) -> str:
+def _pick_test(table: Table, names: list[str], rows: np.ndarray, test: str, weight_column: str | None,
+               algorithm: str = "PC") -> str:
     if test != "auto":
         if test == "fisherz" and weight_column is not None:
             raise InputError(f"--weight-column {weight_column}: row weights are for discrete data "
@@ -85,7 +86,7 @@ def _pick_test(table: Table, names: list[str], rows: np.ndarray, test: str, weig
     continuous = [n for n in names if n not in text and not _few_integers(table.numeric(n, rows))]
     if text and continuous:
         raise InputError(f"--data {table.path}: column {text[0]!r} holds text but {continuous[0]!r} continuous "
-                         "numbers; PC needs all-discrete (--test gsq) or all-continuous (--test fisherz) data")
+                         f"numbers; {algorithm} needs all-discrete (--test gsq) or all-continuous (--test fisherz) data")
     if continuous and weight_column is None:
         return "fisherz"
     if continuous:
@@ -99,7 +100,8 @@ def _few_integers(values: np.ndarray) -> bool:
     return len(distinct) <= DISCRETE_LEVELS and bool(np.all(distinct == np.round(distinct)))
 
 
-def _build_test(table: Table, names: list[str], rows: np.ndarray, test: str, depth: int | None):
+def _build_test(table: Table, names: list[str], rows: np.ndarray, test: str, depth: int | None,
+                algorithm: str = "PC"):
     n = int(rows.sum())
     # too few rows first: in one row every column is constant, and that is not the news
     largest = len(names) - 2 if depth is None else min(depth, len(names) - 2)
@@ -117,13 +119,13 @@ def _build_test(table: Table, names: list[str], rows: np.ndarray, test: str, dep
         for j, name in enumerate(names):
             if np.ptp(matrix[:, j]) == 0:
                 raise InputError(f"--data {table.path}: column {name!r} is constant ({matrix[0, j]:g} in every "
-                                 "row); it carries no information for PC, drop it")
+                                 f"row); it carries no information for {algorithm}, drop it")
         return FisherZ(matrix)
     columns = [table.discrete(name, rows) for name in names]
     for name, (codes, levels) in zip(names, columns):
         if len(levels) < 2:
             raise InputError(f"--data {table.path}: column {name!r} is constant ({levels[0]!r} in every row); "
-                             "it carries no information for PC, drop it")
+                             f"it carries no information for {algorithm}, drop it")
         if len(levels) > max(DISCRETE_LEVELS, n // 2):
             raise InputError(f"--test {test}: column {name!r} has {len(levels)} distinct values in {n} rows, so it "
                              "looks continuous; a discrete test needs repeated values (use --test fisherz)")
