@@ -1,6 +1,6 @@
 """Write zoo_docalculus/examples/fci-example.csv: the data set ``zoo run fci``'s example runs on.
 
-2,000 seeded rows of a linear-Gaussian model with a hidden common cause L of B and D:
+1,000 seeded rows of a linear-Gaussian model with a hidden common cause L of B and D:
 A -> B <- L -> D <- C and D -> E, L not in the file. FCI should find the PAG
 A o-> B <-> D <-o C, D -> E: B <-> D says a latent confounder links B and D, and D -> E is a
 visible edge (no latent confounder), so the effect of D on E is identifiable by adjustment.
@@ -20,7 +20,7 @@ import numpy as np
 TARGET = Path(__file__).resolve().parent.parent / "zoo_docalculus" / "examples" / "fci-example.csv"
 
 
-def example_rows(n: int = 2000, seed: int = 20261202) -> str:
+def example_rows(n: int = 1000, seed: int = 20261202) -> str:
     rng = np.random.default_rng(seed)
     a = rng.normal(size=n)
     c = rng.normal(size=n)
