@@ -79,3 +79,30 @@ def test_a_partial_release_keeps_the_other_entries(tmp_path):
     assert list(entries) == ["model-a", "model-b"]
     assert entries["model-b"].weights.sha256 == hashlib.sha256(b"retrained").hexdigest()
     assert entries["model-a"].weights.sha256 == hashlib.sha256((first / "model.safetensors").read_bytes()).hexdigest()
+
+
+def test_export_checkpoint_releases_the_last_epoch_and_says_so(tmp_path):
+    # zoo-gan's recipe for a constraint the monitor does not know: the checkpoint's weights
+    # replace the best-by-monitor ones, and training.json names the released epoch
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    run = tmp_path / "cdc"
+    run.mkdir()
+    best = {"w": torch.zeros(2), "b": torch.zeros(1)}
+    last = {"w": torch.ones(2), "b": torch.full((1,), 2.0)}
+    save_file(best, str(run / "model.safetensors"))
+    history = [{"epoch": 1, "fd": 3.0, "acc": 0.9, "seconds": 1.0}, {"epoch": 2, "fd": 4.0, "acc": 0.96, "seconds": 1.0}]
+    trainer = {"epoch": 2, "best_epoch": 1, "best": {"fd": 3.0, "acc": 0.9}, "history": history}
+    save_file({f"module.gan.{k}": v for k, v in last.items()} | {"opt.state": torch.zeros(3)},
+              str(run / "checkpoint.safetensors"), metadata={"trainer": json.dumps(trainer), "optimizers": "{}"})
+    (run / "training.json").write_text(json.dumps({"epochs": 2, "best_epoch": 1, "best": {"fd": 3.0, "acc": 0.9},
+                                                   "history": history, "seconds": 2.0}))
+    script = REPO / "plugins" / "zoo-gan" / "recipes" / "export_checkpoint.py"
+    result = subprocess.run([sys.executable, str(script), str(run)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    released = load_file(str(run / "model.safetensors"))
+    assert set(released) == set(last) and all(torch.equal(released[k], last[k]) for k in last)
+    training = json.loads((run / "training.json").read_text())
+    assert training["best_epoch"] == 2 and training["best"] == {"fd": 4.0, "acc": 0.96}
+    assert training["released_from_checkpoint"] is True and training["best_by_monitor_epoch"] == 1

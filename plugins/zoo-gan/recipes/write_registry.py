@@ -4,8 +4,8 @@
     python write_registry.py RUNS --package  # copy weights into zoo_gan/weights, write zoo_gan/models.toml
 
 Sizes and sha256 are computed from the files; metrics come from each run's eval.json
-(written by `zoo eval NAME --json`), the recipe from its model card, and the epochs and
-wall time from its training.json.
+(written by `zoo eval NAME --json`), the recipe from its model card (or RUN/NAME/recipe.txt,
+for a release made in several steps), and the epochs and wall time from its training.json.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def entry(name: str, run: Path, bundled: str) -> dict:
     return release_entry(
         run, architecture=architecture, task=task, description=description, plugin="zoo-gan", bundled=bundled,
         dataset="Fashion-MNIST (Xiao et al. 2017), 60k train / 10k test, MIT licence",
-        recipe=training_recipe(run), classes=FASHION if architecture == "cdcgan" else (),
+        recipe=(run / "recipe.txt").read_text().strip() if (run / "recipe.txt").exists() else training_recipe(run),
+        classes=FASHION if architecture == "cdcgan" else (),
         metrics=run_metrics(run, lambda key, setup: how(key, name)))
 
 
