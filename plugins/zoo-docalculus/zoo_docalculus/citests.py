@@ -4,9 +4,9 @@ Every test answers ``pvalues(x, y, S)`` for a batch: ``x`` and ``y`` are index a
 shape ``(m,)`` and ``S`` an index array of shape ``(m, k)`` (one conditioning set per row,
 all of the same size ``k``). A large p-value means "independent given S".
 
-- :class:`FisherZ`: partial correlation from the correlation matrix (inverse of the
-  ``(k+2) x (k+2)`` submatrix, batched), Fisher's z with ``sqrt(n - k - 3)``: the same
-  statistic as causal-learn's ``fisherz`` and pcalg's ``gaussCItest``.
+- :class:`FisherZ`: partial correlation from the correlation matrix (the residual covariance
+  of x and y given S, from one batched solve of S's ``k x k`` block), Fisher's z with
+  ``sqrt(n - k - 3)``: the same statistic as causal-learn's ``fisherz`` and pcalg's ``gaussCItest``.
 - :class:`GTest`: G-test (likelihood ratio) or Pearson chi-square on the (weighted)
   contingency table of x, y within each stratum of S. Degrees of freedom follow
   causal-learn (and Tetrad): strata with no rows contribute nothing, and a stratum where only
@@ -52,12 +52,19 @@ class FisherZ:
             denominator = np.sqrt(np.clip((1 - rxz**2) * (1 - ryz**2), 0.0, None))
             with np.errstate(divide="ignore", invalid="ignore"):
                 return np.where(denominator > 0, (rxy - rxz * ryz) / denominator, 0.0)
+        pair = np.column_stack([x, y])  # (m, 2)
+        try:  # the residual covariance of (x, y) given S: one solve of S's block, not a (k+2) inverse
+            given = corr[S[:, :, None], pair[:, None, :]]  # (m, k, 2)
+            weights = np.linalg.solve(corr[S[:, :, None], S[:, None, :]], given)
+            residual = corr[pair[:, :, None], pair[:, None, :]] - np.einsum("mki,mkj->mij", given, weights)
+            scale = residual[:, 0, 0] * residual[:, 1, 1]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(scale > 0, residual[:, 0, 1] / np.sqrt(np.abs(scale)), 0.0)
+        except np.linalg.LinAlgError:  # some submatrix is singular (collinear columns)
+            pass
         index = np.concatenate([x[:, None], y[:, None], S], axis=1)  # (m, k+2)
         sub = corr[index[:, :, None], index[:, None, :]]  # (m, k+2, k+2)
-        try:
-            precision = np.linalg.inv(sub)
-        except np.linalg.LinAlgError:  # some submatrix is singular (collinear columns)
-            precision = np.linalg.pinv(sub, hermitian=True)
+        precision = np.linalg.pinv(sub, hermitian=True)
         diagonal = precision[:, 0, 0] * precision[:, 1, 1]
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(diagonal > 0, -precision[:, 0, 1] / np.sqrt(np.abs(diagonal)), 0.0)
