@@ -16,6 +16,8 @@ variants of Colombo & Maathuis 2014):
    level, every remaining edge ``x - y`` is tested given every subset of that size of
    ``Possible-D-SEP(x)`` and of ``Possible-D-SEP(y)`` (less ``x`` and ``y``) that step 1 did not
    already test (subsets of an adjacency set), and removals take effect at the end of the level.
+   Only nodes of the edge's biconnected component are used (pcalg's ``biCC``): the others lie
+   on no path between x and y, so they block nothing.
 4. **Colliders again** on the final skeleton, from all separating sets found so far.
 5. **Zhang's rules R1-R10** (:func:`zoo_docalculus.pag.close`), in synchronous rounds. R4's
    discriminating paths are decided by the same rule as colliders, from every separating set
@@ -140,51 +142,105 @@ def possible_d_sep(M: np.ndarray) -> list[set[int]]:
     return result
 
 
+def _blocks(adjacent: np.ndarray) -> dict[tuple[int, int], frozenset[int]]:
+    """The nodes of the biconnected component (block) of each edge ``(i, j)``, ``i < j``
+    (Hopcroft & Tarjan, iteratively)."""
+    p = adjacent.shape[0]
+    neighbours = [np.flatnonzero(row).tolist() for row in adjacent]
+    order, low = [-1] * p, [0] * p
+    counter = 0
+    edges: list[tuple[int, int]] = []
+    block_of: dict[tuple[int, int], frozenset[int]] = {}
+    for root in range(p):
+        if order[root] != -1:
+            continue
+        order[root] = low[root] = counter
+        counter += 1
+        stack = [(root, -1, iter(neighbours[root]))]
+        while stack:
+            node, parent, rest = stack[-1]
+            for nxt in rest:
+                if order[nxt] == -1:
+                    edges.append((node, nxt))
+                    order[nxt] = low[nxt] = counter
+                    counter += 1
+                    stack.append((nxt, node, iter(neighbours[nxt])))
+                    break
+                if nxt != parent and order[nxt] < order[node]:
+                    edges.append((node, nxt))
+                    low[node] = min(low[node], order[nxt])
+            else:
+                stack.pop()
+                if stack:
+                    above = stack[-1][0]
+                    low[above] = min(low[above], low[node])
+                    if low[node] >= order[above]:  # above separates node's subtree: a block ends
+                        block: list[tuple[int, int]] = []
+                        while not block or block[-1] != (above, node):
+                            block.append(edges.pop())
+                        nodes = frozenset(v for edge in block for v in edge)
+                        for a, b in block:
+                            block_of[(min(a, b), max(a, b))] = nodes
+    return block_of
+
+
 def _pdsep_pass(test: CITest, adjacent: np.ndarray, M: np.ndarray, alpha: float, depth: int | None
                 ) -> tuple[np.ndarray, dict[tuple[int, int], list[tuple[tuple[int, ...], float]]], int, int]:
     """FCI's second adjacency pass, stable: the Possible-D-SEP sets are those of ``M``, fixed for
-    the whole pass; removals take effect at the end of each level. Returns the new adjacency
-    matrix, the separating sets (with p-values) of the pairs it separated, the number of tests
-    run and the largest level tested."""
+    the whole pass; removals take effect at the end of each level. An edge's sets are kept to
+    its block (biconnected component) of the skeleton, as pcalg's ``biCC`` option does: a node
+    off every path between x and y blocks nothing. Returns the new adjacency matrix, the
+    separating sets (with p-values) of the pairs it separated, the number of tests run and the
+    largest level tested."""
     pdsep = possible_d_sep(M)
+    blocks = _blocks(adjacent)
     neighbours = [set(np.flatnonzero(row).tolist()) for row in adjacent]
     work = []  # (i, j, pools, already-tested neighbour sets)
     for i, j in zip(*np.nonzero(np.triu(adjacent))):
         i, j = int(i), int(j)
-        pools = [sorted(pdsep[i] - {i, j}), sorted(pdsep[j] - {i, j})]
-        tested = (frozenset(neighbours[i] - {j}), frozenset(neighbours[j] - {i}))
-        if any(not set(pool) <= tested[0] and not set(pool) <= tested[1] for pool in pools):
+        pools = [sorted((pdsep[i] & blocks[(i, j)]) - {i, j}), sorted((pdsep[j] & blocks[(i, j)]) - {i, j})]
+        tested = (np.array(sorted(neighbours[i] - {j}), dtype=np.int64),
+                  np.array(sorted(neighbours[j] - {i}), dtype=np.int64))
+        if any(not set(pool) <= set(t.tolist()) for pool in pools for t in tested):
             work.append((i, j, pools, tested))
     adjacent = adjacent.copy()
     separated: dict[tuple[int, int], list[tuple[tuple[int, ...], float]]] = {}
     count, level, max_level = 0, 1, -1
     while work and (depth is None or level <= depth):
         found: dict[tuple[int, int], list[tuple[tuple[int, ...], float]]] = {}
-        batch: list[tuple[tuple[int, int], tuple[int, ...]]] = []
+        pending: list[tuple[int, int, np.ndarray]] = []
+        size = 0
         before = count
 
         def flush() -> None:
-            nonlocal count
-            if not batch:
+            nonlocal count, size
+            if not pending:
                 return
-            values = test.pvalues(np.array([e[0] for e, _ in batch], dtype=np.int64),
-                                  np.array([e[1] for e, _ in batch], dtype=np.int64),
-                                  np.array([S for _, S in batch], dtype=np.int64).reshape(len(batch), level))
-            count += len(batch)
-            for (edge, S), value in zip(batch, values.tolist()):
-                if value > alpha:
-                    found.setdefault(edge, []).append((S, value))
-            batch.clear()
+            S = np.concatenate([sets for _, _, sets in pending])
+            x = np.concatenate([np.full(len(sets), i, dtype=np.int64) for i, _, sets in pending])
+            y = np.concatenate([np.full(len(sets), j, dtype=np.int64) for _, j, sets in pending])
+            values = test.pvalues(x, y, S)
+            count += len(S)
+            for row in np.flatnonzero(values > alpha).tolist():
+                found.setdefault((int(x[row]), int(y[row])), []).append((tuple(S[row].tolist()), float(values[row])))
+            pending.clear()
+            size = 0
 
         for i, j, pools, tested in work:
-            candidates = set()
-            for pool in pools:
-                for S in combinations(pool, level):
-                    if not tested[0].issuperset(S) and not tested[1].issuperset(S):
-                        candidates.add(S)
-            for S in sorted(candidates):
-                batch.append(((i, j), S))
-                if len(batch) >= BATCH:
+            candidates = []
+            for k, pool in enumerate(pools):
+                if len(pool) < level:
+                    continue
+                sets = np.array(list(combinations(pool, level)), dtype=np.int64).reshape(-1, level)
+                done = np.isin(sets, tested[0]).all(axis=1) | np.isin(sets, tested[1]).all(axis=1)
+                if k == 1:  # a subset of both pools comes from the first
+                    done |= np.isin(sets, pools[0]).all(axis=1)
+                candidates.append(sets[~done])
+            sets = np.concatenate(candidates) if candidates else np.empty((0, level), np.int64)
+            if len(sets):
+                pending.append((i, j, sets))
+                size += len(sets)
+                if size >= BATCH:
                     flush()
         flush()
         if count > before:
