@@ -231,6 +231,18 @@ def test_random_graphs_give_the_pag_of_their_mag(seed):
     assert not (result.conflicts or result.undecided or result.ambiguous)
 
 
+def test_possible_d_sep_stays_in_the_edge_s_biconnected_component():
+    from zoo_docalculus.fci import _blocks
+
+    # a bowtie a-b-c + c-d-e joined at c, and a pendant edge e - f
+    adjacent = np.zeros((6, 6), dtype=bool)
+    for a, b in ((0, 1), (1, 2), (0, 2), (2, 3), (3, 4), (2, 4), (4, 5)):
+        adjacent[a, b] = adjacent[b, a] = True
+    blocks = _blocks(adjacent)
+    assert blocks[(0, 1)] == blocks[(0, 2)] == {0, 1, 2} and blocks[(2, 3)] == blocks[(3, 4)] == {2, 3, 4}
+    assert blocks[(4, 5)] == {4, 5} and len(blocks) == 7
+
+
 def test_the_same_pag_in_every_column_order():
     g = graph(COLOMBO_2012)
     reference = edges(oracle_pag(g))
