@@ -20,7 +20,8 @@ from zoo_docalculus import pag as pag_module
 from zoo_docalculus.citests import FisherZ, GTest
 from zoo_docalculus.fci import fci
 from zoo_docalculus.graph import ADMG
-from zoo_docalculus.pag import ARROW, CIRCLE, NONE, TAIL, check, close, edge_list, edge_text
+from zoo_docalculus.pag import (ARROW, CIRCLE, NONE, TAIL, check, close, edge_list, edge_text, mag_of_admg,
+                                pag_of_mag)
 from zoo_docalculus.pag_effects import adjustment, confounding, definite_ancestors, gac, visible
 from zoo_docalculus.separation import m_separated
 from zoo_docalculus.simulate import DiscreteModel, random_admg
@@ -229,6 +230,7 @@ def test_random_graphs_give_the_pag_of_their_mag(seed):
     assert sound.all()  # every arrowhead and tail is the true MAG's
     assert check(result.marks, names) is None
     assert not (result.conflicts or result.undecided or result.ambiguous)
+    assert np.array_equal(mag_of_admg(g), G) and np.array_equal(pag_of_mag(G), result.marks)  # the bench's truth
 
 
 def test_possible_d_sep_stays_in_the_edge_s_biconnected_component():

@@ -27,7 +27,7 @@ from itertools import combinations
 import numpy as np
 
 __all__ = ["NONE", "CIRCLE", "ARROW", "TAIL", "MARK_NAMES", "edge_text", "edge_list", "edge_between", "close",
-           "with_colliders", "mag_from_pag", "check"]
+           "with_colliders", "mag_from_pag", "pag_of_mag", "mag_of_admg", "check"]
 
 NONE, CIRCLE, ARROW, TAIL = 0, 1, 2, 3
 MARK_NAMES = {CIRCLE: "circle", ARROW: "arrow", TAIL: "tail"}
@@ -375,8 +375,20 @@ def check(M: np.ndarray, names: Sequence[str]) -> str | None:
             others[[a, b]] = False
             if not m_separated(graph, [labels[a]], [labels[b]], [labels[k] for k in np.flatnonzero(others)]):
                 return f"{names[a]} and {names[b]} are not adjacent, yet no set separates them in the MAGs it allows"
+    rebuilt = pag_of_mag(G)
+    if not np.array_equal(rebuilt, M):
+        differ = [(names[i], names[j]) for i, j in zip(*np.nonzero(np.triu((rebuilt != M) | (rebuilt.T != M.T))))]
+        a, b = differ[0]
+        return f"the MAGs it allows mark the edge {a} - {b} differently (a PAG rebuilt from one of them differs)"
+    return None
+
+
+def pag_of_mag(G: np.ndarray) -> np.ndarray:
+    """The PAG of the MAG ``G`` (marks without circles): FCI's orientation on G's skeleton, with
+    colliders and discriminating paths read off G instead of tested."""
+    adjacent = G != NONE
     verdicts = {}
-    for b in range(p):
+    for b in range(G.shape[0]):
         for a, c in combinations(np.flatnonzero(adjacent[b]).tolist(), 2):
             if not adjacent[a, c]:
                 verdicts[(a, b, c)] = "collider" if G[a, b] == ARROW and G[c, b] == ARROW else "noncollider"
@@ -387,12 +399,28 @@ def check(M: np.ndarray, names: Sequence[str]) -> str | None:
         # beta -> alpha -> gamma and gamma <-> beta, which an ancestral G cannot have).
         return ["collider" if G[gamma, beta] == ARROW else "noncollider" for _, beta, gamma in triples]
 
-    rebuilt, _, _ = close(with_colliders(adjacent, verdicts), verdicts, decide)
-    if not np.array_equal(rebuilt, M):
-        differ = [(names[i], names[j]) for i, j in zip(*np.nonzero(np.triu((rebuilt != M) | (rebuilt.T != M.T))))]
-        a, b = differ[0]
-        return f"the MAGs it allows mark the edge {a} - {b} differently (a PAG rebuilt from one of them differs)"
-    return None
+    return close(with_colliders(adjacent, verdicts), verdicts, decide)[0]
+
+
+def mag_of_admg(graph) -> np.ndarray:
+    """The MAG of an acyclic graph with latent confounders (``zoo_docalculus.graph.ADMG``, nodes in
+    its order): a, b adjacent iff no set m-separates them (then their other ancestors would,
+    Richardson & Spirtes 2002), ``a -> b`` if a is an ancestor of b, else ``a <-> b``."""
+    from .separation import m_separated
+
+    names = list(graph.nodes)
+    G = np.zeros((len(names),) * 2, dtype=np.int8)
+    for i, j in combinations(range(len(names)), 2):
+        a, b = names[i], names[j]
+        if m_separated(graph, [a], [b], set(graph.ancestors({a, b})) - {a, b}):
+            continue
+        if a in graph.ancestors({b}):
+            G[i, j], G[j, i] = ARROW, TAIL
+        elif b in graph.ancestors({a}):
+            G[i, j], G[j, i] = TAIL, ARROW
+        else:
+            G[i, j] = G[j, i] = ARROW
+    return G
 
 
 def _reachability(directed: np.ndarray) -> np.ndarray:
