@@ -135,7 +135,7 @@ def test_search_by_glob_substring_and_task():
     names = lambda **kw: [m.name for m in zoo_core.list_models(**kw)]  # noqa: E731
     assert names(pattern="taesd*") == ["taesd", "taesdxl"]
     assert names(pattern="xl") == ["sdxl-vae", "taesdxl"]
-    assert names(task="causal-analyzer") == ["do-calculus", "pc"]
+    assert names(task="causal-analyzer") == ["do-calculus", "fci", "pc"]
 
 
 def test_parsed_registry_cache_follows_edits(tmp_path):
