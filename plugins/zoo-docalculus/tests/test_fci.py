@@ -404,6 +404,8 @@ def test_check_refuses_marks_no_mag_has():
     from zoo_docalculus.fci_analyzer import _adjustment
 
     assert _adjustment(marks("a->b b->c c->a"), names, ["a"], ["c"], "a cycle")["verdict"] == "not decided"
+    answer = _adjustment(marks("a--b b->c"), names, ["a"], ["c"], "selection", selection=True)
+    assert answer["verdict"] == "not decided" and "selection-bias marks" in answer["reason"]
 
 
 def test_rules_need_non_colliders_and_leave_clashes_as_circles():

@@ -11,7 +11,7 @@ import zoo_core
 from zoo_core import InputError, warn
 
 from .fci import fci
-from .pag import MARK_NAMES, check, edge_text
+from .pag import MARK_NAMES, check, edge_text, mag_from_pag
 from .pag_effects import adjustment, confounding, definite_ancestors
 from .pc_analyzer import _TEST_NAMES, _build_test, _pick_test
 from .render import check_out, write_graph
@@ -59,6 +59,7 @@ class FCI(zoo_core.CausalAnalyzer):
         ci = _build_test(table, names, rows, test, depth, algorithm="FCI")
         found = fci(ci, names, alpha=alpha, depth=depth, orientation=orientation)
         problem = check(found.marks, names)
+        selection = mag_from_pag(found.marks) is None  # tails off -> edges: the readings below do not apply
         definite, possible = confounding(found.marks, names)
         result: dict[str, Any] = {
             "nodes": found.nodes,
@@ -78,14 +79,14 @@ class FCI(zoo_core.CausalAnalyzer):
             "ambiguous_triples": [list(t) for t in found.ambiguous],
             "undecided_discriminating_paths": [list(t) for t in found.undecided],
             "conflicts": [list(e) for e in found.conflicts],
-            "valid_pag": None if problem and "selection-bias" in problem else problem is None,
+            "valid_pag": None if selection else problem is None,
             "pag_problem": problem,
             "definite_ancestors": sorted([names[a], names[b]] for a, b in definite_ancestors(found.marks)),
             "confounding": {"definite": [list(p) for p in definite], "possible": possible},
             "assumes": ASSUMES,
         }
         if xs is not None:
-            result["adjustment"] = _adjustment(found.marks, names, xs, ys, problem)
+            result["adjustment"] = _adjustment(found.marks, names, xs, ys, problem, selection)
         caption = f"FCI, {_TEST_NAMES[test]} test, alpha={alpha:g}; o: either mark is possible"
         if out is not None:
             result["out"] = str(write_graph(out, result, caption))
@@ -103,12 +104,16 @@ def _names(value: str | list[str], option: str, columns: list[str]) -> list[str]
     return names
 
 
-def _adjustment(marks: np.ndarray, names: list[str], xs: list[str], ys: list[str], problem: str | None) -> dict:
-    if problem is not None:
-        why = ("the generalized adjustment criterion does not cover selection bias"
-               if "selection-bias" in problem else "the tests contradict each other")
+def _adjustment(marks: np.ndarray, names: list[str], xs: list[str], ys: list[str], problem: str | None,
+                selection: bool = False) -> dict:
+    if selection:
         return {"treatment": xs, "outcome": ys, "verdict": "not decided",
-                "reason": f"the PAG is not the PAG of any MAG ({problem}); {why}, so no adjustment claim is made"}
+                "reason": "the PAG has selection-bias marks (-- or -o), which the generalized adjustment "
+                          "criterion does not cover, so no adjustment claim is made"}
+    if problem is not None:
+        return {"treatment": xs, "outcome": ys, "verdict": "not decided",
+                "reason": f"the PAG is not the PAG of any MAG ({problem}): the tests contradict each other, "
+                          "so no adjustment claim is made"}
     answer = adjustment(marks, names, xs, ys)
     out = {"treatment": answer.treatment, "outcome": answer.outcome, "verdict": answer.verdict,
            "adjustment_set": answer.adjustment_set, "minimal_set": answer.minimal_set,

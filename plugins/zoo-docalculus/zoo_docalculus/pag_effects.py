@@ -243,7 +243,8 @@ def adjustment(M: np.ndarray, names: Sequence[str], treatment: Sequence[str], ou
         path = _open_noncausal_path(g, X, Y, candidate)
         if path is not None:
             answer.verdict = "not identifiable by adjustment"
-            answer.reason = (f"even Adjust(X, Y) = {{{', '.join(label(candidate))}}} leaves the non-causal path "
+            answer.reason = (f"even Adjust({', '.join(treatment)}; {', '.join(outcome)}) = "
+                             f"{{{', '.join(label(candidate))}}} leaves the non-causal path "
                              f"{_path_text(path, names, M)} open, so no set satisfies the generalized "
                              "adjustment criterion (Perkovic et al. 2018)")
             return answer
