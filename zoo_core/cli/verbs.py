@@ -79,10 +79,20 @@ def task_verbs() -> dict[str, Any]:
     return verbs
 
 
+def _verb_kind(name: str, architecture: Any, catalogue: Any) -> str:
+    """How ``zoo NAME TARGET`` names an architecture that provides verb ``name``: by one of its
+    models or by the architecture itself, as the architecture's own task declares the verb
+    (two tasks may declare the same verb differently)."""
+    task = catalogue.tasks.get(architecture.task)
+    for verb in getattr(task, "verbs", ()):
+        if verb.name == name:
+            return str(verb.by)
+    return str(task_verbs()[name].by)
+
+
 def verb_command(name: str) -> click.Command:
     """The dispatcher for ``zoo NAME MODEL|ARCHITECTURE [OPTIONS]``, a verb some task declares."""
     verb = task_verbs()[name]
-    what = verb.by
 
     @click.command(name, context_settings=_PASS_THROUGH, add_help_option=False, help=verb.help)
     @click.argument("target", required=False)
@@ -91,18 +101,22 @@ def verb_command(name: str) -> click.Command:
         from ..api import get_entry, runnable_architecture
 
         catalogue = get_catalogue()
-        providers = sorted(a.name for a in catalogue.architectures.values() if name in a.verbs)
-        if what == "model":
-            providers = [e.name for e in catalogue.registry.search(None, None) if e.architecture in providers]
+        kinds = {a.name: _verb_kind(name, a, catalogue) for a in catalogue.architectures.values() if name in a.verbs}
+        by_model = [e.name for e in catalogue.registry.search(None, None) if kinds.get(e.architecture) == "model"]
+        by_architecture = sorted(a for a, kind in kinds.items() if kind == "architecture")
+        providers = by_model + by_architecture
         if target is None or target in ("--help", "-h"):
-            click.echo(f"Usage: zoo {name} {what.upper()} [OPTIONS]\n\n  {verb.help}\n\n  {what.capitalize()}s "
-                       f"that provide it: {', '.join(providers) or 'none installed'}")
+            what = " | ".join(w for w, names in (("MODEL", by_model), ("ARCHITECTURE", by_architecture)) if names)
+            click.echo(f"Usage: zoo {name} {what or 'NAME'} [OPTIONS]\n\n  {verb.help}\n\n  Models and "
+                       f"architectures that provide it: {', '.join(providers) or 'none installed'}")
             return
-        if what == "model":
-            arch = runnable_architecture(get_entry(target))
+        if target in by_architecture:
+            arch, what = catalogue.architecture(target), "architecture"
+        elif target in catalogue.architectures and target not in by_model:
+            arch, what = catalogue.architecture(target), "architecture"
         else:
-            arch = catalogue.architecture(target)
-        if name not in arch.verbs:
+            arch, what = runnable_architecture(get_entry(target)), "model"
+        if kinds.get(arch.name) != what:
             raise InputError(f"{what} {target!r} ({arch.plugin}) provides no 'zoo {name}'; "
                              f"those that do: {', '.join(providers) or 'none installed'}")
         plugin_command = _plugin_command(arch.verbs[name], f"zoo {name} {target}")
