@@ -221,6 +221,7 @@ def test_the_conformance_kit_passes_the_plugin():
     assert report.ok, report.text()
 
 
+@pytest.mark.slow  # two epochs of real training (~15 s on 2 busy cores)
 def test_zoo_train_runs_through_the_core_fit(zoo, tmp_path):
     out = tmp_path / "run"
     code, _, err = zoo("train", "scene-causal-generator", "--out", str(out), "--train-size", "128", "--epochs", "2",
