@@ -102,6 +102,9 @@ class Task:
         default_outputs: a function ``(model_name, options) -> dict`` of the output options the
             CLI fills in when the user gave none (``zoo run dcgan-fashion`` writes
             ``dcgan-fashion.png``); the library writes only what it is asked to.
+        info: ``"module:function"`` or a function ``(entry) -> {label: text}`` of facts
+            ``zoo info`` shows for an entry of this task (e.g. a causal model's graph); it must
+            not import torch (``zoo info`` never does).
     """
 
     name: str
@@ -118,13 +121,14 @@ class Task:
     torch_free: bool = False
     scaffold: str | None = None
     default_outputs: Callable[[str, Mapping[str, Any]], dict[str, Any]] | None = None
+    info: str | Callable[..., Any] | None = None
     plugin: str = field(default="", compare=False)  # distribution name, set by the core
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not TASK_NAME.fullmatch(self.name):
             raise PluginError(f"task name {self.name!r} must be lower-case words joined by dashes "
                               "(e.g. 'image-to-image')")
-        for what in ("interface", "runner", "checks"):
+        for what in ("interface", "runner", "checks", "info"):
             value = getattr(self, what)
             if isinstance(value, str) and not _TARGET.fullmatch(value):
                 raise PluginError(f"task {self.name!r}: {what} {value!r} must look like 'package.module:Name'")

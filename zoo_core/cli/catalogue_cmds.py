@@ -60,8 +60,13 @@ def info_command(name: str, as_json: bool) -> None:
     arguments: list[dict[str, Any]] = [{"name": a.name, "type": a.type, "help": a.help, "multiple": a.multiple}
                                        for a in (task.arguments if task else ())]
     example = _example_command(entry.name, arch.example) if arch and arch.example else None
+    facts: dict[str, str] = {}
+    if task is not None and task.info is not None:  # the task's own facts, e.g. a causal model's graph
+        from ..task import resolve
+
+        facts = {str(k): str(v) for k, v in resolve(task.info, what=f"task {task.name!r} info")(entry).items()}
     document = {**entry.to_dict(), "status": status, "run_arguments": arguments, "run_options": options,
-                "example": example}
+                "example": example, "task_info": facts}
     if as_json:
         emit_json(document)
         return
@@ -81,6 +86,7 @@ def info_command(name: str, as_json: bool) -> None:
             lines.append(("bundled", str(w.bundled)))
     if entry.classes:
         lines.append(("classes", ", ".join(f"{i}={c}" for i, c in enumerate(entry.classes))))
+    lines += list(facts.items())
     if entry.license and non_commercial(entry.license):
         lines.insert(lines.index(("license", entry.license)) + 1, ("note", NON_COMMERCIAL_NOTE))
     for key, value in lines:

@@ -139,6 +139,18 @@ def test_graph_is_printed_in_the_do_calculus_syntax(zoo, tiny_entry):
     assert json.loads(out)["graph"] == GRAPH
 
 
+def test_zoo_info_shows_the_graph_without_torch(tiny_entry):
+    import subprocess
+    import sys
+
+    sniff = ("import sys\nfrom zoo_core.cli import main\n"
+             f"code = main(['info', {tiny_entry!r}])\n"
+             "print('TORCH=' + str('torch' in sys.modules), file=sys.stderr)\nsys.exit(code)\n")
+    result = subprocess.run([sys.executable, "-c", sniff], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f"graph:        {GRAPH}" in result.stdout and "TORCH=False" in result.stderr
+
+
 def test_the_graph_feeds_the_do_calculus_plugin(zoo, tiny_entry):
     pytest.importorskip("zoo_docalculus")
     code, out, err = zoo("run", "do-calculus", "--graph", GRAPH, "--query", "P(shadow_length | do(light_angle))",

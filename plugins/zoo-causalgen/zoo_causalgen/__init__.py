@@ -52,6 +52,7 @@ CAUSAL_GENERATOR = zoo_core.Task(
     verbs=(zoo_core.Verb("data", help="write a scene's images and their factors and exogenous noise (factors.csv)",
                          by="model"),),
     default_outputs=_default_outputs,
+    info="zoo_causalgen.task:info",  # zoo info shows the graph
 )
 
 

@@ -24,20 +24,10 @@ from torch import nn
 from zoo_core import ConfigError
 
 from .interface import CausalGenerator
+from .scenes import SCENES, scene_scm
 from .scm import SCM
 
 __all__ = ["SceneCausalGenerator", "SceneCausalGeneratorConfig", "scene_scm"]
-
-SCENES = ("pendulum", "fashion")
-
-
-def scene_scm(scene: str, sigma: float) -> SCM:
-    """The SCM of a scene module in ``zoo_causalgen.scenes`` (torch-free)."""
-    if scene not in SCENES:
-        raise ConfigError(f"scene {scene!r}: known scenes are {', '.join(SCENES)}")
-    module = importlib.import_module(f"zoo_causalgen.scenes.{scene}")
-    return module.scm(sigma)
-
 
 @dataclass
 class SceneCausalGeneratorConfig:

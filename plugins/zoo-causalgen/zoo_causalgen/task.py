@@ -23,14 +23,19 @@ from zoo_core import InputError
 
 from .scm import parse_assignments
 
-__all__ = ["run", "checks", "graph_of"]
+__all__ = ["run", "checks", "graph_of", "info"]
 
 def graph_of(entry: Any) -> str:
     """The SCM's graph from the entry's config, without loading the model (or torch)."""
-    from .model import scene_scm
+    from .scenes import scene_scm
 
     config = dict(entry.config or {})
     return scene_scm(config.get("scene", "pendulum"), float(config.get("sigma", 1.0))).graph()
+
+
+def info(entry: Any) -> dict[str, str]:
+    """What ``zoo info`` adds for a causal generator: its causal graph (torch-free)."""
+    return {"graph": graph_of(entry)}
 
 
 def run(context: Any) -> zoo_core.RunResult:
