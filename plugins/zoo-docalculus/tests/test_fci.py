@@ -193,6 +193,33 @@ def test_r10_even_without_latent_variables(monkeypatch):
     assert edges(oracle_pag(g)) != R10_PAG
 
 
+class Selected(MSeparation):
+    """m-separation with the selection variables always conditioned on."""
+
+    def __init__(self, graph: ADMG, observed: list[str], selected: list[str]) -> None:
+        super().__init__(graph, observed)
+        self.selected = selected
+
+    def pvalues(self, x, y, S) -> np.ndarray:
+        return np.array([float(m_separated(self.graph, [self.names[a]], [self.names[b]],
+                                           [self.names[s] for s in row] + self.selected))
+                         for a, b, row in zip(x.tolist(), y.tolist(), S.tolist())])
+
+
+def test_selection_bias_rules_r5_and_r6(monkeypatch):
+    # a - b - c - d - a, each neighbouring pair with a selected common child; a -> e
+    g = graph("a > S1, b > S1, b > S2, c > S2, c > S3, d > S3, d > S4, a > S4, a > e")
+    selected = ["S1", "S2", "S3", "S4"]
+    result = fci(Selected(g, list("abcde"), selected), list("abcde"))
+    # R5: the uncovered circle cycle a o-o b o-o c o-o d o-o a is undirected; R6: then a --o e
+    assert edges(result) == ["a -- b", "a -- d", "a -o e", "b -- c", "c -- d"]
+    assert "selection-bias" in check(result.marks, result.nodes)
+    monkeypatch.setattr(pag_module, "_r6", lambda *args: None)
+    assert "a o-o e" in edges(fci(Selected(g, list("abcde"), selected), list("abcde")))
+    monkeypatch.setattr(pag_module, "_r5", lambda *args: None)
+    assert edges(fci(Selected(g, list("abcde"), selected), list("abcde")))[0] == "a o-o b"
+
+
 COLOMBO_2012 = ("x4 > x1, x2 > x5, x3 > x2, x3 > x4, x2 > x6, x3 > x6, x4 > x6, x5 > x6, x1 = x2, x4 = x5")
 
 
