@@ -279,3 +279,27 @@ def test_zoo_eval_measures_against_the_exact_counterfactuals(zoo, tiny_entry):
             "no_abduction_mae_shadow_length"} <= set(metrics)
     # an untrained model cannot draw the scene: far below the no-abduction reference
     assert metrics["counterfactual_psnr"] < metrics["no_abduction_psnr"]
+
+
+@pytest.mark.slow  # 1,000 counterfactuals on the 64x64 model (about a minute)
+def test_zoo_eval_reproduces_the_shipped_models_metrics(zoo):
+    entry = zoo_core.get_entry("causal-pendulum")
+    code, out, err = zoo("eval", "causal-pendulum", "--num", "1000", "--json")
+    assert code == 0, err
+    measured = json.loads(out)["metrics"]
+    for key, metric in entry.metrics.items():
+        assert measured[key] == pytest.approx(metric.value, rel=1e-3, abs=1e-4), key
+    # the goals, on the shipped numbers
+    assert measured["counterfactual_psnr"] >= 30
+    for name in ("shadow_length", "shadow_position"):
+        assert measured[f"no_abduction_mae_{name}"] >= 3 * measured[f"counterfactual_mae_{name}"]
+
+
+def test_the_shipped_model_runs_its_contract(zoo, tmp_path):
+    out = tmp_path / "grid.png"
+    code, _, err = zoo("run", "causal-pendulum", "--do", "light_angle=1.2", "--num", "4", "--out", str(out))
+    assert code == 0, err
+    with Image.open(out) as image:
+        assert image.size == (2 * 64 + 3 * 2, 2 * 64 + 3 * 2)
+    code, out_text, err = zoo("info", "causal-pendulum")
+    assert code == 0 and f"graph:        {GRAPH}" in out_text

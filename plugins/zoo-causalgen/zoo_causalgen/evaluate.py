@@ -111,7 +111,7 @@ def evaluate_command(name: str, num: int, seed: int, device: str, weights: Path 
     model = zoo_core.load(name, device=device, weights=weights)
     metrics = evaluate(model, num, seed)
     if as_json:
-        click.echo(json.dumps({"model": name, "num": num, "seed": seed, "metrics": metrics}, indent=2))
+        click.echo(json.dumps({"model": name, "setup": {"num": num, "seed": seed}, "metrics": metrics}, indent=2))
         return
     for key, value in metrics.items():
         click.echo(f"{key:36s} {value:.4g}")

@@ -98,10 +98,11 @@ class SceneTask:
         return (f"# scene-causal-generator: {self.config.scene}\n\n"
                 f"A causal image generator for zoo (`zoo_causalgen`): the {self.config.scene} scene's SCM with a "
                 f"decoder and encoder learned from {self.train_size} exact renders.\n\n"
-                f"- recipe: `{self.recipe}`\n- config: `{asdict(self.config)}`\n"
+                f"- config: `{asdict(self.config)}`\n"
                 f"- best epoch {result.best_epoch} of {result.epochs}: {best} (held out: {len(self.val_images)} renders "
                 f"from another seed; val_psnr is the decoder's median PSNR in dB against the exact render)\n"
-                f"- wall time {result.seconds / 60:.1f} min, {result.images_per_second:.0f} images/s\n")
+                f"- wall time {result.seconds / 60:.1f} min, {result.images_per_second:.0f} images/s\n\n"
+                f"## Recipe\n\n```bash\n{self.recipe}\n```\n")
 
 
 class _Both(nn.Module):
