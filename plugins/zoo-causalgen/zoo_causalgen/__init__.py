@@ -70,6 +70,11 @@ def register_architectures(register):
         train="zoo_causalgen.train:train_command", evaluate="zoo_causalgen.evaluate:evaluate_command",
         verbs={"data": "zoo_causalgen.dataset:data_command"},
     ))
+    register(zoo_core.Architecture(
+        name="factor-regressor", task="encoder", target="zoo_causalgen.oracle:FactorRegressor",
+        description="reads a scene's factors from an image; trained on exact renders, the judge zoo eval uses",
+        train="zoo_causalgen.train:train_oracle_command",
+    ))
 
 
 @zoo_core.hookimpl
