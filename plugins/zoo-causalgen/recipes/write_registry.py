@@ -66,6 +66,14 @@ def how(key: str, setup: dict) -> str:
     if key.endswith("_exact"):
         return "the exact mean of light_angle " + ("given shadow_length = 12 (numerical integral)" if
                                                    key.startswith("given") else "under do(shadow_length = 12): its prior mean")
+    if key.startswith("discovery_"):
+        test = "Fisher-z" if key.endswith("fisherz") else "the G-test on 6 quantile bins per column"
+        what = {"same_graph": "1 if PC finds the same CPDAG on 5,000 factor rows read back (by pendulum-oracle) from "
+                              "generated images as on 5,000 true rows of the scene, else 0",
+                "edges_model": "edges PC finds on the 5,000 rows read back from generated images",
+                "edges_truth": "edges PC finds on 5,000 true rows of the scene"}
+        kind = next(k for k in what if key.startswith(f"discovery_{k}"))
+        return f"zoo eval NAME (same run): {what[kind]}; zoo-docalculus's PC with {test}, alpha 0.05"
     if key in ("given_light_mean", "do_light_mean"):
         how_ = "given shadow_length = 12" if key.startswith("given") else "under do(shadow_length = 12)"
         return judge + f"; mean light_angle of 1,000 images {how_}"
