@@ -7,7 +7,9 @@
 - MODEL-given-vs-do.png: top row given shadow_length = 12 (the light is inferred: low), bottom
   row do(shadow_length = 12) (the light is not: anywhere);
 - MODEL-counterfactual.png: per row a held-out unit: its image, the model's counterfactual
-  under do(light_angle = v), and the exact counterfactual render.
+  under do(light_angle = v), and the exact counterfactual render;
+- causal-fashion-counterfactual.png: per row a held-out garment, then do(scale = 0.5) and
+  do(scale = 1.0), each the model's counterfactual beside the exact one.
 """
 
 from __future__ import annotations
@@ -53,6 +55,32 @@ def main() -> None:
         triples += [exact[i:i + 1], counterfactual, truth_t]
     save_image(make_grid(torch.cat(triples), columns=3), args.out / f"{args.model}-counterfactual.png")
     print(f"wrote {args.out}/{args.model}-do-sweep.png, -given-vs-do.png, -counterfactual.png")
+    fashion_pictures(args.out)
+
+
+def fashion_pictures(out: Path, name: str = "causal-fashion") -> None:
+    """Per row a held-out garment: its image, then do(scale = 0.5) and do(scale = 1.0), each as
+    the model's counterfactual beside the exact one."""
+    from zoo_causalgen.dataset import draw
+    from zoo_causalgen.scenes import fashion
+
+    model = zoo_core.load(name, device="cpu")
+    size = model.config.image_size
+    factors, noise = draw("fashion", 8, 3, sigma=model.config.sigma, split="test")
+    garments, _ = fashion.garments("test")
+    index = noise["garment"].astype(np.int64)
+    exact = torch.from_numpy(fashion.render_batch(factors, garments[index], size)).permute(0, 3, 1, 2).float() / 127.5 - 1
+    tiles = []
+    for i in range(len(index)):
+        tiles.append(exact[i:i + 1])
+        for value in (0.5, 1.0):
+            tiles.append(model.counterfactual(exact[i:i + 1], {"scale": value}).images)
+            unit = {k: v[i:i + 1] for k, v in noise.items()}
+            truth = fashion.render_batch(fashion.true_intervention(unit, {"scale": value}, model.config.sigma),
+                                         garments[index[i:i + 1]], size)
+            tiles.append(torch.from_numpy(truth).permute(0, 3, 1, 2).float() / 127.5 - 1)
+    save_image(make_grid(torch.cat(tiles), columns=5), out / f"{name}-counterfactual.png")
+    print(f"wrote {out}/{name}-counterfactual.png")
 
 
 if __name__ == "__main__":

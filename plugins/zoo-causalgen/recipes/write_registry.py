@@ -21,6 +21,9 @@ MODELS = {
     "causal-pendulum": ("scene-causal-generator", "causal-generator",
                         "the pendulum scene's SCM (pendulum and light angles cause the shadow's length and "
                         "position) with a decoder and encoder learned from 64x64 renders"),
+    "causal-fashion": ("scene-causal-generator", "causal-generator",
+                       "a Fashion-MNIST garment (the image noise, 16 learned dimensions) scaled and dimmed by an "
+                       "SCM (class -> scale -> brightness), 32x32; do(scale) makes this very garment larger"),
     "pendulum-oracle": ("factor-regressor", "encoder",
                         "reads the pendulum scene's four factors from a 64x64 image (latents: the factors scaled "
                         "to [-1, 1]); trained on exact renders, the judge zoo eval causal-pendulum uses"),
@@ -36,8 +39,8 @@ def how(key: str, setup: dict) -> str:
     if key.startswith("read_mae_"):
         return base + f"; mean absolute error of {key[9:]} read back from the exact render"
     if key == "counterfactual_psnr":
-        return base + "; median PSNR of the counterfactual under do(light_angle = v), v from its prior, " \
-                      "against the exact counterfactual render"
+        return base + "; median PSNR of the counterfactual under do(light_angle = v) (fashion: do(scale = v)), " \
+                      "v from its support, against the exact counterfactual render"
     if key == "no_abduction_psnr":
         return base + "; the same for the exact renderer with the noise set to 0 (no abduction)"
     if key == "factual_psnr":
@@ -66,6 +69,19 @@ def how(key: str, setup: dict) -> str:
     if key.endswith("_exact"):
         return "the exact mean of light_angle " + ("given shadow_length = 12 (numerical integral)" if
                                                    key.startswith("given") else "under do(shadow_length = 12): its prior mean")
+    if key == "read_class_accuracy":
+        return base + "; fraction of garments whose class the encoder reads back (rounded) correctly"
+    if key == "class_kept":
+        return base + "; fraction of do(scale = v) counterfactuals zoo-gan's fashion-classifier puts in the " \
+                      "garment's own class"
+    if key == "class_kept_exact":
+        return base + "; the same for the exact counterfactual renders (the classifier's own ceiling)"
+    if key == "sample_fd":
+        return f"zoo eval NAME --num {num}: {num} samples vs {num} exact renders of test garments, Frechet " \
+               "distance in fashion-classifier's feature space (not Inception FID)"
+    if key == "sample_fd_floor":
+        return f"zoo eval NAME --num {num}: {num} exact renders of training garments vs the {num} test renders, " \
+               "the same distance: the best a model can expect"
     if key.startswith("discovery_"):
         test = "Fisher-z" if key.endswith("fisherz") else "the G-test on 6 quantile bins per column"
         what = {"same_graph": "1 if PC finds the same CPDAG on 5,000 factor rows read back (by pendulum-oracle) from "
@@ -101,7 +117,9 @@ def main() -> None:
             metrics = run_metrics(run, lambda key, setup: how(key, setup).replace("NAME", name), UNITS)
         entries[name] = release_entry(
             run, architecture=architecture, task=task, description=description,
-            plugin="zoo-causalgen", bundled=bundled, dataset="renders of zoo_causalgen.scenes.pendulum (exact, seeded)",
+            plugin="zoo-causalgen", bundled=bundled,
+            dataset=("Fashion-MNIST garments (Xiao et al. 2017, MIT) rendered by zoo_causalgen.scenes.fashion"
+                     if "fashion" in name else "renders of zoo_causalgen.scenes.pendulum (exact, seeded)"),
             recipe=training_recipe(run, where="2 shared CPU cores"), metrics=metrics)
     target = PACKAGE / "models.toml" if args.package else args.runs / "models.toml"
     write_fragment(target, entries, header="zoo-causalgen's models, written by recipes/write_registry.py.")

@@ -305,3 +305,35 @@ def test_the_shipped_model_runs_its_contract(zoo, tmp_path):
         assert image.size == (2 * 64 + 3 * 2, 2 * 64 + 3 * 2)
     code, out_text, err = zoo("info", "causal-pendulum")
     assert code == 0 and f"graph:        {GRAPH}" in out_text
+
+
+def test_a_fashion_model_keeps_the_garment_as_image_noise_and_refuses_do_on_its_class():
+    model = SceneCausalGenerator(SceneCausalGeneratorConfig(scene="fashion", image_size=16, channels=1, width=8,
+                                                            image_noise_dim=4)).eval()
+    samples = model.generate(3, seed=0, do={"scale": 0.9})
+    assert samples.images.shape == (3, 1, 16, 16) and samples.image_noise.shape == (3, 4)
+    assert np.all(samples.factors["scale"] == 0.9)
+    with pytest.raises(zoo_core.InputError, match="garment_class is a property of the image noise"):
+        model.generate(2, seed=0, do={"garment_class": 3})
+    result = model.counterfactual(samples.images, {"scale": 0.5})
+    assert result.image_noise.shape == (3, 4)  # the garment is read back, then drawn smaller
+    losses = model.training_losses(samples.images, model.scale({k: torch.as_tensor(v) for k, v in
+                                                                 samples.factors.items()}))
+    assert set(losses) == {"pixel", "factor", "kl"} and float(losses["kl"].detach()) >= 0
+
+
+@pytest.mark.slow  # 1,000 garments, their counterfactuals, samples and classifier features
+def test_zoo_eval_reproduces_the_fashion_models_metrics(zoo):
+    pytest.importorskip("zoo_gan")
+    from zoo_causalgen.scenes import fashion
+
+    try:
+        fashion.garments("test")
+    except zoo_core.ZooError:
+        pytest.skip("Fashion-MNIST (Debian's dataset-fashion-mnist) is not installed")
+    entry = zoo_core.get_entry("causal-fashion")
+    code, out, err = zoo("eval", "causal-fashion", "--num", "1000", "--json")
+    assert code == 0, err
+    measured = json.loads(out)["metrics"]
+    for key, metric in entry.metrics.items():
+        assert measured[key] == pytest.approx(metric.value, rel=1e-3, abs=1e-4), key

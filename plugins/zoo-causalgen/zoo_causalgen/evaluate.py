@@ -75,8 +75,8 @@ def evaluate(model: Any, num: int = 1000, seed: int = 0, oracle: Any = None) -> 
     from .dataset import draw
     from .scenes import pendulum
 
-    if model.config.scene != "pendulum":
-        raise InputError(f"zoo eval measures the pendulum scene so far, not {model.config.scene!r}")
+    if model.config.scene == "fashion":
+        return fashion_metrics(model, num, seed)
     sigma, size = model.config.sigma, model.config.image_size
     factors, noise = draw("pendulum", num, seed, sigma=sigma, split="test")
     exact = pendulum.render_batch(factors, size)
@@ -265,6 +265,8 @@ def evaluate_command(name: str, num: int, seed: int, device: str, weights: Path 
     if num <= 0:
         raise InputError(f"--num must be positive, got {num}")
     model = zoo_core.load(name, device=device, weights=weights)
+    if model.config.scene != "pendulum":
+        oracle = "none"  # the oracle reads the pendulum scene
     judge = None if oracle == "none" else zoo_core.load(oracle, device=device)
     if judge is not None and (judge.config.scene, judge.config.image_size) != (model.config.scene,
                                                                                model.config.image_size):
@@ -277,3 +279,55 @@ def evaluate_command(name: str, num: int, seed: int, device: str, weights: Path 
         return
     for key, value in metrics.items():
         click.echo(f"{key:36s} {value:.4g}")
+
+
+def fashion_metrics(model: Any, num: int = 1000, seed: int = 0) -> dict[str, float]:
+    """The fashion scene: held-out garments (the test split), do(scale = v) counterfactuals
+    against the exact ones, the class kept (zoo-gan's fashion-classifier), sample FD."""
+    import torch
+
+    import zoo_core
+    from zoo_core.metrics import frechet_distance
+
+    from .dataset import draw
+    from .scenes import fashion
+
+    sigma, size = model.config.sigma, model.config.image_size
+    factors, noise = draw("fashion", num, seed, sigma=sigma, split="test")
+    garments, _ = fashion.garments("test")
+    index = noise["garment"].astype(np.int64)
+    exact = fashion.render_batch(factors, garments[index], size)
+    images = torch.from_numpy(exact).permute(0, 3, 1, 2).float() / 127.5 - 1
+    metrics: dict[str, float] = {}
+    read, image_noise = model.read_factors(images)
+    metrics["read_class_accuracy"] = float(np.mean(np.rint(read["garment_class"]) == factors["garment_class"]))
+    for name in ("scale", "brightness"):
+        metrics[f"read_mae_{name}"] = float(np.mean(np.abs(read[name] - factors[name])))
+    metrics["render_psnr"] = float(np.median(_psnr(_uint8(model._render(factors, image_noise)), exact)))
+    rng = np.random.default_rng(seed + 17)
+    values = rng.uniform(*fashion.SCALE_SUPPORT, num)
+    counterfactual, truth = [], []
+    for i in range(num):
+        do = {"scale": float(values[i])}
+        counterfactual.append(_uint8(model.counterfactual(images[i:i + 1], do).images))
+        unit = {k: v[i:i + 1] for k, v in noise.items()}
+        truth.append(fashion.render_batch(fashion.true_intervention(unit, do, sigma), garments[index[i:i + 1]], size))
+    cf, true_cf = np.concatenate(counterfactual), np.concatenate(truth)
+    metrics["counterfactual_psnr"] = float(np.median(_psnr(cf, true_cf)))
+    metrics["factual_psnr"] = float(np.median(_psnr(exact, true_cf)))
+    as_tensor = lambda pixels: torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 127.5 - 1  # noqa: E731
+    try:
+        classifier = zoo_core.load("fashion-classifier", device="cpu")
+    except zoo_core.ZooError:
+        return metrics  # zoo-gan not installed: no class or feature-space metrics
+    labels = torch.from_numpy(factors["garment_class"].astype(np.int64))
+    metrics["class_kept"] = float((classifier.classify(as_tensor(cf)) == labels).float().mean())
+    metrics["class_kept_exact"] = float((classifier.classify(as_tensor(true_cf)) == labels).float().mean())
+    samples = model.generate(num, seed=seed + 1).images
+    train_units, train_noise = draw("fashion", num, seed + 2, sigma=sigma, split="train")
+    train_garments, _ = fashion.garments("train")
+    reference = fashion.render_batch(train_units, train_garments[train_noise["garment"].astype(np.int64)], size)
+    test_features = classifier.features_of(images)
+    metrics["sample_fd"] = frechet_distance(classifier.features_of(samples), test_features)
+    metrics["sample_fd_floor"] = frechet_distance(classifier.features_of(as_tensor(reference)), test_features)
+    return metrics

@@ -121,7 +121,8 @@ class SceneCausalGenerator(CausalGenerator):
         super().__init__(config)
         n = len(self.scm.factors)
         self.decoder = Decoder(n + config.image_noise_dim, config.channels, config.image_size, config.width)
-        self.encoder = Encoder(n + config.image_noise_dim, config.channels, config.image_size, config.width)
+        # the encoder reads the factors and, for image noise, its posterior mean and log-variance (a VAE)
+        self.encoder = Encoder(n + 2 * config.image_noise_dim, config.channels, config.image_size, config.width)
         # each factor's support, for scaling (plain numbers: nothing to load, safe on the meta device)
         self.ranges = [(max(m.support[0], -1e6), min(m.support[1], 1e6)) for m in self.scm.mechanisms]
 
@@ -168,5 +169,20 @@ class SceneCausalGenerator(CausalGenerator):
 
     def read(self, images: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
         out = self.encoder(images)
-        n = len(self.scm.factors)
-        return self.unscale(out[:, :n]), (out[:, n:] if self.image_noise_dim else None)
+        n, d = len(self.scm.factors), self.image_noise_dim
+        return self.unscale(out[:, :n]), (out[:, n:n + d] if d else None)  # image noise: the posterior mean
+
+    def training_losses(self, images: torch.Tensor, codes: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Decoder pixel MSE (from the true factors, and the image noise sampled from the encoder's
+        posterior), encoder factor MSE, and the posterior's KL to N(0, I) per pixel (0 without image noise)."""
+        out = self.encoder(images)
+        n, d = len(self.scm.factors), self.image_noise_dim
+        factor = ((out[:, :n] - codes) ** 2).mean()
+        code, kl = codes, images.new_zeros(())
+        if d:
+            mean, log_var = out[:, n:n + d], out[:, n + d:].clamp(-10, 10)
+            noise = mean + torch.randn_like(mean) * (0.5 * log_var).exp()
+            code = torch.cat([codes, noise], dim=1)
+            kl = 0.5 * (mean ** 2 + log_var.exp() - 1 - log_var).sum(dim=1).mean() / images[0].numel()
+        pixel = ((self.decoder(code) - images) ** 2).mean()
+        return {"pixel": pixel, "factor": factor, "kl": kl}

@@ -191,8 +191,14 @@ def checks(checks: Any) -> None:
         a, b = model.generate(2, seed=5), model.generate(2, seed=5)
         require(torch.equal(a.images, b.images), "generate() with the same seed gave different images")
 
+    def knob() -> Any:
+        """The first factor the model lets one intervene on (a root if it can be)."""
+        free = [m for m in scm.mechanisms if m.name not in model.not_intervenable]
+        require(bool(free), "the model lets no factor be intervened on")
+        return next((m for m in free if m.is_root), free[0])
+
     def intervention() -> None:
-        root = next(m for m in scm.mechanisms if m.is_root and m.name not in model.not_intervenable)
+        root = knob()
         low, high = root.support
         value = (low + high) / 2 if abs(high - low) < 1e6 else 0.0
         samples = model.generate(4, seed=1, do={root.name: value})
@@ -202,7 +208,7 @@ def checks(checks: Any) -> None:
 
     def counterfactual() -> None:
         images = model.generate(2, seed=2).images
-        root = next(m for m in scm.mechanisms if m.is_root and m.name not in model.not_intervenable)
+        root = knob()
         low, high = root.support
         value = (low + high) / 2 if abs(high - low) < 1e6 else 0.0
         result = model.counterfactual(images, {root.name: value})

@@ -30,11 +30,15 @@ def scene_renders(scene: str, num: int, seed: int, sigma: float, size: int) -> t
     """(images uint8 (N, H, W, C), factor values) of ``num`` draws of the scene's SCM from ``seed``."""
     import numpy as np
 
-    if scene != "pendulum":
-        raise InputError(f"--scene {scene}: only the pendulum scene can be trained so far")
+    rng = np.random.default_rng(seed)
+    if scene == "fashion":
+        from .scenes import fashion
+
+        values, noise = fashion.sample(rng, num, sigma, "train")
+        garments, _ = fashion.garments("train")
+        return fashion.render_batch(values, garments[noise["garment"].astype(np.int64)], size), values
     from .scenes import pendulum
 
-    rng = np.random.default_rng(seed)
     values, _ = pendulum.scm(sigma).sample(rng, num)
     return pendulum.render_batch(values, size), values
 
@@ -63,12 +67,15 @@ class SceneTask:
 
     def train_step(self, images: Any, codes: Any) -> dict[str, Any]:
         with self.ctx.autocast():
-            pixel, factor = self.net(images, codes)
-        loss = pixel.float() + factor.float()
+            pixel, factor, kl = self.net(images, codes)
+        loss = pixel.float() + factor.float() + kl.float()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        return {"pixel_mse": pixel.detach(), "factor_mse": factor.detach()}
+        shown = {"pixel_mse": pixel.detach(), "factor_mse": factor.detach()}
+        if self.config.image_noise_dim:
+            shown["kl"] = kl.detach()
+        return shown
 
     def validate(self) -> dict[str, float]:
         pixel_total = factor_total = 0.0
@@ -77,10 +84,12 @@ class SceneTask:
             for start in range(0, len(self.val_images), 250):
                 images = self.val_images[start:start + 250]
                 codes = self.val_codes[start:start + 250]
-                drawn = self.model.decoder(codes)
+                _, noise = self.model.read(images)  # the image noise's posterior mean, if any
+                drawn = self.model.decoder(codes if noise is None else torch.cat([codes, noise], dim=1))
                 per_image = ((drawn - images) ** 2).mean(dim=(1, 2, 3))
                 pixel_total += float(per_image.sum())
-                factor_total += float(((self.model.encoder(images) - codes) ** 2).mean(dim=1).sum())
+                read = self.model.encoder(images)[:, :codes.shape[1]]
+                factor_total += float(((read - codes) ** 2).mean(dim=1).sum())
                 psnrs.append(10 * torch.log10(4.0 / per_image.clamp_min(1e-12)))  # range 2: peak^2 = 4
         n = len(self.val_images)
         return {"val_loss": (pixel_total + factor_total) / n, "val_pixel_mse": pixel_total / n,
@@ -88,7 +97,9 @@ class SceneTask:
 
     def preview(self) -> Any:
         with torch.no_grad():
-            return self.model.decoder(self.val_codes[:64]).float()
+            _, noise = self.model.read(self.val_images[:64])
+            codes = self.val_codes[:64]
+            return self.model.decoder(codes if noise is None else torch.cat([codes, noise], dim=1)).float()
 
     def export(self) -> tuple[dict[str, Any], dict[str, Any]]:
         return self.model.state_dict(), asdict(self.config)
@@ -112,23 +123,25 @@ class _Both(nn.Module):
         super().__init__()
         self.inner = inner
 
-    def forward(self, images: torch.Tensor, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        pixel = ((self.inner.decoder(codes) - images) ** 2).mean()
-        factor = ((self.inner.encoder(images) - codes) ** 2).mean()
-        return pixel, factor
+    def forward(self, images: torch.Tensor, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        losses = self.inner.training_losses(images, codes)
+        return losses["pixel"], losses["factor"], losses["kl"]
 
 
 @click.command()
 @training_options(epochs=40, patience=4, batch_size=64, datasets=("scene",))
-@click.option("--scene", type=click.Choice(["pendulum"]), default="pendulum", show_default=True)
+@click.option("--scene", type=click.Choice(["pendulum", "fashion"]), default="pendulum", show_default=True)
 @click.option("--sigma", type=float, default=1.0, show_default=True, help="the scene's noise scale")
-@click.option("--image-size", type=int, default=64, show_default=True)
+@click.option("--image-size", type=int, default=None, help="default: the scene's (pendulum 64, fashion 32)")
+@click.option("--image-noise-dim", type=int, default=None,
+              help="size of the learned image noise (default: pendulum 0, fashion 16: the garment)")
 @click.option("--width", type=int, default=32, show_default=True, help="base channel count of both networks")
 @click.option("--train-size", type=int, default=20000, show_default=True, help="renders to train on")
 @click.option("--lr", type=float, default=1e-3, show_default=True)
-def train_command(out_dir: Path, dataset: str, data_dir: Path | None, scene: str, sigma: float, image_size: int,
-                  width: int, train_size: int, lr: float, epochs: int, patience: int, batch_size: int, seed: int,
-                  device: str, no_amp: bool, resume: bool, force: bool, quiet: bool, limit: int | None) -> None:
+def train_command(out_dir: Path, dataset: str, data_dir: Path | None, scene: str, sigma: float,
+                  image_size: int | None, image_noise_dim: int | None, width: int, train_size: int, lr: float,
+                  epochs: int, patience: int, batch_size: int, seed: int, device: str, no_amp: bool, resume: bool,
+                  force: bool, quiet: bool, limit: int | None) -> None:
     """Learn a scene's image mechanism (decoder and encoder) from exact renders of its SCM."""
     from zoo_core import ConfigError
     from zoo_core.training import fit, training_context
@@ -142,10 +155,16 @@ def train_command(out_dir: Path, dataset: str, data_dir: Path | None, scene: str
         raise InputError(f"--sigma must be >= 0, got {sigma}")
     if limit is not None:
         train_size = min(train_size, limit)
+    fashion = scene == "fashion"
+    image_size = image_size or (32 if fashion else 64)
+    image_noise_dim = (16 if fashion else 0) if image_noise_dim is None else image_noise_dim
+    if fashion and image_noise_dim < 1:
+        raise InputError("--image-noise-dim: the fashion scene's garment is image noise; give at least 1")
     try:
-        config = SceneCausalGeneratorConfig(scene=scene, sigma=sigma, image_size=image_size, width=width)
+        config = SceneCausalGeneratorConfig(scene=scene, sigma=sigma, image_size=image_size, width=width,
+                                            channels=1 if fashion else 3, image_noise_dim=image_noise_dim)
     except ConfigError as exc:
-        raise InputError(f"--image-size/--width: {exc}") from None
+        raise InputError(f"--image-size/--width/--image-noise-dim: {exc}") from None
     with training_context(device, amp=not no_amp) as ctx:
         probe = SceneCausalGenerator(config)
 
