@@ -482,6 +482,7 @@ def _latent_linear_data(seed: int, rows: int) -> tuple[list[str], np.ndarray]:
     return names, X[:, [all_names.index(n) for n in names]]
 
 
+@pytest.mark.slow  # causal-learn on seven data sets (~8 s)
 def test_same_pag_as_causal_learn_on_the_example_and_on_seeded_graphs():
     pytest.importorskip("causallearn")
     X = np.loadtxt(EXAMPLE, delimiter=",", skiprows=1)
