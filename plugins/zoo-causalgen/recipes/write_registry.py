@@ -50,8 +50,11 @@ def how(key: str, setup: dict) -> str:
     if key.startswith("no_abduction_mae_"):
         return base + f"; the same for {key[17:]} without abduction (noise set to 0)"
     judge = "zoo eval NAME --num {num}: read back from generated images by pendulum-oracle".format(num=num)
+    if key.startswith("oracle_r2_") and key.endswith("_in_window"):
+        return base + f"; R^2 of pendulum-oracle's read-out of {key[10:-10]} from the exact held-out renders " \
+                      "whose shadow lies wholly inside the window"
     if key.startswith("oracle_r2_"):
-        return base + f"; R^2 of pendulum-oracle's read-out of {key[10:]} from the exact renders (first 200)"
+        return base + f"; R^2 of pendulum-oracle's read-out of {key[10:]} from the exact held-out renders"
     if key.startswith("do_mae_"):
         return judge + f"; under do({key[7:]} = v), 5 values x 200 images: mean absolute error of the read-out from v"
     if key.startswith("mechanism_residual_"):
