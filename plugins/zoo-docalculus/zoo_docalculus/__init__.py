@@ -42,36 +42,31 @@ DO_CALCULUS_OPTIONS = (
     Option("on", help="the variables (comma-separated) the --rule step deletes or exchanges"),
 )
 
-PC_OPTIONS = (
-    Option("data", type="path", required=True, help="a CSV file, one column per variable"),
-    Option("alpha", type="float", default=0.05, help="significance level of the independence tests"),
-    Option("test", type="choice", choices=("auto", "fisherz", "gsq", "chisq"), default="auto",
-           help="independence test: fisherz (continuous), gsq or chisq (discrete); auto picks by the data"),
-    Option("depth", type="int", help="largest conditioning set size (default: no cap)"),
-    Option("orientation", type="choice", choices=("conservative", "majority"), default="majority",
-           help="how unshielded colliders are decided, both order-independent"),
-    Option("weight-column", help="a CSV column giving each row's weight (discrete data only)"),
-    Option("categorical", help="CSV columns (comma-separated) to read as categories (discrete), e.g. a column "
-                               "mixing numbers and text; text columns are categories anyway"),
-    Option("out", type="path", help="write the CPDAG here: .png (a picture), .dot or .json"),
-)
 
-FCI_OPTIONS = (
-    Option("data", type="path", required=True, help="a CSV file, one column per variable"),
-    Option("alpha", type="float", default=0.05, help="significance level of the independence tests"),
-    Option("test", type="choice", choices=("auto", "fisherz", "gsq", "chisq"), default="auto",
-           help="independence test: fisherz (continuous), gsq or chisq (discrete); auto picks by the data"),
-    Option("depth", type="int", help="largest conditioning set size (default: no cap)"),
-    Option("orientation", type="choice", choices=("conservative", "majority"), default="majority",
-           help="how colliders and discriminating paths are decided, both order-independent"),
-    Option("weight-column", help="a CSV column giving each row's weight (discrete data only)"),
-    Option("categorical", help="CSV columns (comma-separated) to read as categories (discrete), e.g. a column "
-                               "mixing numbers and text; text columns are categories anyway"),
+def _discovery_options(colliders: str, graph: str, extra: tuple = ()) -> tuple:
+    """The options PC and FCI share (data, tests, orientation rule), their own, then --out."""
+    return (
+        Option("data", type="path", required=True, help="a CSV file, one column per variable"),
+        Option("alpha", type="float", default=0.05, help="significance level of the independence tests"),
+        Option("test", type="choice", choices=("auto", "fisherz", "gsq", "chisq"), default="auto",
+               help="independence test: fisherz (continuous), gsq or chisq (discrete); auto picks by the data"),
+        Option("depth", type="int", help="largest conditioning set size (default: no cap)"),
+        Option("orientation", type="choice", choices=("conservative", "majority"), default="majority",
+               help=f"how {colliders} decided, both order-independent"),
+        Option("weight-column", help="a CSV column giving each row's weight (discrete data only)"),
+        Option("categorical", help="CSV columns (comma-separated) to read as categories (discrete), e.g. a column "
+                                   "mixing numbers and text; text columns are categories anyway"),
+        *extra,
+        Option("out", type="path", help=f"write the {graph} here: .png (a picture), .dot or .json"),
+    )
+
+
+PC_OPTIONS = _discovery_options("unshielded colliders are", "CPDAG")
+FCI_OPTIONS = _discovery_options("colliders and discriminating paths are", "PAG", (
     Option("treatment", help="with --outcome: is the effect of these columns (comma-separated) identifiable "
                              "by adjustment from the PAG?"),
     Option("outcome", help="the outcome columns (comma-separated) for --treatment"),
-    Option("out", type="path", help="write the PAG here: .png (a picture), .dot or .json"),
-)
+))
 
 
 @zoo_core.hookimpl
