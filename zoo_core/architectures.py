@@ -22,14 +22,16 @@ __all__ = ["Architecture", "Option", "import_object", "NAME"]
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _TASK = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 _TARGET = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
-_OPTION_TYPES = ("str", "int", "float", "bool", "path", "choice")
+_OPTION_TYPES = ("str", "int", "float", "bool", "path", "data", "choice")
 
 
 @dataclass(frozen=True)
 class Option:
     """One extra ``zoo run`` option an architecture accepts (``--name VALUE``).
 
-    ``type`` is one of str, int, float, bool (a flag), path, choice (with ``choices``).
+    ``type`` is one of str, int, float, bool (a flag), path, data, choice (with ``choices``).
+    ``data`` is a path on the command line; from Python it also takes an in-memory value
+    (a pandas DataFrame, a mapping of arrays), passed to the model as it is.
     The value reaches the model's ``run_options`` as a keyword named like the option with
     dashes turned into underscores.
     """

@@ -249,6 +249,8 @@ def _coerce_one(option: Option | Argument, value: Any, *, flag: str) -> Any:
     if kind == "path":
         if isinstance(value, (str, os.PathLike)):
             return Path(value)
+    elif kind == "data":  # a file, or data already in memory (a DataFrame, a mapping of arrays)
+        return Path(value) if isinstance(value, (str, os.PathLike)) else value
     elif kind == "int":
         if isinstance(value, int) and not isinstance(value, bool):
             return value

@@ -23,7 +23,7 @@ from .output import emit_json
 __all__ = ["run_command", "model_command"]
 
 _CLICK_TYPES = {"str": click.STRING, "int": click.INT, "float": click.FLOAT,
-                "path": click.Path(path_type=Path)}
+                "path": click.Path(path_type=Path), "data": click.Path(path_type=Path)}
 
 
 def _click_option(option: Option) -> click.Option:
