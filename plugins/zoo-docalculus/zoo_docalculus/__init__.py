@@ -17,9 +17,10 @@ FCI_EXAMPLE = Path(__file__).parent / "examples" / "fci-example.csv"
 
 ZOO_PLUGIN_API = 2
 
-_GRAPH = Option("graph", required=True,
-                help="a causal diagram: inline 'Z -> X; X -> Y; X <-> Y', or a .json/.txt file")
-_DATA = Option("data", type="path", help="a CSV file whose columns are named after the graph's nodes")
+_GRAPH = Option("graph", help="a causal diagram: inline 'Z -> X; X -> Y; X <-> Y', or a .json/.txt file "
+                              "(or build one with --covariates)")
+_DATA = Option("data", type="data", help="a CSV (or .dta/.parquet) file whose columns are named after the graph's "
+                                         "nodes; from Python also a pandas DataFrame or a dict of arrays")
 
 DO_CALCULUS_OPTIONS = (
     _GRAPH,
@@ -29,8 +30,26 @@ DO_CALCULUS_OPTIONS = (
     Option("weight-column", help="a CSV column giving each row's weight (counts or exact probabilities)"),
     Option("categorical", help="CSV columns (comma-separated) to read as categories, e.g. a column mixing "
                                "numbers and text; text columns are categories anyway"),
-    Option("bootstrap", type="int", default=200, help="bootstrap replicates for the standard error (0: none)"),
-    Option("seed", type="int", default=0, help="seed of the bootstrap"),
+    Option("estimator", type="choice", choices=("auto", "aipw", "ipw", "matching", "regression", "linear", "plug-in"),
+           default="auto", help="auto: the exact plug-in on discrete data, else aipw (doubly robust, cross-fitted); "
+                                "ipw, matching (back-door, discrete treatment), regression (g-formula), linear, "
+                                "plug-in (discrete table)"),
+    Option("learner", type="choice", choices=("auto", "linear", "logistic", "boosting", "forest"), default="auto",
+           help="nuisance models (scikit-learn): auto is a super learner of linear, boosting and forest"),
+    Option("target", type="choice", choices=("ate", "att", "atc"), default="ate",
+           help="the effect on everyone, on the treated (the contrast's first value) or on the controls"),
+    Option("covariates", help="instead of --graph: these columns (comma-separated, or 'all' others) cause "
+                              "--treatment and --outcome, and --treatment causes --outcome"),
+    Option("effect-modifiers", help="columns (comma-separated) to report conditional effects for (DR-learner)"),
+    Option("folds", type="int", default=5, help="cross-fitting folds"),
+    Option("trim", type="float", default=0.01, help="drop units whose propensity is below this (or above 1 - it)"),
+    Option("match-on", type="choice", choices=("propensity", "covariates"), default="propensity",
+           help="matching distance: the propensity score's logit, or Mahalanobis on the covariates"),
+    Option("neighbours", type="int", default=1, help="matching: neighbours per unit (with replacement)"),
+    Option("plot", type="path", help="write propensity overlap and covariate balance to FILE.png"),
+    Option("bootstrap", type="int", help="bootstrap replicates (plug-in: default 200; flexible estimators: "
+                                         "refits each time, interval from the influence function otherwise)"),
+    Option("seed", type="int", default=0, help="seed of the folds and the bootstrap"),
     Option("dsep", help="test m-separation, e.g. 'A, B _||_ C | D, E'"),
     Option("adjustment-sets", type="bool", help="list the minimal back-door adjustment sets of --treatment on --outcome"),
     Option("backdoor", help="check whether these variables (comma-separated) satisfy the back-door criterion"),
@@ -74,7 +93,7 @@ def register_architectures(register):
     register(zoo_core.Architecture(
         name="do-calculus", task="causal-analyzer", target="zoo_docalculus.analyzer:DoCalculus",
         description="ID/IDC identification with hedge witnesses, m-separation, Pearl's rules, "
-                    "adjustment sets, plug-in estimation with bootstrap",
+                    "adjustment sets, effect estimation (plug-in, doubly robust, IPW, matching, front-door)",
         options=DO_CALCULUS_OPTIONS,
         example={"graph": "X -> M; M -> Y; X <-> Y", "query": "P(Y | do(X))"},  # the front-door formula
     ))

@@ -62,13 +62,27 @@ class DoCalculus(CausalAnalyzer):
         graph.check_names(query.variables, "--query")
         return identify(graph, list(query.outcomes), list(query.treatments), list(query.conditions))
 
-    def estimate(self, graph: ADMG | str | Path, query: Query | Contrast | str, data: str | Path, *,
-                 weight_column: str | None = None, bootstrap: int = 200, seed: int = 0,
-                 categorical: str | list[str] | None = None) -> Estimate:
-        """Identify ``query`` and estimate it from the CSV file ``data``; ``categorical`` names
-        columns read as categories (a list, or comma-separated)."""
-        from .estimate import MAX_LEVELS, estimate_discrete, estimate_linear
-        from .table import read_table
+    def estimate(self, graph: ADMG | str | Path, query: Query | Contrast | str, data: Any, *,
+                 weight_column: str | None = None, bootstrap: int | None = None, seed: int = 0,
+                 categorical: str | list[str] | None = None, estimator: str = "auto", learner: Any = None,
+                 target: str = "ate", folds: int = 5, trim: float = 0.01,
+                 effect_modifiers: str | list[str] | None = None, match_on: str = "propensity",
+                 neighbours: int = 1, plot: str | Path | None = None) -> Estimate:
+        """Identify ``query`` and estimate it from ``data``: a CSV/.dta/.parquet path, a pandas
+        DataFrame or a mapping of column -> values; ``categorical`` names columns read as
+        categories (a list, or comma-separated).
+
+        ``estimator``: ``auto`` (the exact plug-in on all-discrete data, else ``aipw``),
+        ``aipw``, ``ipw``, ``matching``, ``regression``, ``linear`` or ``plug-in``; which apply
+        depends on the identified estimand (see ``zoo_docalculus.effects``). ``learner``: a
+        name (auto, linear, logistic, boosting, forest), a scikit-learn estimator, or
+        ``{"outcome": ..., "propensity": ...}``. ``target``: ate, att or atc. ``bootstrap``:
+        replicates (the plug-in's default is 200; the flexible estimators' intervals come from
+        the influence function unless it is given)."""
+        from .effects import EffectOptions, estimate_effect
+        from .estimate import MAX_LEVELS, estimate_discrete
+        from .frames import load_table
+        from .table import parse_columns
 
         graph = _graph(graph)
         parsed = parse_query_or_contrast(query) if isinstance(query, str) else query
@@ -76,9 +90,20 @@ class DoCalculus(CausalAnalyzer):
         ident = self.identify(graph, first)
         if not ident.identifiable:
             raise InputError(f"--query: {first} is not identifiable on this graph, so no data can estimate it")
-        table = read_table(data, weight_column=weight_column, categorical=categorical)
+        options = EffectOptions(estimator=estimator, learner=learner, target=target, folds=folds, trim=trim, seed=seed,
+                                bootstrap=bootstrap or 0, effect_modifiers=parse_columns(effect_modifiers),
+                                match_on=match_on, neighbours=neighbours, plot=None)
+        options.check()
+        if plot is not None:
+            from .effect_plot import check_plot_path
+
+            options.plot = check_plot_path(plot)
+        table = load_table(data, weight_column=weight_column, categorical=categorical)
         needed = graph.sort({v for q in _queries(parsed) for v in q.variables})
         table.require(needed)
+        if estimator == "plug-in":
+            return estimate_discrete(ident, parsed, table, bootstrap=200 if bootstrap is None else bootstrap,
+                                     seed=seed, warn=_warn)
         # a continuous confounder of a discrete treatment and outcome also calls for regression
         assert ident.estimand is not None
         mentioned = {v for term in prob_terms(ident.estimand) for v in term.heads | term.given}
@@ -86,9 +111,24 @@ class DoCalculus(CausalAnalyzer):
         rows = table.present(columns)
         # categories (text, or --categorical) are never continuous: too many is the discrete path's error
         continuous = [v for v in columns if not table.is_categorical(v) and len(set(table.cells[v][rows])) > MAX_LEVELS]
-        if continuous:
-            return estimate_linear(graph, parsed, table, warn=_warn)
-        return estimate_discrete(ident, parsed, table, bootstrap=bootstrap, seed=seed, warn=_warn)
+        if estimator == "auto" and (not continuous or not first.expectation):
+            if continuous and not first.expectation:
+                from .estimate import estimate_linear
+
+                return estimate_linear(graph, parsed, table, warn=_warn)  # raises the advice for P(...) queries
+            return estimate_discrete(ident, parsed, table, bootstrap=200 if bootstrap is None else bootstrap,
+                                     seed=seed, warn=_warn)
+        if weight_column is not None:
+            if estimator not in ("auto", "linear"):
+                raise InputError(f"--weight-column: --estimator {estimator} takes one row per unit; use --estimator "
+                                 "linear, or plug-in on discrete data, for weighted (count) tables")
+            from .estimate import estimate_linear
+
+            result = estimate_linear(graph, parsed, table, warn=_warn)
+            result.notes.append("weighted rows (--weight-column): linear adjustment, the one continuous-data estimator "
+                                "that takes row weights; give one row per unit for the flexible estimators")
+            return result
+        return estimate_effect(graph, ident, parsed, table, options, _warn)
 
     def separated(self, graph: ADMG | str | Path, statement: str) -> bool:
         """m-separation, e.g. ``"A, B _||_ C | D"``."""
@@ -119,24 +159,34 @@ class DoCalculus(CausalAnalyzer):
 
     # -- zoo run ------------------------------------------------------------------------------
 
-    def analyze(self, graph: str, query: str | None = None, latex: bool = False, data: Path | None = None,
-                weight_column: str | None = None, bootstrap: int = 200, seed: int = 0, dsep: str | None = None,
+    def analyze(self, graph: str | None = None, query: str | None = None, latex: bool = False, data: Any = None,
+                weight_column: str | None = None, bootstrap: int | None = None, seed: int = 0, dsep: str | None = None,
                 adjustment_sets: bool = False, backdoor: str | None = None, front_door: str | None = None,
                 treatment: str | None = None,
                 outcome: str | None = None, max_sets: int = 100, rule: str | None = None,
-                on: str | None = None, categorical: str | None = None) -> AnalysisResult:
+                on: str | None = None, categorical: str | None = None, covariates: str | None = None,
+                estimator: str = "auto", learner: Any = None, target: str = "ate", folds: int = 5,
+                trim: float = 0.01, effect_modifiers: str | None = None, match_on: str = "propensity",
+                neighbours: int = 1, plot: Path | None = None) -> AnalysisResult:
         # --backdoor "" asks about the empty set, so a given option is one that is not None
         modes = [name for name, given in (("--rule", rule), ("--dsep", dsep), ("--adjustment-sets", adjustment_sets or None),
                                            ("--backdoor", backdoor), ("--front-door", front_door)) if given is not None]
         if len(modes) > 1:
             raise InputError(f"{' and '.join(modes)}: ask one question per run")
+        if covariates is not None:
+            graph, query = self._shorthand(graph, query, data, treatment, outcome, covariates, categorical, weight_column)
+        elif graph is None:
+            raise InputError("--graph is required (or, to adjust for every covariate, --treatment T --outcome Y "
+                             "--covariates all --data FILE)")
+        elif data is not None and query is None and not modes and treatment and outcome:
+            query = self._default_query(data, treatment, outcome, categorical, weight_column)
         if not modes and query is None:
             raise InputError("nothing to answer: give --query, --dsep, --adjustment-sets, --backdoor, --front-door or --rule")
         if data is not None and (modes or query is None):
             raise InputError("--data estimates a --query; the other questions are answered from the graph alone")
         if categorical is not None and data is None:
             raise InputError("--categorical names columns of --data; give --data too")
-        if bootstrap < 0:
+        if bootstrap is not None and bootstrap < 0:
             raise InputError("--bootstrap must be 0 or more")
         if seed < 0:  # numpy's generator takes none
             raise InputError(f"--seed {seed}: must be 0 or more")
@@ -169,10 +219,60 @@ class DoCalculus(CausalAnalyzer):
                    f"for {', '.join(xs)} -> {', '.join(ys)}"
             return AnalysisResult({key: ok, "treatment": xs, "outcome": ys, "variables": zs}, text)
         assert query is not None
-        return self._query(admg, query, latex, data, weight_column, bootstrap, seed, categorical)
+        estimation = dict(estimator=estimator, learner=learner, target=target, folds=folds, trim=trim,
+                          effect_modifiers=effect_modifiers, match_on=match_on, neighbours=neighbours, plot=plot)
+        if data is None:
+            defaults = {"estimator": "auto", "learner": "auto", "target": "ate", "folds": 5, "trim": 0.01,
+                        "match_on": "propensity", "neighbours": 1}
+            given = [f"--{k.replace('_', '-')}" for k, v in estimation.items() if v is not None and v != defaults.get(k)]
+            if given:
+                raise InputError(f"{', '.join(given)}: estimation options need --data")
+        return self._query(admg, query, latex, data, weight_column, bootstrap, seed, categorical, estimation)
 
-    def _query(self, graph: ADMG, text: str, latex: bool, data: Path | None, weight_column: str | None,
-               bootstrap: int, seed: int, categorical: str | None = None) -> AnalysisResult:
+    def _shorthand(self, graph: str | None, query: str | None, data: Any, treatment: str | None, outcome: str | None,
+                   covariates: str, categorical: str | None, weight_column: str | None) -> tuple[str, str]:
+        """--covariates: the graph 'each covariate -> treatment and -> outcome, treatment -> outcome'."""
+        from .frames import load_table
+        from .table import parse_columns
+
+        if graph is not None:
+            raise InputError("--covariates builds the graph (each covariate -> treatment and outcome); give it or "
+                             "--graph, not both")
+        if not treatment or not outcome or data is None:
+            raise InputError("--covariates needs --treatment T, --outcome Y and --data FILE")
+        table = load_table(data, weight_column=weight_column, categorical=categorical)
+        (t,), (y,) = parse_names(treatment, "--treatment"), parse_names(outcome, "--outcome")
+        table.require([t, y])
+        names = [c for c in table.names if c not in (t, y)] if covariates.strip() == "all" \
+            else parse_columns(covariates)
+        table.require(names)
+        if t in names or y in names:
+            raise InputError("--covariates: leave the treatment and the outcome out of the covariates")
+        def q(name: str) -> str:
+            return name if name.replace("_", "a").isalnum() else f'"{name}"'
+        # covariates may depend on each other in any way: a bidirected edge between each pair says
+        # so without claiming a direction (and without the independence a graph with none would claim)
+        edges = [f"{q(c)} -> {q(t)}; {q(c)} -> {q(y)}" for c in names] + [f"{q(t)} -> {q(y)}"]
+        edges += [f"{q(c)} <-> {q(d)}" for i, c in enumerate(names) for d in names[i + 1:]]
+        return "; ".join(edges), query or self._default_query(table, t, y, categorical, weight_column)
+
+    def _default_query(self, data: Any, treatment: str, outcome: str, categorical: str | None,
+                       weight_column: str | None) -> str:
+        """E[Y | do(T=high)] - E[Y | do(T=low)] for a treatment with two values."""
+        from .frames import load_table
+
+        table = load_table(data, weight_column=weight_column, categorical=categorical)
+        (t,), (y,) = parse_names(treatment, "--treatment"), parse_names(outcome, "--outcome")
+        table.require([t, y])
+        _, levels = table.discrete(t, table.present([t]))
+        if len(levels) != 2:
+            raise InputError(f"--treatment {t}: has {len(levels)} values, not two; give --query "
+                             f"'E[{y} | do({t}=a)] - E[{y} | do({t}=b)]' to say which contrast")
+        return f"E[{y} | do({t}={levels[1]})] - E[{y} | do({t}={levels[0]})]"
+
+    def _query(self, graph: ADMG, text: str, latex: bool, data: Any, weight_column: str | None,
+               bootstrap: int | None, seed: int, categorical: str | None = None,
+               estimation: dict[str, Any] | None = None) -> AnalysisResult:
         parsed = parse_query_or_contrast(text)
         queries = _queries(parsed)
         for q in queries:
@@ -201,7 +301,7 @@ class DoCalculus(CausalAnalyzer):
                 raise InputError(f"--data: {_p_form(queries[0])} is not identifiable on this graph "
                                  "(no amount of data estimates it); run without --data to see the hedge")
             estimate = self.estimate(graph, parsed, data, weight_column=weight_column, bootstrap=bootstrap, seed=seed,
-                                     categorical=categorical)
+                                     categorical=categorical, **(estimation or {}))
             result.update(estimate.to_dict())
             if "value" not in result:
                 result["value"] = None
@@ -255,7 +355,8 @@ def _p_form(query: Query) -> str:
 def _estimate_text(shown: str, estimate: Estimate) -> str:
     lines = []
     if estimate.value is not None:
-        line = f"{shown} = {estimate.value:.6g}"
+        target = f" [{estimate.target.upper()}]" if estimate.target else ""
+        line = f"{shown}{target} = {estimate.value:.6g}"
         if estimate.std_error is not None:
             line += f" (std. error {estimate.std_error:.3g}"
             if estimate.interval:
@@ -271,4 +372,60 @@ def _estimate_text(shown: str, estimate: Estimate) -> str:
     lines.append(f"  {estimate.method}; {estimate.rows_used} rows" +
                  (f", {estimate.rows_dropped} dropped for missing values" if estimate.rows_dropped else ""))
     lines += [f"  note: {n}" for n in estimate.notes]
+    if estimate.potential_outcomes:
+        lines.append("  potential outcome means: " + ", ".join(f"{k}: {v:.6g}" for k, v in estimate.potential_outcomes.items()
+                                                              if v is not None))
+    lines += _diagnostics_text(estimate.diagnostics or {})
+    for block in estimate.conditional or []:
+        if block["kind"] == "levels":
+            for g in block["groups"]:
+                lines.append(f"  effect at {block['modifier']}={g['value']}: {g['effect']:.4g} "
+                             f"[{g['interval'][0]:.4g}, {g['interval'][1]:.4g}] ({g['rows']} rows)")
+        else:
+            lines.append(f"  effect change per unit of {block['modifier']}: {block['slope']:.4g} "
+                         f"(std. error {block['slope_std_error']:.3g}); at its quartiles: " +
+                         ", ".join(f"{p['value']:.4g}: {p['effect']:.4g}" for p in block["at_quartiles"]))
     return "\n".join(lines)
+
+
+def _diagnostics_text(d: dict[str, Any]) -> list[str]:
+    """The diagnostics as a few lines under the estimate."""
+    lines = []
+    ov = d.get("overlap")
+    if ov:
+        arms = "; ".join(f"{a['arm']}: {a['rows']} rows, propensity {a['propensity_min']:.3g}-{a['propensity_max']:.3g}, "
+                         f"{a['effective_rows']:.0f} effective" for a in ov["arms"])
+        lines.append(f"  overlap: {arms}; {ov['rows_trimmed']} rows trimmed (--trim {ov['trim']:g})")
+    bal = d.get("balance")
+    if bal:
+        before = max(abs(b["smd_before"]) for b in bal)
+        after = max((abs(b["smd_after"]) for b in bal if b["smd_after"] == b["smd_after"]), default=float("nan"))
+        lines.append(f"  balance: largest |standardized mean difference| {before:.3f} before weighting, {after:.3f} after")
+    lin = d.get("linear")
+    if lin and "value" in lin:
+        text = f"  linear adjustment for comparison: {lin['value']:.6g}"
+        if lin.get("interval"):
+            text += f" [{lin['interval'][0]:.4g}, {lin['interval'][1]:.4g}]"
+        mis = d.get("misspecification") or {}
+        if mis.get("flagged") is not None:
+            text += " - disagrees: the linear model is misspecified" if mis["flagged"] else " - agrees"
+        lines.append(text)
+    flex = d.get("flexible")
+    if flex:
+        text = f"  flexible (aipw) for comparison: {flex['value']:.6g}"
+        if flex.get("interval"):
+            text += f" [{flex['interval'][0]:.4g}, {flex['interval'][1]:.4g}]"
+        lines.append(text)
+    sens = d.get("sensitivity", {}).get("e_value")
+    if sens:
+        text = f"  sensitivity: E-value {sens['point']:.3g}"
+        if "interval" in sens:
+            text += f" (interval limit {sens['interval']:.3g})"
+        rv = d.get("sensitivity_linear")
+        if rv:
+            text += f"; linear robustness value {rv['rv']:.1%}"
+        lines.append(text)
+    if d.get("plot"):
+        lines.append(f"  wrote {d['plot']}")
+    lines += [f"  warning: {w}" for w in d.get("warnings", [])]
+    return lines

@@ -44,10 +44,24 @@ class Estimate:
     rows_used: int = 0
     rows_dropped: int = 0
     notes: list[str] = field(default_factory=list)
+    estimator: str = "plug-in"  # the --estimator that produced it
+    target: str | None = None  # ate, att or atc (flexible estimators)
+    potential_outcomes: dict[str, float | None] | None = None  # E[Y(a)], E[Y(b)] over the target
+    conditional: list[dict[str, Any]] | None = None  # effects by --effect-modifiers
+    diagnostics: dict[str, Any] | None = None  # overlap, balance, linear, misspecification, sensitivity
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"std_error": _clean(self.std_error), "method": self.method,
+                                "estimator": self.estimator,
                                 "rows_used": self.rows_used, "rows_dropped": self.rows_dropped}
+        if self.target is not None:
+            data["target"] = self.target
+        if self.potential_outcomes is not None:
+            data["potential_outcomes"] = {k: _clean(v) for k, v in self.potential_outcomes.items()}
+        if self.conditional is not None:
+            data["conditional"] = _json_safe(self.conditional)
+        if self.diagnostics is not None:
+            data["diagnostics"] = _json_safe(self.diagnostics)
         if self.value is not None:
             data = {"value": _clean(self.value), **data}
         if self.interval is not None:
@@ -57,6 +71,21 @@ class Estimate:
         if self.notes:
             data["notes"] = self.notes
         return data
+
+
+def _json_safe(value: Any) -> Any:
+    """Diagnostics as JSON: numpy numbers to Python, non-finite floats to None."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return _clean(float(value))
+    return value
 
 
 def _clean(value: float | None) -> float | None:
@@ -371,7 +400,7 @@ def estimate_linear(graph: ADMG, query: Query | Contrast, table: Table, *,
         spread = (centred * w[:, None]).T @ centred / w.sum()
         variance += float(coef[2:] @ spread @ coef[2:]) / w.sum()
     se = float(math.sqrt(max(0.0, variance)))
-    result = Estimate(value, se, [value - 1.96 * se, value + 1.96 * se],
+    result = Estimate(value, se, [value - 1.96 * se, value + 1.96 * se], estimator="linear",
                       method=f"linear regression of {outcome} on {treatment}"
                              + (f" adjusting for {', '.join(adjust)} (a minimal back-door set)" if adjust else ""),
                       rows_used=len(y), rows_dropped=dropped)
