@@ -33,7 +33,7 @@ from .backdoor import TARGETS, EffectNumbers, estimate_arms, estimate_continuous
 from .diagnostics import balance, e_value, misspecification, overlap, robustness_value, warnings_for
 from .graph import ADMG
 from .identify import Identification
-from .learners import resolve_learners
+from .learners import fitting_threads, resolve_learners, thread_limit
 from .query import Contrast, Query
 from .table import Table
 
@@ -191,7 +191,18 @@ def _separation(X: np.ndarray, labels: list[str], rows1: np.ndarray, rows0: np.n
 
 def estimate_effect(graph: ADMG, ident: Identification, parsed: Query | Contrast, table: Table,
                     options: EffectOptions, warn: Callable[[str], None]) -> Any:
-    """The flexible estimate of ``parsed`` (an ``Estimate``), following ``plan_for``."""
+    """The flexible estimate of ``parsed`` (an ``Estimate``), following ``plan_for``; the
+    learners use the threads ``fitting_threads()`` allows (recorded in the diagnostics)."""
+    threads = fitting_threads()
+    with thread_limit(threads):
+        result = _estimate_effect(graph, ident, parsed, table, options, warn)
+    if result.diagnostics is not None:
+        result.diagnostics["threads"] = threads
+    return result
+
+
+def _estimate_effect(graph: ADMG, ident: Identification, parsed: Query | Contrast, table: Table,
+                     options: EffectOptions, warn: Callable[[str], None]) -> Any:
     from .estimate import Estimate, estimate_linear
 
     options.check()
@@ -351,7 +362,7 @@ def estimate_effect(graph: ADMG, ident: Identification, parsed: Query | Contrast
             raise InputError(diagnostics.get("linear", {}).get("error", "linear adjustment does not apply here"))
         flexible_options = EffectOptions(**{**options.__dict__, "estimator": "aipw", "plot": None, "effect_modifiers": []})
         try:
-            flexible = estimate_effect(graph, ident, parsed, table, flexible_options, lambda m: None)
+            flexible = _estimate_effect(graph, ident, parsed, table, flexible_options, lambda m: None)
             diagnostics["flexible"] = {"value": flexible.value, "std_error": flexible.std_error,
                                        "interval": flexible.interval, "estimator": "aipw"}
             diagnostics["misspecification"] = misspecification((flexible.value, flexible.std_error),
