@@ -74,10 +74,10 @@ def test_plugin_whose_hook_raises_contributes_nothing(toy, site, zoo):
 def test_incompatible_plugin_api_is_reported_not_loaded(site, zoo):
     good(site, "zoo-future", "zoo_future", arch="future-arch", model="future-model")
     init = site.root / "zoo_future" / "__init__.py"
-    init.write_text(init.read_text().replace("ZOO_PLUGIN_API = 1", "ZOO_PLUGIN_API = 3"))
+    init.write_text(init.read_text().replace("ZOO_PLUGIN_API = 1", "ZOO_PLUGIN_API = 4"))
     code, out, err = zoo("plugins")
     assert code == 0
-    assert "incompatible" in out and "targets plugin API 3; this zoo-core supports plugin API 2" in out
+    assert "incompatible" in out and "targets plugin API 4; this zoo-core supports plugin API 3" in out
     assert "future-arch" not in get_catalogue().architectures
 
 

@@ -35,6 +35,7 @@ if _typing.TYPE_CHECKING:
     from .hookspecs import hookimpl
     from .interfaces import Autoencoder, Encoder, Generator, ImageToImage, Model
     from .loading import build, load_weights
+    from .outputs import OutputPlan, Outputs
     from .plugins import PLUGIN_API, warn
     from .registry import Metric, ModelEntry, Weights
     from .running import RunContext, RunResult, clear_model_cache, run
@@ -48,6 +49,7 @@ _LAZY = {
     "Model": "interfaces", "Generator": "interfaces", "Encoder": "interfaces", "Autoencoder": "interfaces",
     "ImageToImage": "interfaces",
     "build": "loading", "load_weights": "loading",
+    "Outputs": "outputs", "OutputPlan": "outputs",
     "PLUGIN_API": "plugins", "warn": "plugins",
     "Metric": "registry", "ModelEntry": "registry", "Weights": "registry",
     "run": "running", "RunContext": "running", "RunResult": "running", "clear_model_cache": "running",
@@ -76,6 +78,8 @@ __all__ = [
     "ModelEntry",
     "ModelUnavailableError",
     "Option",
+    "OutputPlan",
+    "Outputs",
     "PluginError",
     "RegistryError",
     "RunContext",

@@ -35,10 +35,12 @@ if TYPE_CHECKING:
 __all__ = ["PLUGIN_API", "SUPPORTED_PLUGIN_APIS", "ENTRY_POINT_GROUP", "PluginInfo", "Catalogue", "get_catalogue",
            "reset", "warn", "canonical_distribution"]
 
-#: The plugin API this zoo-core implements; plugins declare ``ZOO_PLUGIN_API = 2``.
-#: API 2 added the ``register_tasks`` hook; API 1 plugins (without it) keep working.
-PLUGIN_API = 2
-SUPPORTED_PLUGIN_APIS = frozenset({1, 2})
+#: The plugin API this zoo-core implements; plugins declare ``ZOO_PLUGIN_API = 3``.
+#: API 2 added the ``register_tasks`` hook; API 3 the output service (``Task(outputs=...)``,
+#: ``RunContext.plan_outputs``) and the standard options the core adds to a task. API 1 and 2
+#: plugins (which declare those options themselves) keep working.
+PLUGIN_API = 3
+SUPPORTED_PLUGIN_APIS = frozenset({1, 2, 3})
 ENTRY_POINT_GROUP = "zoo"
 _HOOKS = ("register_tasks", "register_architectures", "register_models", "register_commands")
 #: Hooks a plugin may implement only from this plugin API on.

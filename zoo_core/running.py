@@ -29,6 +29,7 @@ from .registry import ModelEntry, close_names
 from .task import Argument, Task, merged_options, own_option_names, resolve
 
 if TYPE_CHECKING:
+    from .outputs import OutputPlan
     from .plugins import Catalogue
 
 __all__ = ["RunContext", "RunResult", "run", "clear_model_cache", "MAX_CACHED_MODELS", "check_options", "process_shard"]
@@ -159,7 +160,7 @@ class RunContext:
             if torch.cuda.is_available():
                 device = f"cuda:{local % torch.cuda.device_count()}"
         kwargs: dict[str, Any] = {}
-        if self.task.weights:
+        if self.task.loads_weights():
             kwargs = {"device": device or "auto", "dtype": dtype or "float32", "weights": weights}
         key = self._cache_key(kwargs)
         model = _CACHE.get(key) if self.cache and key else None
@@ -171,8 +172,8 @@ class RunContext:
         return model
 
     def _cache_key(self, kwargs: Mapping[str, Any]) -> tuple[str, ...] | None:
-        if not self.task.weights:
-            return ("analyzer", self.entry.name, self.entry.source, repr(sorted(self.entry.config.items())))
+        if not self.task.loads_weights():
+            return ("built", self.entry.name, self.entry.source, repr(sorted(self.entry.config.items())))
         from .devices import resolve_device, resolve_dtype
 
         weights = kwargs.get("weights")
@@ -210,11 +211,32 @@ class RunContext:
         if seed is not None:
             record["seed"] = int(seed)
         model = self._model
-        if model is not None and self.task.weights and hasattr(model, "device"):
+        if model is not None and self.task.loads_weights() and hasattr(model, "device"):
             record["device"] = str(model.device)
             record["dtype"] = str(model.dtype).replace("torch.", "")
         record["seconds"] = round(seconds, 4)
         return record
+
+    def plan_outputs(self, *, count: int | None = None, inputs: Sequence[Path] = (),
+                     names: Sequence[str] | None = None, single: bool = False) -> OutputPlan:
+        """Check where this run writes, before the model is loaded; write only through the plan.
+
+        Reads ``--out``, ``--out-dir``, ``--force`` and ``--skip-existing`` (the options a
+        task's ``Outputs`` declares). ``--out-dir`` holds ``count`` numbered files
+        (``00000.png``...), or one per input named after it (``photo.jpg`` -> ``photo.png``),
+        or the given ``names``. ``inputs`` are never written over, even with ``--force``.
+        ``single=True``: ``--out`` is the one output of one input (refused with several
+        inputs, or with ``--out-dir``). Raises ``InputError`` for anything the run may not do.
+        """
+        from .outputs import IMAGE_FORMATS, OutputPlan
+
+        options = self.options
+        declared = self.task.outputs
+        return OutputPlan.make(out=options.get("out"), out_dir=options.get("out_dir"),
+                               force=bool(options.get("force")), skip_existing=bool(options.get("skip_existing")),
+                               count=count, inputs=inputs, names=names, single=single,
+                               suffixes=declared.suffixes if declared is not None else tuple(IMAGE_FORMATS),
+                               progress=self.progress, label=self.entry.name)
 
     @property
     def progress_enabled(self) -> bool:

@@ -19,12 +19,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .architectures import Option, import_object
+from .devices import DTYPES
 from .errors import PluginError
+from .outputs import Outputs
 
 if TYPE_CHECKING:
     from .architectures import Architecture
 
-__all__ = ["Task", "Argument", "Verb", "TASKS", "TASK_NAME", "resolve", "RegisteredTasks", "merged_options"]
+__all__ = ["Task", "Argument", "Verb", "TASKS", "TASK_NAME", "resolve", "RegisteredTasks", "merged_options",
+           "LOADING_OPTIONS", "standard_options"]
 
 #: Task names: lower-case words joined by dashes, e.g. ``image-to-image``.
 TASK_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
@@ -95,8 +98,12 @@ class Task:
             conformance checks of a model of this task (``zoo_core.testing.conformance``).
         pipeline_tag: the Hub's ``pipeline_tag`` for model cards (``zoo export``).
         verbs: commands beyond ``run`` (see ``Verb``).
-        weights: whether models of this task load safetensors weights (causal analyzers do not).
+        weights: whether models of this task load safetensors weights (causal analyzers do
+            not); such a task gets ``--device``, ``--dtype`` and ``--weights`` from the core.
         torch_free: whether models of this task must import without torch (checked by the kit).
+        outputs: what the task's runs write (``zoo_core.Outputs``): the core then adds
+            ``--out``/``--out-dir``/``--force``/``--skip-existing`` and the runner writes through
+            ``RunContext.plan_outputs``, which keeps zoo's file-safety guarantees.
         scaffold: a folder with ``model.py.tmpl``, ``test.py.tmpl`` and ``scaffold.toml`` for
             ``zoo new-plugin --kind NAME`` (see ``zoo_core/scaffold``), or None.
         default_outputs: a function ``(model_name, options) -> dict`` of the output options the
@@ -122,6 +129,7 @@ class Task:
     scaffold: str | None = None
     default_outputs: Callable[[str, Mapping[str, Any]], dict[str, Any]] | None = None
     info: str | Callable[..., Any] | None = None
+    outputs: Outputs | None = None
     plugin: str = field(default="", compare=False)  # distribution name, set by the core
 
     def __post_init__(self) -> None:
@@ -145,6 +153,12 @@ class Task:
             for option in self.options:
                 if not isinstance(option, Option):
                     raise PluginError(f"task {self.name!r}: options must be zoo_core.Option, got {option!r}")
+        if self.outputs is not None and not isinstance(self.outputs, Outputs):
+            raise PluginError(f"task {self.name!r}: outputs must be zoo_core.Outputs, got {self.outputs!r}")
+
+    def loads_weights(self) -> bool:
+        """Whether models of this task load safetensors weights (and so take --device, --dtype, --weights)."""
+        return bool(self.weights)
 
     def run_options(self, architecture: Architecture | None = None) -> list[Option]:
         """The options the task gives a model of ``architecture`` (before the architecture's own)."""
@@ -197,13 +211,36 @@ class RegisteredTasks(Sequence[str]):
         return f"TASKS{self._names()!r}"
 
 
+#: The options the core gives every task that loads weights (``Task.loads_weights()``).
+LOADING_OPTIONS = (
+    Option("device", default="auto", help="auto, cpu, cuda, cuda:N or mps"),
+    Option("dtype", type="choice", choices=DTYPES, default="float32", help="floating-point precision"),
+    Option("weights", type="path", help="use this .safetensors file instead of the registry's weights"),
+)
+
+
+def standard_options(task: Task) -> list[Option]:
+    """The options the core adds to a task: those its ``outputs`` declare, then the loading ones."""
+    options = task.outputs.options() if task.outputs is not None else []
+    return [*options, *(LOADING_OPTIONS if task.loads_weights() else ())]
+
+
+def task_options(task: Task, architecture: Architecture | None) -> list[Option]:
+    """The task's own options, then the core's standard ones it does not declare itself
+    (an API 2 task that declares ``--device`` keeps its own)."""
+    own = task.run_options(architecture)
+    names = {o.name for o in own}
+    return [*own, *(o for o in standard_options(task) if o.name not in names)]
+
+
 def merged_options(task: Task, architecture: Architecture | None) -> list[Option]:
     """Every option ``zoo run`` accepts for a model of ``task`` and ``architecture``.
 
-    The task's options, then the architecture's own (an own option named like a task option
-    is dropped: the task's wins), then ``--json``, which every task has.
+    The task's options and the standard ones the core adds (outputs, loading), then the
+    architecture's own (an own option named like a task option is dropped: the task's wins),
+    then ``--json``, which every task has.
     """
-    common = task.run_options(architecture)
+    common = task_options(task, architecture)
     taken = {o.name for o in common} | {JSON_OPTION.name}
     own = [o for o in (architecture.options if architecture else ()) if o.name not in taken]
     return [*common, *own, JSON_OPTION]
@@ -211,7 +248,7 @@ def merged_options(task: Task, architecture: Architecture | None) -> list[Option
 
 def own_option_names(task: Task, architecture: Architecture) -> set[str]:
     """Python names of the architecture's own options that reach the model's methods."""
-    core = {o.name for o in task.run_options(architecture)} | {JSON_OPTION.name}
+    core = {o.name for o in task_options(task, architecture)} | {JSON_OPTION.name}
     return {o.name.replace("-", "_") for o in architecture.options if o.name not in core}
 
 

@@ -94,9 +94,8 @@ def model_command(entry: ModelEntry, arch: Architecture, task: Task) -> click.Co
                  or k in {a.name for a in task.arguments} or k == "json"}
         _run(entry, task, typed)
 
-    usage = " ".join(f"[{a.name.upper()}]..." if a.multiple else f"[{a.name.upper()}]" for a in task.arguments)
-    return _ModelCommand(f"zoo run {entry.name}", params=params, callback=callback,
-                         options_metavar="[OPTIONS]" + (f" {usage}" if usage else ""),
+    # click adds the positional arguments to the usage line itself ("[INPUTS]...")
+    return _ModelCommand(f"zoo run {entry.name}", params=params, callback=callback, options_metavar="[OPTIONS]",
                          help=f"{entry.description}\n\nTask: {task.name}; architecture: {arch.name} ({arch.plugin}).")
 
 

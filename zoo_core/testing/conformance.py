@@ -35,7 +35,7 @@ from typing import Any
 
 from ..architectures import Architecture, Option
 from ..plugins import Catalogue, PluginInfo, get_catalogue
-from ..task import Task, resolve
+from ..task import Task, resolve, task_options
 from .task_checks import CheckFailed, ModelChecks, require
 
 __all__ = ["Report", "check_plugin", "check_architecture", "tiny_weights", "CHECKS", "ModelChecks",
@@ -327,7 +327,7 @@ def check_architecture(name: str, config: Mapping[str, Any] | Any | None = None,
 
 def _check_options(report: Report, subject: str, arch: Architecture, task: Task, cls: Any) -> None:
     def options() -> None:
-        core = {o.name for o in task.run_options(arch)} | {"json"}
+        core = {o.name for o in task_options(task, arch)} | {"json"}
         methods = [getattr(cls, m) for m in task.option_methods if hasattr(cls, m)]
         for option in arch.options:
             _require(isinstance(option, Option), f"{option!r} is not a zoo_core.Option")
@@ -344,7 +344,7 @@ def _check_options(report: Report, subject: str, arch: Architecture, task: Task,
                 _require(_accepts(method, keyword), f"--{option.name}: {method.__qualname__}() takes no "
                                                     f"{keyword!r} keyword, but zoo run passes it")
         for key in arch.example:
-            known = {o.name.replace("-", "_") for o in [*task.run_options(arch), *arch.options]}
+            known = {o.name.replace("-", "_") for o in [*task_options(task, arch), *arch.options]}
             _require(key.replace("-", "_") in known, f"example option {key!r} is not an option of {arch.name}")
 
     report.run(subject, "options", options)

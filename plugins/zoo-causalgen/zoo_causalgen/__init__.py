@@ -12,7 +12,7 @@ from typing import Any, Mapping
 import zoo_core
 from zoo_core import Option
 
-ZOO_PLUGIN_API = 2  # register_tasks
+ZOO_PLUGIN_API = 3  # Task(outputs=...): the core adds --out, --out-dir, --force, --skip-existing, --device...
 
 OPTIONS = (
     Option("do", help="interventions, e.g. 'light_angle=1.2, shadow_length=8'"),
@@ -20,15 +20,13 @@ OPTIONS = (
     Option("num", type="int", default=16, help="number of images to generate"),
     Option("seed", type="int", default=0, help="random seed; the same seed gives the same images"),
     Option("graph", type="bool", default=False, help="print the model's causal graph (do-calculus syntax) and stop"),
-    Option("out", type="path", help="write one grid image here (.png); for a counterfactual of one image, that image"),
-    Option("out-dir", type="path", help="write one file per image: 00000.png... (counterfactuals: the inputs' names)"),
-    Option("force", type="bool", default=False, help="overwrite output files that exist already (never the inputs)"),
-    Option("device", default="auto", help="auto, cpu, cuda, cuda:N or mps"),
-    Option("dtype", type="choice", choices=("float32", "float16", "bfloat16"), default="float32",
-           help="floating-point precision"),
-    Option("weights", type="path", help="use this .safetensors file instead of the registry's weights"),
 )
 
+#: What a run writes; the core adds the output options and keeps zoo's file-safety promises.
+OUTPUTS = zoo_core.Outputs(
+    out="write one grid image here (.png, .jpg or .webp); for a counterfactual of one image, that image",
+    out_dir="write one file per image: 00000.png... (counterfactuals: the inputs' names)",
+)
 
 
 def _default_outputs(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -52,6 +50,7 @@ CAUSAL_GENERATOR = zoo_core.Task(
     verbs=(zoo_core.Verb("data", help="write a scene's images and their factors and exogenous noise (factors.csv)",
                          by="model"),),
     default_outputs=_default_outputs,
+    outputs=OUTPUTS,
     info="zoo_causalgen.task:info",  # zoo info shows the graph
 )
 
