@@ -325,3 +325,14 @@ def test_a_plugin_left_out_by_zoo_plugins_is_not_called_missing(toy, zoo, monkey
     assert code == 1 and "left out by ZOO_PLUGINS" in err and "pip install" not in err
     code, _, err = zoo("list")
     assert "pip install zoo-docalculus" not in err
+
+
+def test_train_and_evaluate_are_verbs_and_the_api_2_spelling_still_works():
+    from zoo_core import Architecture, PluginError
+
+    old = Architecture("a", task="generator", target="m:C", train="m:train", evaluate="m:evaluate")
+    new = Architecture("a", task="generator", target="m:C", verbs={"train": "m:train", "eval": "m:evaluate"})
+    assert old.verbs == new.verbs == {"train": "m:train", "eval": "m:evaluate"}
+    assert (new.train, new.evaluate) == ("m:train", "m:evaluate")  # what `zoo train` / `zoo eval` dispatch to
+    with pytest.raises(PluginError, match="train= and verbs\\['train'\\] name different commands"):
+        Architecture("a", task="generator", target="m:C", train="m:one", verbs={"train": "m:two"})

@@ -100,7 +100,7 @@ def load(name: str, *, device: str | torch.device | None = "auto", dtype: str | 
     entry = catalogue.registry.get(name)
     arch = runnable_architecture(entry, catalogue)
     cls = model_class(arch, catalogue)
-    if not catalogue.task(arch.task).weights:
+    if not catalogue.task(arch.task).loads_weights():
         if weights is not None:
             raise InputError(f"{name} is a {arch.task}; it takes no --weights")
         try:

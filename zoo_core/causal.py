@@ -26,7 +26,6 @@ class CausalAnalyzer(abc.ABC):
     ``Architecture`` declares (``--graph`` becomes ``graph=...``). It must not import torch.
     """
 
-    task: ClassVar[str] = "causal-analyzer"
     config_class: ClassVar[type | None] = None
 
     def __init__(self, config: Any = None) -> None:

@@ -77,7 +77,7 @@ def templates_for(kind: str) -> Templates:
         return Templates(folder=folder, summary=words["summary"], arch_suffix=words["arch_suffix"],
                          class_suffix=words["class_suffix"], module=words.get("module", "model"),
                          run_example=words["run_example"], architecture_extra=words.get("architecture_extra", ""),
-                         weights=task.weights)
+                         weights=task.loads_weights())
     except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"--kind {kind}: the scaffold of task {kind!r} ({task.plugin}) in {folder} is broken: "
                          f"{type(exc).__name__}: {exc}") from None

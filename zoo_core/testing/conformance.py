@@ -422,7 +422,7 @@ def _check_model(report: Report, subject: str, arch: Architecture, task: Task, c
         _check_options(report, subject, arch, task, cls)
     built = _config_round_trip(report, subject, getattr(cls, "config_class", None), config)
     checks = _task_checks(task)
-    if not task.weights:
+    if not task.loads_weights():
         try:
             model = cls.from_config(built)
         except Exception as exc:  # noqa: BLE001
@@ -497,7 +497,7 @@ def tiny_weights(architecture: str, path: str | os.PathLike[str], config: Mappin
     catalogue = get_catalogue()
     arch = catalogue.architecture(architecture)
     cls = model_class(arch, catalogue)
-    if not catalogue.task(arch.task).weights:
+    if not catalogue.task(arch.task).loads_weights():
         raise ValueError(f"architecture {architecture!r} is a {arch.task}; it has no weights")
     model = _random_model(cls, build_config(cls.config_class, config if config is not None else {}))
     path = Path(path)

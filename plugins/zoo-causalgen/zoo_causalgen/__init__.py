@@ -66,13 +66,13 @@ def register_architectures(register):
         name="scene-causal-generator", task="causal-generator", target="zoo_causalgen.model:SceneCausalGenerator",
         description="a scene's SCM (pendulum, Fashion-MNIST garments) with a FiLM + coordinate-ramp decoder and a CoordConv encoder "
                     "learned from its renders",
-        train="zoo_causalgen.train:train_command", evaluate="zoo_causalgen.evaluate:evaluate_command",
-        verbs={"data": "zoo_causalgen.dataset:data_command"},
+        verbs={"train": "zoo_causalgen.train:train_command", "eval": "zoo_causalgen.evaluate:evaluate_command",
+               "data": "zoo_causalgen.dataset:data_command"},
     ))
     register(zoo_core.Architecture(
         name="factor-regressor", task="encoder", target="zoo_causalgen.oracle:FactorRegressor",
         description="reads a scene's factors from an image; trained on exact renders, the judge zoo eval uses",
-        train="zoo_causalgen.train:train_oracle_command",
+        verbs={"train": "zoo_causalgen.train:train_oracle_command"},
     ))
 
 
