@@ -31,7 +31,7 @@ def list_models(pattern: str | None = None, task: str | None = None) -> list[Mod
 
 def get_entry(name: str) -> ModelEntry:
     """The validated registry entry called ``name`` (``UnknownModelError`` if none)."""
-    return get_catalogue().registry.get(name)
+    return get_catalogue().entry(name)
 
 
 def model_status(entry: ModelEntry, catalogue: Catalogue | None = None) -> dict[str, Any]:
@@ -97,7 +97,7 @@ def load(name: str, *, device: str | torch.device | None = "auto", dtype: str | 
         >>> images = model.sample(16, seed=0)  # (16, 1, 32, 32) in [-1, 1]
     """
     catalogue = get_catalogue()
-    entry = catalogue.registry.get(name)
+    entry = catalogue.entry(name)
     arch = runnable_architecture(entry, catalogue)
     cls = model_class(arch, catalogue)
     if not catalogue.task(arch.task).loads_weights():

@@ -352,7 +352,7 @@ def prepare(name: str, arguments: Sequence[Any], options: Mapping[str, Any], *, 
     from .plugins import get_catalogue
 
     catalogue = catalogue or get_catalogue()
-    entry = catalogue.registry.get(name)
+    entry = catalogue.entry(name)
     architecture = runnable_architecture(entry, catalogue)
     task = catalogue.task(architecture.task)
     checked = check_options(entry, task, architecture, options)

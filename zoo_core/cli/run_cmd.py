@@ -116,7 +116,7 @@ def run_command(ctx: click.Context, name: str | None, args: tuple[str, ...]) -> 
                    "options NAME takes; 'zoo list' lists the models.")
         return
     catalogue = get_catalogue()
-    entry = catalogue.registry.get(name)
+    entry = catalogue.entry(name)
     arch = runnable_architecture(entry, catalogue)
     task = catalogue.task(arch.task)
     model_command(entry, arch, task).main(args=list(args), prog_name=f"zoo run {name}", standalone_mode=False)

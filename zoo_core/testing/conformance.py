@@ -49,6 +49,8 @@ MAX_PIXELS = 128 * 128
 #: Every check the kit runs, by the name its failures carry.
 CHECKS = {
     "plugin loads": "the entry point imports, declares a supported ZOO_PLUGIN_API and its hooks succeed",
+    "registrations used": "every task, architecture and model it registers is used: no name also claimed by "
+                          "zoo-core or another plugin, no architecture of a task nobody registers",
     "no torch on import": "importing the entry point (and the module of a model of a torch-free task, such as a "
                           "causal analyzer) does not import torch",
     "interface": "the architecture's task is registered, and its class imports and subclasses the task's interface",
@@ -195,10 +197,14 @@ def check_plugin(name: str, *, configs: Mapping[str, Mapping[str, Any]] | None =
     info = _find_plugin(catalogue, name)
     subject = info.distribution
     report = Report()
-    if info.status != "ok":
+    if info.failed:
         report.fail(subject, "plugin loads", f"{info.status}: {info.error}")
         return report
     report.passed.append((subject, "plugin loads"))
+    for problem in info.problems:  # a name it registers that the core or another plugin also claims...
+        report.fail(subject, "registrations used", problem)
+    if not info.problems:
+        report.passed.append((subject, "registrations used"))
 
     probes = [] if info.builtin else [(subject, info.module.partition(":")[0])]
     for arch_name in info.architectures:
