@@ -89,7 +89,7 @@ def test_run_classifies_and_the_library_gives_the_same_document(classify, zoo, i
     assert [p["classes"][0] for p in document["predictions"]] == ["dark", "bright"]
     assert document["run"]["model"] == "brightness-demo" and document["run"]["weights"] == "bundled"
     result = zoo_core.run("brightness-demo", images / "night.png", images / "day.png")
-    expected = result.to_json()
+    expected = result.to_dict()
     for doc in (document, expected):
         doc["run"].pop("seconds")
     assert expected == document

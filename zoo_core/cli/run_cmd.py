@@ -75,7 +75,7 @@ def _run(entry: ModelEntry, task: Task, values: dict[str, Any]) -> None:
         context = prepare(entry.name, positional, given, progress=None)
         result = execute(context)
     if as_json:
-        emit_json(result.to_json())
+        emit_json(result.to_dict())
     else:
         _print(result)
 

@@ -175,7 +175,7 @@ def test_generate_under_do_and_given_writes_files_and_json(zoo, tiny_entry, tmp_
             assert image.size == (16, 16) and image.mode == "RGB"
     # the same seed gives the same document; the grid is the default output
     again = zoo_core.run(tiny_entry, do="light_angle=1.2", given="shadow_length=8", num=3, seed=7, device="cpu")
-    assert [s["factors"] for s in again.to_json()["samples"]] == [s["factors"] for s in doc["samples"]]
+    assert [s["factors"] for s in again.to_dict()["samples"]] == [s["factors"] for s in doc["samples"]]
 
 
 def test_counterfactual_of_input_images_keeps_their_names(zoo, tiny_entry, tmp_path):

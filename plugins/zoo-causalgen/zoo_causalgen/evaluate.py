@@ -222,7 +222,7 @@ def _pc_edges(rows: dict[str, np.ndarray], test: str, bins: int) -> set[str]:
             writer = csv.writer(handle)
             writer.writerow(names)
             writer.writerows(zip(*columns))
-        found = zoo_core.run("pc", data=path, test=test).to_json()
+        found = zoo_core.run("pc", data=path, test=test).to_dict()
     return ({f"{a} -> {b}" for a, b in found["directed"]} | {f"{a} -- {b}" for a, b in found["undirected"]})
 
 
