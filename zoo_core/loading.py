@@ -98,11 +98,11 @@ def build(architecture: str | type[Model], config: Mapping[str, Any] | Any | Non
     from .config import build_config
 
     if isinstance(architecture, str):
-        from .api import model_class
         from .plugins import get_catalogue
 
-        arch = get_catalogue().architecture(architecture)
-        cls, name = model_class(arch), arch.name
+        catalogue = get_catalogue()
+        arch = catalogue.architecture(architecture)
+        cls, name = catalogue.model_class(arch), arch.name
     else:
         cls, name = architecture, getattr(architecture, "__name__", str(architecture))
     if not (isinstance(cls, type) and issubclass(cls, Model)):

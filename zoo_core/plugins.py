@@ -137,6 +137,18 @@ class Catalogue:
         except KeyError:
             raise UnknownArchitectureError(f"no installed plugin provides architecture {name!r}") from None
 
+    def model_class(self, arch: Architecture) -> type[Any]:
+        """Import ``arch``'s model class and check it subclasses its task's interface."""
+        task = self.task(arch.task)
+        interface = task.interface_class()
+        cls = arch.load_class()
+        if not (isinstance(cls, type) and issubclass(cls, interface)):
+            where = f"{interface.__module__}.{interface.__qualname__}".replace("zoo_core.interfaces.", "zoo_core.") \
+                .replace("zoo_core.causal.", "zoo_core.")
+            raise PluginError(f"architecture {arch.name!r} ({arch.plugin}): {arch.target} must subclass "
+                              f"{where} for task {arch.task!r}")
+        return cls
+
     def entry(self, name: str) -> ModelEntry:
         """The registry entry called ``name``. When there is none and a plugin failed to load, the
         ``UnknownModelError`` names the plugin that would provide it (found in the registry files

@@ -474,16 +474,23 @@ def _bind_arguments(entry: ModelEntry, task: Task, values: Sequence[Any]) -> dic
     return bound
 
 
-def prepare(name: str, arguments: Sequence[Any], options: Mapping[str, Any], *, cache: bool = True,
-            progress: bool | None = None, catalogue: Catalogue | None = None) -> RunContext:
-    """The ``RunContext`` for a run of model ``name`` (checks everything, loads nothing)."""
+def resolve_model(name: str, catalogue: Catalogue | None = None) -> tuple[ModelEntry, Architecture, Task]:
+    """The entry, architecture and task that run model ``name``, looked up once; errors say
+    what is unknown, unavailable or which plugin to install."""
     from .api import runnable_architecture
     from .plugins import get_catalogue
 
     catalogue = catalogue or get_catalogue()
     entry = catalogue.entry(name)
     architecture = runnable_architecture(entry, catalogue)
-    task = catalogue.task(architecture.task)
+    return entry, architecture, catalogue.task(architecture.task)
+
+
+def prepare(name: str | tuple[ModelEntry, Architecture, Task], arguments: Sequence[Any], options: Mapping[str, Any],
+            *, cache: bool = True, progress: bool | None = None, catalogue: Catalogue | None = None) -> RunContext:
+    """The ``RunContext`` for a run of model ``name`` (checks everything, loads nothing); ``name``
+    may be what ``resolve_model`` found already (the CLI looks the model up once)."""
+    entry, architecture, task = resolve_model(name, catalogue) if isinstance(name, str) else name
     checked = check_options(entry, task, architecture, options)
     own = own_option_names(task, architecture)
     scratch: list[Any] = []
