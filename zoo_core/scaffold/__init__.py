@@ -74,9 +74,12 @@ def templates_for(kind: str) -> Templates:
     folder = _folder(task.scaffold)
     try:
         words = tomllib.loads((folder / "scaffold.toml").read_text())
+        extra = words.get("architecture_extra", "")
+        if extra and not extra.startswith("\n"):  # TOML drops the newline that opens a multi-line string
+            extra = "\n" + extra
         return Templates(folder=folder, summary=words["summary"], arch_suffix=words["arch_suffix"],
                          class_suffix=words["class_suffix"], module=words.get("module", "model"),
-                         run_example=words["run_example"], architecture_extra=words.get("architecture_extra", ""),
+                         run_example=words["run_example"], architecture_extra=extra,
                          weights=task.loads_weights())
     except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"--kind {kind}: the scaffold of task {kind!r} ({task.plugin}) in {folder} is broken: "
