@@ -259,11 +259,18 @@ class Outputs:
         out_dir: help of ``--out-dir``, one file per sample or per input; None: no folder output.
         suffixes: the file names ``--out`` may end in (images by default: .png, .jpg, .jpeg,
             .webp); e.g. ``(".safetensors",)`` for latents, ``(".json",)`` for a document.
+        default: a function ``(model_name, options) -> dict`` of the output options ``zoo run``
+            fills in when the user gave none (``{"out": Path(f"{name}.png")}``), or raises an
+            ``InputError`` asking for one; ``options`` holds what was typed, by Python name, plus
+            ``"inputs"`` (the positional values). The library (``zoo_core.run``) never calls
+            it: it writes only what it is asked to. (Plugin API 2 spelled it
+            ``Task(default_outputs=...)``.)
     """
 
     out: str | None = None
     out_dir: str | None = None
     suffixes: tuple[str, ...] = tuple(IMAGE_FORMATS)
+    default: Callable[[str, Mapping[str, Any]], dict[str, Any]] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "suffixes", tuple(s.lower() for s in self.suffixes))

@@ -106,9 +106,10 @@ class Task:
             ``RunContext.plan_outputs``, which keeps zoo's file-safety guarantees.
         scaffold: a folder with ``model.py.tmpl``, ``test.py.tmpl`` and ``scaffold.toml`` for
             ``zoo new-plugin --kind NAME`` (see ``zoo_core/scaffold``), or None.
-        default_outputs: a function ``(model_name, options) -> dict`` of the output options the
-            CLI fills in when the user gave none (``zoo run dcgan-fashion`` writes
-            ``dcgan-fashion.png``); the library writes only what it is asked to.
+        default_outputs: the plugin API 2 spelling of ``Outputs(default=...)``: a function
+            ``(model_name, options) -> dict`` of the output options the CLI fills in when the
+            user gave none (``zoo run dcgan-fashion`` writes ``dcgan-fashion.png``); the library
+            writes only what it is asked to.
         info: ``"module:function"`` or a function ``(entry) -> {label: text}`` of facts
             ``zoo info`` shows for an entry of this task (e.g. a causal model's graph); it must
             not import torch (``zoo info`` never does).
@@ -155,6 +156,11 @@ class Task:
                     raise PluginError(f"task {self.name!r}: options must be zoo_core.Option, got {option!r}")
         if self.outputs is not None and not isinstance(self.outputs, Outputs):
             raise PluginError(f"task {self.name!r}: outputs must be zoo_core.Outputs, got {self.outputs!r}")
+        if self.outputs is not None and self.outputs.default is not None:  # one place the CLI reads it
+            if self.default_outputs is not None and self.default_outputs is not self.outputs.default:
+                raise PluginError(f"task {self.name!r}: default_outputs and outputs.default name different functions; "
+                                  "give Outputs(default=...) only")
+            object.__setattr__(self, "default_outputs", self.outputs.default)
 
     def loads_weights(self) -> bool:
         """Whether models of this task load safetensors weights (and so take --device, --dtype, --weights)."""

@@ -178,9 +178,9 @@ AUTOENCODER = Task(
     checks="zoo_core.testing.task_checks:check_autoencoder",
     pipeline_tag=None,
     scaffold="autoencoder",
-    default_outputs=_default_outputs,
     outputs=Outputs(out="write one grid here (.png, .jpg or .webp): the samples, or each input beside its "
                         "reconstruction",
                     out_dir="write one file per image into this folder: 00000.png, ... when sampling, the "
-                            "input's name when reconstructing"),
+                            "input's name when reconstructing",
+                    default=_default_outputs),
 )

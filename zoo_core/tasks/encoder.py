@@ -78,6 +78,6 @@ ENCODER = Task(
     checks="zoo_core.testing.task_checks:check_encoder",
     pipeline_tag="image-feature-extraction",
     scaffold="encoder",
-    default_outputs=_default_outputs,
-    outputs=Outputs(out="write the latents to this .safetensors file", suffixes=(".safetensors",)),
+    outputs=Outputs(out="write the latents to this .safetensors file", suffixes=(".safetensors",),
+                    default=_default_outputs),
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -219,6 +220,5 @@ GENERATOR = Task(
     checks="zoo_core.testing.task_checks:check_generator",
     pipeline_tag="unconditional-image-generation",
     scaffold="generator",
-    default_outputs=_default_outputs,
-    outputs=SAMPLE_OUTPUTS,
+    outputs=replace(SAMPLE_OUTPUTS, default=_default_outputs),
 )

@@ -142,7 +142,7 @@ IMAGE_TO_IMAGE = Task(
     checks="zoo_core.testing.task_checks:check_image_to_image",
     pipeline_tag="image-to-image",
     scaffold="image-to-image",
-    default_outputs=_default_outputs,
     outputs=Outputs(out="write the one output here (.png, .jpg or .webp); for one input",
-                    out_dir="write one output per input into this folder, under the input's base name"),
+                    out_dir="write one output per input into this folder, under the input's base name",
+                    default=_default_outputs),
 )

@@ -22,11 +22,6 @@ OPTIONS = (
     Option("graph", type="bool", default=False, help="print the model's causal graph (do-calculus syntax) and stop"),
 )
 
-#: What a run writes; the core adds the output options and keeps zoo's file-safety promises.
-OUTPUTS = zoo_core.Outputs(
-    out="write one grid image here (.png, .jpg or .webp); for a counterfactual of one image, that image",
-    out_dir="write one file per image: 00000.png... (counterfactuals: the inputs' names)",
-)
 
 
 def _default_outputs(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -49,8 +44,12 @@ CAUSAL_GENERATOR = zoo_core.Task(
     pipeline_tag="unconditional-image-generation",
     verbs=(zoo_core.Verb("data", help="write a scene's images and their factors and exogenous noise (factors.csv)",
                          by="model"),),
-    default_outputs=_default_outputs,
-    outputs=OUTPUTS,
+    # what a run writes: the core adds the output options and keeps zoo's file-safety promises
+    outputs=zoo_core.Outputs(
+        out="write one grid image here (.png, .jpg or .webp); for a counterfactual of one image, that image",
+        out_dir="write one file per image: 00000.png... (counterfactuals: the inputs' names)",
+        default=_default_outputs,
+    ),
     info="zoo_causalgen.task:info",  # zoo info shows the graph
 )
 
