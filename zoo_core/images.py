@@ -19,8 +19,8 @@ import torch
 from .atomic import write_atomic
 from .errors import InputError
 
-__all__ = ["to_uint8", "make_grid", "image_bytes", "save_png", "save_pngs", "save_image", "read_image", "read_image_alpha",
-           "read_pixels", "image_files", "image_size", "IMAGE_SUFFIXES"]
+__all__ = ["to_uint8", "make_grid", "image_bytes", "save_png", "save_pngs", "save_image", "read_image",
+           "read_image_alpha", "read_pixels", "image_files", "image_size", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 

@@ -3,7 +3,8 @@
 ``run(name, *arguments, **options)`` looks the model up, checks the options against the
 ones its task and architecture declare, hands a ``RunContext`` to the task's runner and
 returns its ``RunResult``, whose ``to_json()`` is exactly the text ``zoo run --json`` prints
-(``to_dict()`` the same document as a dict). The command line only parses arguments, calls this and prints the result.
+(``to_dict()`` the same document as a dict). The command line only parses arguments, calls
+this and prints the result.
 
 Models are loaded through a small per-process cache (the last ``MAX_CACHED_MODELS``
 distinct name/device/dtype/weights combinations), so a script or server that runs the same
@@ -346,7 +347,8 @@ def _write_in_memory(values: Sequence[Any], folder: Path, start: int, flag: str)
         elif module == "numpy":
             from PIL import Image
 
-            if str(value.dtype) != "uint8" or value.ndim not in (2, 3) or (value.ndim == 3 and value.shape[2] not in (1, 3, 4)):
+            channels = value.shape[2] if value.ndim == 3 else 1
+            if str(value.dtype) != "uint8" or value.ndim not in (2, 3) or channels not in (1, 3, 4):
                 raise InputError(f"{flag}: {_shown(value)} ({value.dtype}) is not an image array: give uint8 "
                                  "(H, W) or (H, W, C) with C = 1, 3 or 4 (e.g. (x * 255).round().astype('uint8'))")
             Image.fromarray(value[:, :, 0] if value.ndim == 3 and value.shape[2] == 1 else value).save(place())
@@ -535,8 +537,8 @@ def run(name: str, *arguments: Any, cache: bool = True, progress: bool | None = 
     ``arguments`` are the task's positional arguments (an image-to-image model's input
     files); where a task takes image files, images in memory work too: torch tensors in
     [-1, 1] shaped (C, H, W) or (N, C, H, W), PIL images, and uint8 numpy arrays (H, W[, C]),
-    passed to the task as 8-bit PNGs named ``input-00000.png``...; ``options`` its ``zoo run`` options by Python name (``out_dir=`` for
-    ``--out-dir``). Files are written only where an output option asks for them. The model
+    passed to the task as 8-bit PNGs named ``input-00000.png``...; ``options`` are its
+    ``zoo run`` options by Python name (``out_dir=`` for ``--out-dir``). Files are written only where an output option asks for them. The model
     is loaded through the per-process cache unless ``cache=False``; ``progress=True`` draws
     progress bars on stderr (``None``: when stderr is a terminal).
 

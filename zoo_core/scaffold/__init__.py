@@ -273,8 +273,8 @@ def write_plugin(name: str, kind: str = "generator", directory: Path | None = No
         package_dir.mkdir()
         (staging / "pyproject.toml").write_text(_fill("pyproject.toml.tmpl", values))
         (staging / "README.md").write_text(_fill("README.md.tmpl", values))
-        (package_dir / "__init__.py").write_text(_fill(_NEW_TASK / "__init__.py.tmpl" if new_task else "__init__.py.tmpl",
-                                                       values))
+        hooks = _NEW_TASK / "__init__.py.tmpl" if new_task is not None else "__init__.py.tmpl"
+        (package_dir / "__init__.py").write_text(_fill(hooks, values))
         if new_task is not None:
             (package_dir / "task.py").write_text(_fill(_NEW_TASK / "task.py.tmpl", values))
         (package_dir / f"{s.module}.py").write_text(_fill(s.templates.folder / "model.py.tmpl", values))
