@@ -126,6 +126,7 @@ class Model(nn.Module, abc.ABC):
 
     @property
     def device(self) -> torch.device:
+        """Where the model's tensors live (its first parameter's or buffer's device; cpu if none)."""
         for parameter in self.parameters():
             return parameter.device
         for buffer in self.buffers():
@@ -134,6 +135,7 @@ class Model(nn.Module, abc.ABC):
 
     @property
     def dtype(self) -> torch.dtype:
+        """The floating-point type of its parameters (float32 if it has none)."""
         for tensor in self.parameters():
             return tensor.dtype
         return torch.float32
@@ -288,6 +290,7 @@ class Autoencoder(Generator, Encoder):
 
     @property
     def input_channels(self) -> int:
+        """Channels it reads: those of the images it makes."""
         return self.image_shape[0]
 
     def encode_tiled(self, images: torch.Tensor, tile: int, overlap: int = 32, progress: Any = None) -> torch.Tensor:

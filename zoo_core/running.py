@@ -113,6 +113,7 @@ class RunResult:
 
     @property
     def text(self) -> str:
+        """What ``zoo run`` prints for people: the lines, joined."""
         return "\n".join(self.lines)
 
 
