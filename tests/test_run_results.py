@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 
 import numpy as np
 import pytest
@@ -28,7 +29,10 @@ def test_to_json_is_the_text_the_cli_prints_and_to_dict_the_document(toy, zoo, t
     assert cli == library
 
 
-def test_image_inputs_may_be_tensors_pil_images_or_numpy_arrays(toy, tmp_path):
+def test_image_inputs_may_be_tensors_pil_images_or_numpy_arrays(toy, tmp_path, monkeypatch):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the in-memory images are written
     picture = tmp_path / "a.png"
     Image.new("RGB", (8, 8), (40, 100, 200)).save(picture)
     from_file = zoo_core.run("toy-up", picture).value[0]
@@ -40,6 +44,9 @@ def test_image_inputs_may_be_tensors_pil_images_or_numpy_arrays(toy, tmp_path):
     two = zoo_core.run("toy-up", torch.stack([tensor, tensor]), out_dir=tmp_path / "up")  # (N, C, H, W): N inputs
     assert sorted(p.name for p in (tmp_path / "up").iterdir()) == ["input-00000.png", "input-00001.png"]
     assert two.data["written"] == 2
+    mixed = zoo_core.run("toy-up", picture, input=[tensor, Image.open(picture)])  # --input takes them too
+    assert len(mixed.value) == 3 and all(torch.allclose(v[0], from_file, atol=1e-6) for v in mixed.value)
+    assert list(scratch.iterdir()) == []  # the PNGs made of in-memory images are gone after the run
 
 
 def test_errors_never_print_a_tensors_contents(toy):

@@ -194,8 +194,8 @@ class RunContext:
     cache: bool = True
     show_progress: bool | None = None
     _model: Any = None
-    #: the temporary folder holding in-memory inputs written as files (removed after the run)
-    _scratch: Any = None
+    #: in-memory inputs written as files (``_Scratch``; removed after the run)
+    _scratch: Any = field(default_factory=lambda: _Scratch())
 
     def load(self) -> Any:
         """The model, loaded once per run (and from the per-process cache when allowed).
@@ -440,23 +440,38 @@ def check_options(entry: ModelEntry, task: Task, architecture: Architecture,
     return checked
 
 
-def _files_for_images(task: Task, values: Sequence[Any], scratch: Any) -> list[Any]:
-    """``values`` with in-memory images (tensors, PIL images, numpy arrays) given for a path
-    argument replaced by PNG files in a scratch folder (``scratch()`` makes it on first need)."""
-    if not any(a.type == "path" for a in task.arguments) or not any(_in_memory_image(v) for v in values):
-        return list(values)
-    flag = next(a.name.upper() for a in task.arguments if a.type == "path")
-    folder = Path(scratch())
-    replaced: list[Any] = []
-    written = 0
-    for value in values:
-        if _in_memory_image(value):
-            paths = _write_in_memory([value], folder, written, flag)
-            written += len(paths)
-            replaced.extend(paths)
-        else:
-            replaced.append(value)
-    return replaced
+class _Scratch:
+    """In-memory images given where a task takes image files, written as PNGs into one temporary
+    folder (made on first need; ``cleanup()`` removes it after the run)."""
+
+    def __init__(self) -> None:
+        self.folder: Any = None  # a tempfile.TemporaryDirectory
+        self.count = 0
+
+    def files_for(self, values: Any, flag: str) -> Any:
+        """``values`` (one value or a sequence) with each in-memory image replaced by its PNG path(s)."""
+        single = _in_memory_image(values) or isinstance(values, (str, os.PathLike)) \
+            or not isinstance(values, Sequence)
+        items = [values] if single else list(values)
+        if not any(_in_memory_image(v) for v in items):
+            return values
+        if self.folder is None:
+            import tempfile
+
+            self.folder = tempfile.TemporaryDirectory(prefix="zoo-inputs-")
+        replaced: list[Any] = []
+        for value in items:
+            if _in_memory_image(value):
+                paths = _write_in_memory([value], Path(self.folder.name), self.count, flag)
+                self.count += len(paths)
+                replaced.extend(paths)
+            else:
+                replaced.append(value)
+        return replaced
+
+    def cleanup(self) -> None:
+        if self.folder is not None:
+            self.folder.cleanup()
 
 
 def _bind_arguments(entry: ModelEntry, task: Task, values: Sequence[Any]) -> dict[str, Any]:
@@ -494,27 +509,26 @@ def prepare(name: str | tuple[ModelEntry, Architecture, Task], arguments: Sequen
     """The ``RunContext`` for a run of model ``name`` (checks everything, loads nothing); ``name``
     may be what ``resolve_model`` found already (the CLI looks the model up once)."""
     entry, architecture, task = resolve_model(name, catalogue) if isinstance(name, str) else name
-    checked = check_options(entry, task, architecture, options)
-    own = own_option_names(task, architecture)
-    scratch: list[Any] = []
-
-    def make_scratch() -> str:
-        import tempfile
-
-        scratch.append(tempfile.TemporaryDirectory(prefix="zoo-inputs-"))
-        return str(scratch[0].name)
-
+    scratch = _Scratch()
     try:
-        values = _files_for_images(task, arguments, make_scratch)
+        # images in memory, where the task takes image files: positional path arguments, and
+        # path options that take several values (--input); never an output option
+        paths = next((a for a in task.arguments if a.type == "path"), None)
+        values = scratch.files_for(list(arguments), paths.name.upper()) if paths is not None else list(arguments)
+        takes_files = {o.name.replace("-", "_") for o in merged_options(task, architecture)
+                       if o.type == "path" and o.multiple}
+        options = {k: scratch.files_for(v, f"--{k.replace('_', '-')}") if k in takes_files else v
+                   for k, v in options.items()}
+        checked = check_options(entry, task, architecture, options)
         bound = _bind_arguments(entry, task, values)
     except BaseException:
-        for folder in scratch:
-            folder.cleanup()
+        scratch.cleanup()
         raise
+    own = own_option_names(task, architecture)
     return RunContext(entry=entry, architecture=architecture, task=task, options=checked,
                       arguments=bound, model_options={k: v for k, v in checked.items() if k in own},
                       given=frozenset(k for k, v in options.items() if v is not None),
-                      cache=cache, show_progress=progress, _scratch=scratch[0] if scratch else None)
+                      cache=cache, show_progress=progress, _scratch=scratch)
 
 
 def execute(context: RunContext) -> RunResult:
@@ -553,5 +567,4 @@ def run(name: str, *arguments: Any, cache: bool = True, progress: bool | None = 
     try:
         return execute(context)
     finally:
-        if context._scratch is not None:
-            context._scratch.cleanup()
+        context._scratch.cleanup()
