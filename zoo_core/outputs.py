@@ -443,12 +443,12 @@ class OutputPlan:
             raise InputError("this run has no --out-dir to write into")
         folder, directory = self.folder, self.out_dir
 
-        def default_write(path: Path, item: Any) -> object:
-            index = folder.names.index(path.name)
+        def save(index: int, path: Path, item: Any) -> object:
+            if write is not None:
+                return write(path, item)
             meta = metadata(index, path) if callable(metadata) else (metadata or {})
             return self.save_image(item, path, meta)
 
-        write = write or default_write
         created = not directory.exists()
         make_folder(directory)
         written = Written(kept=len(folder.kept))
@@ -459,7 +459,7 @@ class OutputPlan:
                     path = folder.target(index)
                     if path is None:
                         continue
-                    write(path, item)
+                    save(index, path, item)
                     written.add(path)
                     bar.update(1)
         except BaseException as exc:
