@@ -336,3 +336,17 @@ def test_train_and_evaluate_are_verbs_and_the_api_2_spelling_still_works():
     assert (new.train, new.evaluate) == ("m:train", "m:evaluate")  # what `zoo train` / `zoo eval` dispatch to
     with pytest.raises(PluginError, match="train= and verbs\\['train'\\] name different commands"):
         Architecture("a", task="generator", target="m:C", train="m:one", verbs={"train": "m:two"})
+
+
+def test_a_tasks_extras_are_grouped_and_the_api_2_spelling_still_works():
+    from zoo_core import PluginError, Task, TaskExtras
+
+    old = Task("k-one", interface="m:C", runner="m:run", pipeline_tag="image-to-image", scaffold="m:t", info="m:info")
+    new = Task("k-one", interface="m:C", runner="m:run",
+               extras=TaskExtras(pipeline_tag="image-to-image", scaffold="m:t", info="m:info"))
+    assert old.extras == new.extras == TaskExtras("image-to-image", "m:info", "m:t")
+    assert (new.pipeline_tag, new.scaffold, new.info) == ("image-to-image", "m:t", "m:info")
+    with pytest.raises(PluginError, match="pipeline_tag and extras.pipeline_tag differ"):
+        Task("k-one", interface="m:C", runner="m:run", pipeline_tag="a", extras=TaskExtras(pipeline_tag="b"))
+    with pytest.raises(PluginError, match="info 'not a target' must look like"):
+        Task("k-one", interface="m:C", runner="m:run", extras=TaskExtras(info="not a target"))

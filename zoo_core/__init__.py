@@ -39,7 +39,7 @@ if _typing.TYPE_CHECKING:
     from .plugins import PLUGIN_API, warn
     from .registry import Metric, ModelEntry, Weights
     from .running import RunContext, RunResult, clear_model_cache, run
-    from .task import TASKS, Argument, Task, Verb
+    from .task import TASKS, Argument, Task, TaskExtras, Verb
 
 _LAZY = {
     "load": "api", "list_models": "api", "get_entry": "api",
@@ -53,7 +53,7 @@ _LAZY = {
     "PLUGIN_API": "plugins", "warn": "plugins",
     "Metric": "registry", "ModelEntry": "registry", "Weights": "registry",
     "run": "running", "RunContext": "running", "RunResult": "running", "clear_model_cache": "running",
-    "Task": "task", "Argument": "task", "Verb": "task", "TASKS": "task",
+    "Task": "task", "TaskExtras": "task", "Argument": "task", "Verb": "task", "TASKS": "task",
 }
 #: Names whose module imports torch.
 _TORCH_EXPORTS = {"Model", "Generator", "Encoder", "Autoencoder", "ImageToImage", "build", "load_weights"}
@@ -86,6 +86,7 @@ __all__ = [
     "RunResult",
     "StateDictMismatchError",
     "Task",
+    "TaskExtras",
     "UnknownArchitectureError",
     "UnknownModelError",
     "UnsafeWeightsError",

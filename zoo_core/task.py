@@ -26,7 +26,7 @@ from .outputs import Outputs
 if TYPE_CHECKING:
     from .architectures import Architecture
 
-__all__ = ["Task", "Argument", "Verb", "TASKS", "TASK_NAME", "resolve", "RegisteredTasks", "merged_options",
+__all__ = ["Task", "TaskExtras", "Argument", "Verb", "TASKS", "TASK_NAME", "resolve", "RegisteredTasks", "merged_options",
            "LOADING_OPTIONS", "standard_options"]
 
 #: Task names: lower-case words joined by dashes, e.g. ``image-to-image``.
@@ -77,6 +77,25 @@ OptionsFor = Callable[["Architecture | None"], Sequence[Option]]
 
 
 @dataclass(frozen=True)
+class TaskExtras:
+    """What commands other than ``zoo run`` use of a task; none of it changes what a run does.
+
+    Args:
+        pipeline_tag: the Hub's ``pipeline_tag`` that ``zoo export`` writes into model cards.
+        info: ``"module:function"`` or a function ``(entry) -> {label: text}`` of facts
+            ``zoo info`` shows for an entry of the task (e.g. a causal model's graph); it must
+            not import torch (``zoo info`` never does).
+        scaffold: templates for ``zoo new-plugin NAME --kind TASK``: a core template set's name,
+            ``"package.module:folder"`` or a path, holding ``model.py.tmpl``, ``test.py.tmpl``
+            and ``scaffold.toml`` (docs/writing-a-task.md lists their keys).
+    """
+
+    pipeline_tag: str | None = None
+    info: str | Callable[..., Any] | None = None
+    scaffold: str | None = None
+
+
+@dataclass(frozen=True)
 class Task:
     """A kind of model: its interface, its ``zoo run`` options and the code that runs it.
 
@@ -96,7 +115,6 @@ class Task:
             keywords (the conformance kit checks they accept them).
         checks: ``"module:function"`` or a function ``(ModelChecks) -> None`` with the
             conformance checks of a model of this task (``zoo_core.testing.conformance``).
-        pipeline_tag: the Hub's ``pipeline_tag`` for model cards (``zoo export``).
         verbs: commands beyond ``run`` (see ``Verb``).
         weights: whether models of this task load safetensors weights (causal analyzers do
             not); such a task gets ``--device``, ``--dtype`` and ``--weights`` from the core.
@@ -104,15 +122,14 @@ class Task:
         outputs: what the task's runs write (``zoo_core.Outputs``): the core then adds
             ``--out``/``--out-dir``/``--force``/``--skip-existing`` and the runner writes through
             ``RunContext.plan_outputs``, which keeps zoo's file-safety guarantees.
-        scaffold: a folder with ``model.py.tmpl``, ``test.py.tmpl`` and ``scaffold.toml`` for
-            ``zoo new-plugin --kind NAME`` (see ``zoo_core/scaffold``), or None.
+        extras: what other commands use (``TaskExtras``: ``zoo export``'s pipeline tag,
+            ``zoo info``'s facts, ``zoo new-plugin``'s templates).
+        pipeline_tag, scaffold, info: the plugin API 2 spelling of the ``extras`` of the same
+            names (still accepted; read them from ``extras``).
         default_outputs: the plugin API 2 spelling of ``Outputs(default=...)``: a function
             ``(model_name, options) -> dict`` of the output options the CLI fills in when the
             user gave none (``zoo run dcgan-fashion`` writes ``dcgan-fashion.png``); the library
             writes only what it is asked to.
-        info: ``"module:function"`` or a function ``(entry) -> {label: text}`` of facts
-            ``zoo info`` shows for an entry of this task (e.g. a causal model's graph); it must
-            not import torch (``zoo info`` never does).
     """
 
     name: str
@@ -131,12 +148,23 @@ class Task:
     default_outputs: Callable[[str, Mapping[str, Any]], dict[str, Any]] | None = None
     info: str | Callable[..., Any] | None = None
     outputs: Outputs | None = None
+    extras: TaskExtras = field(default_factory=TaskExtras)
     plugin: str = field(default="", compare=False)  # distribution name, set by the core
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not TASK_NAME.fullmatch(self.name):
             raise PluginError(f"task name {self.name!r} must be lower-case words joined by dashes "
                               "(e.g. 'image-to-image')")
+        if not isinstance(self.extras, TaskExtras):
+            raise PluginError(f"task {self.name!r}: extras must be zoo_core.TaskExtras, got {self.extras!r}")
+        merged = {}
+        for key in ("pipeline_tag", "info", "scaffold"):  # the API 2 spelling and the grouped one agree
+            flat, grouped = getattr(self, key), getattr(self.extras, key)
+            if flat is not None and grouped is not None and flat != grouped:
+                raise PluginError(f"task {self.name!r}: {key} and extras.{key} differ; give extras=TaskExtras(...) only")
+            merged[key] = grouped if grouped is not None else flat
+            object.__setattr__(self, key, merged[key])
+        object.__setattr__(self, "extras", TaskExtras(**merged))
         for what in ("interface", "runner", "checks", "info"):
             value = getattr(self, what)
             if isinstance(value, str) and not _TARGET.fullmatch(value):

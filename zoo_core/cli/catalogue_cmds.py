@@ -61,10 +61,10 @@ def info_command(name: str, as_json: bool) -> None:
                                        for a in (task.arguments if task else ())]
     example = _example_command(entry.name, arch.example) if arch and arch.example else None
     facts: dict[str, str] = {}
-    if task is not None and task.info is not None:  # the task's own facts, e.g. a causal model's graph
+    if task is not None and task.extras.info is not None:  # the task's own facts, e.g. a causal model's graph
         from ..task import resolve
 
-        facts = {str(k): str(v) for k, v in resolve(task.info, what=f"task {task.name!r} info")(entry).items()}
+        facts = {str(k): str(v) for k, v in resolve(task.extras.info, what=f"task {task.name!r} info")(entry).items()}
     document = {**entry.to_dict(), "status": status, "run_arguments": arguments, "run_options": options,
                 "example": example, "task_info": facts}
     if as_json:

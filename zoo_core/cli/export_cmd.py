@@ -57,7 +57,7 @@ def _pipeline_tag(task: str) -> str | None:
     from ..plugins import get_catalogue
 
     registered = get_catalogue().tasks.get(task) if task else None
-    return registered.pipeline_tag if registered else None
+    return registered.extras.pipeline_tag if registered else None
 
 
 def _check_target(out_dir: Path, force: bool) -> None:

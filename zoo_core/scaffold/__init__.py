@@ -1,7 +1,7 @@
 """``zoo new-plugin``: write a complete, installable plugin distribution from templates.
 
 The common files (``templates/*.tmpl``, shipped as package data) and each task's own
-template folder (``Task.scaffold``: ``model.py.tmpl``, ``test.py.tmpl`` and a
+template folder (``Task.extras.scaffold``: ``model.py.tmpl``, ``test.py.tmpl`` and a
 ``scaffold.toml`` naming the parts) hold the files; this module fills in the names, and for
 tasks with weights builds the model once to write seeded tiny weights and a registry
 fragment that pins their real size and sha256, so the new plugin's ``zoo run`` works
@@ -60,7 +60,7 @@ def kinds() -> list[str]:
     """The registered tasks that ship a scaffold (``--kind`` choices)."""
     from ..plugins import get_catalogue
 
-    return [name for name, task in get_catalogue().tasks.items() if task.scaffold]
+    return [name for name, task in get_catalogue().tasks.items() if task.extras.scaffold]
 
 
 def templates_for(kind: str) -> Templates:
@@ -69,9 +69,9 @@ def templates_for(kind: str) -> Templates:
     from ..registry import tomllib
 
     task = get_catalogue().tasks.get(kind)
-    if task is None or not task.scaffold:
+    if task is None or not task.extras.scaffold:
         raise InputError(f"--kind {kind!r}: must be one of {', '.join(kinds())}")
-    folder = _folder(task.scaffold)
+    folder = _folder(task.extras.scaffold)
     try:
         words = tomllib.loads((folder / "scaffold.toml").read_text())
         extra = words.get("architecture_extra", "")
@@ -125,7 +125,7 @@ def plan_new_task(name: str, task: str) -> Scaffold:
                          "40 characters")
     registered = get_catalogue().tasks.get(task)
     if registered is not None:
-        also = f", or scaffold a model of it with --kind {task}" if registered.scaffold else ""
+        also = f", or scaffold a model of it with --kind {task}" if registered.extras.scaffold else ""
         raise InputError(f"--new-task {task!r}: is a task already ({registered.plugin}); pick another name{also}")
     templates = Templates(folder=_NEW_TASK, summary="images in, one image of the same size out per input",
                           arch_suffix="mixer", class_suffix="Mixer", module="model",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..architectures import Architecture, Option
 from ..errors import InputError
 from ..outputs import LISTED_FILES, Outputs
-from ..task import Task
+from ..task import Task, TaskExtras
 from .common import IMAGES, INPUT, input_files, itemsize, tiling_options
 from .generator import sample_run, sampling_options
 
@@ -176,11 +176,10 @@ AUTOENCODER = Task(
     arguments=(IMAGES,),
     option_methods=("decode", "reconstruct"),
     checks="zoo_core.testing.task_checks:check_autoencoder",
-    pipeline_tag=None,
-    scaffold="autoencoder",
     outputs=Outputs(out="write one grid here (.png, .jpg or .webp): the samples, or each input beside its "
                         "reconstruction",
                     out_dir="write one file per image into this folder: 00000.png, ... when sampling, the "
                             "input's name when reconstructing",
                     default=_default_outputs),
+    extras=TaskExtras(scaffold="autoencoder"),
 )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..architectures import Architecture, Option
 from ..errors import InputError
 from ..outputs import Outputs
-from ..task import Task
+from ..task import Task, TaskExtras
 from .common import BATCH, IMAGES, INPUT, input_files
 
 if TYPE_CHECKING:
@@ -76,8 +76,7 @@ ENCODER = Task(
     arguments=(IMAGES,),
     option_methods=("encode",),
     checks="zoo_core.testing.task_checks:check_encoder",
-    pipeline_tag="image-feature-extraction",
-    scaffold="encoder",
     outputs=Outputs(out="write the latents to this .safetensors file", suffixes=(".safetensors",),
                     default=_default_outputs),
+    extras=TaskExtras(pipeline_tag="image-feature-extraction", scaffold="encoder"),
 )

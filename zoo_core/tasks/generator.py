@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..architectures import Architecture, Option
 from ..errors import InputError
 from ..outputs import Outputs
-from ..task import Task
+from ..task import Task, TaskExtras
 from .common import BATCH, check_positive, itemsize
 
 if TYPE_CHECKING:
@@ -218,7 +218,6 @@ GENERATOR = Task(
     options=sampling_options,
     option_methods=("decode",),
     checks="zoo_core.testing.task_checks:check_generator",
-    pipeline_tag="unconditional-image-generation",
-    scaffold="generator",
     outputs=replace(SAMPLE_OUTPUTS, default=_default_outputs),
+    extras=TaskExtras(pipeline_tag="unconditional-image-generation", scaffold="generator"),
 )

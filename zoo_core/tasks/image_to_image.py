@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..architectures import Architecture, Option
 from ..errors import InputError
 from ..outputs import LISTED_FILES, Outputs
-from ..task import Task
+from ..task import Task, TaskExtras
 from .autoencoder import check_image_memory
 from .common import IMAGES, INPUT, input_files, tiling_options
 
@@ -140,9 +140,8 @@ IMAGE_TO_IMAGE = Task(
     arguments=(IMAGES,),
     option_methods=("transform",),
     checks="zoo_core.testing.task_checks:check_image_to_image",
-    pipeline_tag="image-to-image",
-    scaffold="image-to-image",
     outputs=Outputs(out="write the one output here (.png, .jpg or .webp); for one input",
                     out_dir="write one output per input into this folder, under the input's base name",
                     default=_default_outputs),
+    extras=TaskExtras(pipeline_tag="image-to-image", scaffold="image-to-image"),
 )

@@ -41,7 +41,6 @@ CAUSAL_GENERATOR = zoo_core.Task(
     options=OPTIONS,
     arguments=(zoo_core.Argument("inputs", help="images whose counterfactuals to draw (with --do)"),),
     checks="zoo_causalgen.task:checks",
-    pipeline_tag="unconditional-image-generation",
     verbs=(zoo_core.Verb("data", help="write a scene's images and their factors and exogenous noise (factors.csv)",
                          by="model"),),
     # what a run writes: the core adds the output options and keeps zoo's file-safety promises
@@ -50,7 +49,8 @@ CAUSAL_GENERATOR = zoo_core.Task(
         out_dir="write one file per image: 00000.png... (counterfactuals: the inputs' names)",
         default=_default_outputs,
     ),
-    info="zoo_causalgen.task:info",  # zoo info shows the graph
+    extras=zoo_core.TaskExtras(pipeline_tag="unconditional-image-generation",
+                               info="zoo_causalgen.task:info"),  # zoo info shows the graph
 )
 
 
