@@ -132,7 +132,7 @@ def test_a_plugin_that_does_not_load_fails(site):
     install(site, "zoo-futureapi", "zoo_futureapi")
     report = check_plugin("zoo-futureapi")
     assert report.lines() == ["zoo-futureapi: plugin loads: incompatible: targets plugin API 99; "
-                              "this zoo-core supports plugin API 2"]
+                              "this zoo-core supports plugin API 3"]
 
 
 def test_unknown_plugin_is_a_lookup_error(site):
@@ -289,7 +289,7 @@ def test_zoo_plugins_check_in_a_subprocess(site):
                             capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines() == ["zoo-futureapi: plugin loads: incompatible: targets plugin API 99; "
-                                          "this zoo-core supports plugin API 2"]
+                                          "this zoo-core supports plugin API 3"]
 
 
 def test_modules_after_one_that_imports_torch_are_probed_in_a_fresh_interpreter(nonconforming):

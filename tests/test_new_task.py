@@ -89,12 +89,26 @@ def test_run_classifies_and_the_library_gives_the_same_document(classify, zoo, i
     assert [p["classes"][0] for p in document["predictions"]] == ["dark", "bright"]
     assert document["run"]["model"] == "brightness-demo" and document["run"]["weights"] == "bundled"
     result = zoo_core.run("brightness-demo", images / "night.png", images / "day.png")
-    expected = result.to_json()
+    expected = result.to_dict()
     for doc in (document, expected):
         doc["run"].pop("seconds")
     assert expected == document
     code, out, _ = zoo("run", "brightness-demo", str(images), "--top", "2")
     assert code == 0 and out.splitlines() == [f"{images / 'day.png'}: bright (1.00)", f"{images / 'night.png'}: dark (1.00)"]
+
+
+def test_an_api_2_plugin_that_declares_the_standard_options_itself_still_runs(classify, zoo, images):
+    """zoo-classify targets plugin API 2: its task declares --device, --dtype and --weights itself.
+    Under API 3 the core adds those options to every task that loads weights; the plugin's own
+    declarations are kept (no duplicate option), and its runs work as before."""
+    info = next(p for p in zoo_core.plugins.get_catalogue().plugins if p.distribution == "zoo-classify")
+    assert info.api == 2 and info.status == "ok"
+    code, out, err = zoo("run", "brightness-demo", str(images / "night.png"), "--device", "cpu", "--dtype",
+                         "float32", "--json")
+    assert code == 0, err
+    assert json.loads(out)["run"]["device"] == "cpu"
+    code, out, _ = zoo("run", "brightness-demo", "--help")
+    assert out.count("--device") == 1 and out.count("--weights") == 1
 
 
 def test_bad_runs_are_one_line_errors(classify, zoo, images):

@@ -185,7 +185,7 @@ def test_a_run_that_fails_before_writing_leaves_no_empty_folder(toy, zoo, tmp_pa
 
 
 def test_huge_folder_runs_list_only_the_first_files(toy, tmp_path, monkeypatch):
-    import zoo_core.tasks.common as common
+    import zoo_core.outputs as common
 
     monkeypatch.setattr(common, "LISTED_FILES", 2)
     result = zoo_core.run("toy-gen", num=5, out_dir=tmp_path / "x", batch_size=2)

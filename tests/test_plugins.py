@@ -74,10 +74,10 @@ def test_plugin_whose_hook_raises_contributes_nothing(toy, site, zoo):
 def test_incompatible_plugin_api_is_reported_not_loaded(site, zoo):
     good(site, "zoo-future", "zoo_future", arch="future-arch", model="future-model")
     init = site.root / "zoo_future" / "__init__.py"
-    init.write_text(init.read_text().replace("ZOO_PLUGIN_API = 1", "ZOO_PLUGIN_API = 3"))
+    init.write_text(init.read_text().replace("ZOO_PLUGIN_API = 1", "ZOO_PLUGIN_API = 4"))
     code, out, err = zoo("plugins")
     assert code == 0
-    assert "incompatible" in out and "targets plugin API 3; this zoo-core supports plugin API 2" in out
+    assert "incompatible" in out and "targets plugin API 4; this zoo-core supports plugin API 3" in out
     assert "future-arch" not in get_catalogue().architectures
 
 
@@ -325,3 +325,28 @@ def test_a_plugin_left_out_by_zoo_plugins_is_not_called_missing(toy, zoo, monkey
     assert code == 1 and "left out by ZOO_PLUGINS" in err and "pip install" not in err
     code, _, err = zoo("list")
     assert "pip install zoo-docalculus" not in err
+
+
+def test_train_and_evaluate_are_verbs_and_the_api_2_spelling_still_works():
+    from zoo_core import Architecture, PluginError
+
+    old = Architecture("a", task="generator", target="m:C", train="m:train", evaluate="m:evaluate")
+    new = Architecture("a", task="generator", target="m:C", verbs={"train": "m:train", "eval": "m:evaluate"})
+    assert old.verbs == new.verbs == {"train": "m:train", "eval": "m:evaluate"}
+    assert (new.train, new.evaluate) == ("m:train", "m:evaluate")  # what `zoo train` / `zoo eval` dispatch to
+    with pytest.raises(PluginError, match="train= and verbs\\['train'\\] name different commands"):
+        Architecture("a", task="generator", target="m:C", train="m:one", verbs={"train": "m:two"})
+
+
+def test_a_tasks_extras_are_grouped_and_the_api_2_spelling_still_works():
+    from zoo_core import PluginError, Task, TaskExtras
+
+    old = Task("k-one", interface="m:C", runner="m:run", pipeline_tag="image-to-image", scaffold="m:t", info="m:info")
+    new = Task("k-one", interface="m:C", runner="m:run",
+               extras=TaskExtras(pipeline_tag="image-to-image", scaffold="m:t", info="m:info"))
+    assert old.extras == new.extras == TaskExtras("image-to-image", "m:info", "m:t")
+    assert (new.pipeline_tag, new.scaffold, new.info) == ("image-to-image", "m:t", "m:info")
+    with pytest.raises(PluginError, match="pipeline_tag and extras.pipeline_tag differ"):
+        Task("k-one", interface="m:C", runner="m:run", pipeline_tag="a", extras=TaskExtras(pipeline_tag="b"))
+    with pytest.raises(PluginError, match="info 'not a target' must look like"):
+        Task("k-one", interface="m:C", runner="m:run", extras=TaskExtras(info="not a target"))

@@ -51,7 +51,7 @@ def test_the_library_and_the_cli_give_the_same_document(toy, zoo, tmp_path, monk
             path.rmdir()
         else:
             path.unlink()
-    library = _without_seconds(zoo_core.run(name, *arguments, **options, **outputs).to_json())
+    library = _without_seconds(zoo_core.run(name, *arguments, **options, **outputs).to_dict())
     assert library == cli
 
 

@@ -84,6 +84,14 @@ def test_default_folder_is_zoo_name_in_the_current_directory(zoo, tmp_path, monk
     assert 'name = "zoo-pixel-art"' in pyproject and 'pixel-art = "zoo_pixel_art"' in pyproject
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_one_keyword_per_line_in_the_architecture(zoo, tmp_path, kind):
+    assert zoo("new-plugin", "tidy", "--kind", kind, "--dir", str(tmp_path / "p"))[0] == 0
+    hooks = (tmp_path / "p" / "zoo_tidy" / "__init__.py").read_text()
+    line = next(text for text in hooks.splitlines() if "description=" in text)
+    assert line.rstrip().endswith('",'), line  # the next keyword (options=, tiling=...) on a line of its own
+
+
 @pytest.mark.parametrize("kind", [k for k in KINDS if k != "causal-analyzer"])
 def test_registry_fragment_pins_the_bundled_weights(zoo, tmp_path, kind):
     assert zoo("new-plugin", "pins", "--kind", kind, "--dir", str(tmp_path / "p"))[0] == 0

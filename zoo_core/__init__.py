@@ -35,10 +35,11 @@ if _typing.TYPE_CHECKING:
     from .hookspecs import hookimpl
     from .interfaces import Autoencoder, Encoder, Generator, ImageToImage, Model
     from .loading import build, load_weights
+    from .outputs import OutputPlan, Outputs
     from .plugins import PLUGIN_API, warn
     from .registry import Metric, ModelEntry, Weights
     from .running import RunContext, RunResult, clear_model_cache, run
-    from .task import TASKS, Argument, Task, Verb
+    from .task import TASKS, Argument, Task, TaskExtras, Verb
 
 _LAZY = {
     "load": "api", "list_models": "api", "get_entry": "api",
@@ -48,10 +49,11 @@ _LAZY = {
     "Model": "interfaces", "Generator": "interfaces", "Encoder": "interfaces", "Autoencoder": "interfaces",
     "ImageToImage": "interfaces",
     "build": "loading", "load_weights": "loading",
+    "Outputs": "outputs", "OutputPlan": "outputs",
     "PLUGIN_API": "plugins", "warn": "plugins",
     "Metric": "registry", "ModelEntry": "registry", "Weights": "registry",
     "run": "running", "RunContext": "running", "RunResult": "running", "clear_model_cache": "running",
-    "Task": "task", "Argument": "task", "Verb": "task", "TASKS": "task",
+    "Task": "task", "TaskExtras": "task", "Argument": "task", "Verb": "task", "TASKS": "task",
 }
 #: Names whose module imports torch.
 _TORCH_EXPORTS = {"Model", "Generator", "Encoder", "Autoencoder", "ImageToImage", "build", "load_weights"}
@@ -76,12 +78,15 @@ __all__ = [
     "ModelEntry",
     "ModelUnavailableError",
     "Option",
+    "OutputPlan",
+    "Outputs",
     "PluginError",
     "RegistryError",
     "RunContext",
     "RunResult",
     "StateDictMismatchError",
     "Task",
+    "TaskExtras",
     "UnknownArchitectureError",
     "UnknownModelError",
     "UnsafeWeightsError",

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .architectures import Architecture
-from .errors import ConfigError, InputError, ModelUnavailableError, PluginError, RegistryError, WeightsNotFoundError
+from .errors import ConfigError, InputError, ModelUnavailableError, RegistryError, WeightsNotFoundError
 from .plugins import Catalogue, get_catalogue
 from .registry import ModelEntry
 from .weights import resolve_weights, weights_state
@@ -31,7 +31,7 @@ def list_models(pattern: str | None = None, task: str | None = None) -> list[Mod
 
 def get_entry(name: str) -> ModelEntry:
     """The validated registry entry called ``name`` (``UnknownModelError`` if none)."""
-    return get_catalogue().registry.get(name)
+    return get_catalogue().entry(name)
 
 
 def model_status(entry: ModelEntry, catalogue: Catalogue | None = None) -> dict[str, Any]:
@@ -68,19 +68,7 @@ def runnable_architecture(entry: ModelEntry, catalogue: Catalogue | None = None)
 
 def model_class(arch: Architecture, catalogue: Catalogue | None = None) -> type[Any]:
     """Import ``arch``'s model class and check it subclasses its task's interface."""
-    catalogue = catalogue or get_catalogue()
-    task = catalogue.task(arch.task)
-    interface = task.interface_class()
-    cls = arch.load_class()
-    if not (isinstance(cls, type) and issubclass(cls, interface)):
-        where = f"{interface.__module__}.{interface.__qualname__}".replace("zoo_core.interfaces.", "zoo_core.") \
-            .replace("zoo_core.causal.", "zoo_core.")
-        raise PluginError(f"architecture {arch.name!r} ({arch.plugin}): {arch.target} must subclass "
-                          f"{where} for task {arch.task!r}")
-    return cls
-
-
-_model_class = model_class  # the name zoo's own modules used before it was public
+    return (catalogue or get_catalogue()).model_class(arch)
 
 
 def load(name: str, *, device: str | torch.device | None = "auto", dtype: str | torch.dtype | None = "float32",
@@ -97,10 +85,10 @@ def load(name: str, *, device: str | torch.device | None = "auto", dtype: str | 
         >>> images = model.sample(16, seed=0)  # (16, 1, 32, 32) in [-1, 1]
     """
     catalogue = get_catalogue()
-    entry = catalogue.registry.get(name)
+    entry = catalogue.entry(name)
     arch = runnable_architecture(entry, catalogue)
     cls = model_class(arch, catalogue)
-    if not catalogue.task(arch.task).weights:
+    if not catalogue.task(arch.task).loads_weights():
         if weights is not None:
             raise InputError(f"{name} is a {arch.task}; it takes no --weights")
         try:

@@ -65,15 +65,16 @@ class Architecture:
         description: one line for ``zoo plugins`` and ``zoo info``.
         options: extra ``zoo run`` options beyond the ones the task gives every model.
         conditional: a generator that takes class labels (adds ``zoo run --label``).
-        train: ``"package.module:command"``, a click command run by ``zoo train NAME``.
-        evaluate: ``"package.module:command"``, a click command run by ``zoo eval NAME``.
+        train: the same as ``verbs={"train": ...}`` (plugin API 2 spelling, still accepted).
+        evaluate: the same as ``verbs={"eval": ...}`` (plugin API 2 spelling, still accepted).
         tiling: the model is fully convolutional, so the core may run it tile by tile
             (``--tile``/``--tile-overlap`` for autoencoders and image-to-image models).
         example: ``zoo run`` options that make a meaningful run without weights or files the
             user must supply (a causal analyzer's ``{"graph": "X -> Y", ...}``): the
             conformance kit and ``zoo plugins --check`` run it, ``zoo info`` shows it.
-        verbs: the click commands (``"package.module:command"``) that run the verbs its task
-            declares beyond ``run``, e.g. ``{"data": "pkg.scene:write_data"}``.
+        verbs: the click commands (``"package.module:command"``) that run ``zoo VERB``: ``"train"``
+            (``zoo train ARCHITECTURE``), ``"eval"`` (``zoo eval MODEL``) and the verbs its task
+            declares beyond ``run``, e.g. ``{"train": "pkg.train:command", "data": "pkg.scene:write_data"}``.
     """
 
     name: str
@@ -108,7 +109,13 @@ class Architecture:
                 )
         object.__setattr__(self, "options", tuple(self.options))
         object.__setattr__(self, "example", dict(self.example))
-        object.__setattr__(self, "verbs", dict(self.verbs))
+        verbs = dict(self.verbs)
+        for verb, alias in (("train", "train"), ("eval", "evaluate")):  # one place for every verb's command
+            given = getattr(self, alias)
+            if given is not None and verbs.setdefault(verb, given) != given:
+                raise PluginError(f"architecture {self.name!r}: {alias}= and verbs[{verb!r}] name different commands")
+            object.__setattr__(self, alias, verbs.get(verb))
+        object.__setattr__(self, "verbs", verbs)
         for option in self.options:
             if not isinstance(option, Option):
                 raise PluginError(f"architecture {self.name!r}: options must be zoo_core.Option, "

@@ -26,7 +26,6 @@ class CausalAnalyzer(abc.ABC):
     ``Architecture`` declares (``--graph`` becomes ``graph=...``). It must not import torch.
     """
 
-    task: ClassVar[str] = "causal-analyzer"
     config_class: ClassVar[type | None] = None
 
     def __init__(self, config: Any = None) -> None:
@@ -42,5 +41,8 @@ class CausalAnalyzer(abc.ABC):
         return cls(build_config(cls.config_class, values or {}))
 
     @abc.abstractmethod
-    def analyze(self, **options: Any) -> AnalysisResult:
-        """Answer one query; options are those declared by the architecture."""
+    def analyze(self, *args: Any, **options: Any) -> AnalysisResult:
+        """Answer one query; options are those declared by the architecture, as keywords.
+
+        Subclasses name their options (``def analyze(self, graph: str, query: str | None =
+        None)``); this signature accepts any, so such an override type-checks."""

@@ -1,8 +1,8 @@
 """The hooks a zoo plugin may implement.
 
 A plugin is a module named by an entry point in the ``zoo`` group. It sets
-``ZOO_PLUGIN_API`` (the plugin API it was written for: 2, or 1 for plugins written before
-``register_tasks`` existed) and implements any of these hooks with ``@zoo_core.hookimpl``. Each hook receives a ``register`` callback rather than
+``ZOO_PLUGIN_API`` (the plugin API it was written for: 3; 2 for plugins written before the
+output service, 1 for plugins written before ``register_tasks`` existed) and implements any of these hooks with ``@zoo_core.hookimpl``. Each hook receives a ``register`` callback rather than
 returning values, so the core can detect duplicates and keep registration lazy: nothing
 here may import torch or the plugin's model code.
 """
@@ -28,7 +28,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 @hookspec
 def register_tasks(register: Callable[[Task], None]) -> None:
-    """Register new kinds of model with ``register(zoo_core.Task(...))`` (plugin API 2).
+    """Register new kinds of model with ``register(zoo_core.Task(...))`` (plugin API 2 and later).
 
     A task names its interface, runner and checks by import path (or as functions that
     import what they need when called), so registering costs nothing. zoo's own tasks are

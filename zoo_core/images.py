@@ -19,8 +19,8 @@ import torch
 from .atomic import write_atomic
 from .errors import InputError
 
-__all__ = ["to_uint8", "make_grid", "save_png", "save_pngs", "save_image", "read_image", "read_image_alpha",
-           "read_pixels", "image_files", "image_size", "IMAGE_SUFFIXES"]
+__all__ = ["to_uint8", "make_grid", "image_bytes", "save_png", "save_pngs", "save_image", "read_image",
+           "read_image_alpha", "read_pixels", "image_files", "image_size", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 
@@ -85,6 +85,13 @@ def _png_bytes(pixels: torch.Tensor, metadata: Mapping[str, str], image_format: 
     else:
         image.save(buffer, format=image_format, lossless=True)
     return buffer.getvalue()
+
+
+def image_bytes(image: torch.Tensor, metadata: Mapping[str, str] | None = None, image_format: str = "PNG") -> bytes:
+    """One (1, C, H, W) or (C, H, W) image in [-1, 1] encoded in memory (PNG by default)."""
+    if image.ndim == 3:
+        image = image.unsqueeze(0)
+    return _png_bytes(to_uint8(image)[0], metadata or {}, image_format)
 
 
 def save_png(image: torch.Tensor, path: Path, metadata: Mapping[str, str] | None = None) -> Path:

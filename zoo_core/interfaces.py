@@ -96,7 +96,6 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 class Model(nn.Module, abc.ABC):
     """Base of every zoo model: built from a validated config, loaded from safetensors."""
 
-    task: ClassVar[str] = ""
     config_class: ClassVar[type]
     #: Bytes of activations per output pixel that one float32 forward pass holds at its peak
     #: (measured; 0 if unknown). The core scales it by the dtype to refuse runs that cannot
@@ -127,6 +126,7 @@ class Model(nn.Module, abc.ABC):
 
     @property
     def device(self) -> torch.device:
+        """Where the model's tensors live (its first parameter's or buffer's device; cpu if none)."""
         for parameter in self.parameters():
             return parameter.device
         for buffer in self.buffers():
@@ -135,6 +135,7 @@ class Model(nn.Module, abc.ABC):
 
     @property
     def dtype(self) -> torch.dtype:
+        """The floating-point type of its parameters (float32 if it has none)."""
         for tensor in self.parameters():
             return tensor.dtype
         return torch.float32
@@ -143,7 +144,6 @@ class Model(nn.Module, abc.ABC):
 class Generator(Model):
     """Maps latents (and, if conditional, class labels) to images in [-1, 1]."""
 
-    task: ClassVar[str] = "generator"
     #: The range ``decode`` stays in, as returned (the conformance kit checks it before any
     #: clamping). None declares a decoder that is unbounded by design, e.g. a diffusion VAE's,
     #: which diffusers clamps afterwards; ``sample`` and ``zoo run`` clamp to [-1, 1] either way.
@@ -258,7 +258,6 @@ class Generator(Model):
 class Encoder(Model):
     """Maps images in [-1, 1] to latents."""
 
-    task: ClassVar[str] = "encoder"
     #: Input height and width must be multiples of this (the model's total downsampling).
     size_multiple: ClassVar[int] = 1
 
@@ -288,10 +287,10 @@ class Autoencoder(Generator, Encoder):
     decodes it tile by tile (``encode_tiled``, ``decode_tiled``, ``--tile``).
     """
 
-    task: ClassVar[str] = "autoencoder"
 
     @property
     def input_channels(self) -> int:
+        """Channels it reads: those of the images it makes."""
         return self.image_shape[0]
 
     def encode_tiled(self, images: torch.Tensor, tile: int, overlap: int = 32, progress: Any = None) -> torch.Tensor:
@@ -345,7 +344,6 @@ class ImageToImage(Model):
     image: it pads to a multiple, or runs fixed-size models tile by tile, and crops back.
     """
 
-    task: ClassVar[str] = "image-to-image"
     #: Output height (and width) over input height.
     scale: ClassVar[int] = 1
     #: Inputs' height and width must be multiples of this (``process`` pads and crops).

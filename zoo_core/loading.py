@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import torch
 
@@ -70,6 +70,19 @@ def build_model(model_class: type[Model], config: Any, *, architecture: str) -> 
         return model_class.from_config(config)
 
 
+M = TypeVar("M", bound=Model)
+
+
+@overload
+def build(architecture: type[M], config: Mapping[str, Any] | Any | None = None, *,
+          device: str | torch.device = "meta") -> M: ...
+
+
+@overload
+def build(architecture: str, config: Mapping[str, Any] | Any | None = None, *,
+          device: str | torch.device = "meta") -> Model: ...
+
+
 def build(architecture: str | type[Model], config: Mapping[str, Any] | Any | None = None, *,
           device: str | torch.device = "meta") -> Model:
     """A model of ``architecture`` (a registered name, or a ``zoo_core.Model`` class) built from ``config``.
@@ -85,11 +98,11 @@ def build(architecture: str | type[Model], config: Mapping[str, Any] | Any | Non
     from .config import build_config
 
     if isinstance(architecture, str):
-        from .api import model_class
         from .plugins import get_catalogue
 
-        arch = get_catalogue().architecture(architecture)
-        cls, name = model_class(arch), arch.name
+        catalogue = get_catalogue()
+        arch = catalogue.architecture(architecture)
+        cls, name = catalogue.model_class(arch), arch.name
     else:
         cls, name = architecture, getattr(architecture, "__name__", str(architecture))
     if not (isinstance(cls, type) and issubclass(cls, Model)):
@@ -101,8 +114,8 @@ def build(architecture: str | type[Model], config: Mapping[str, Any] | Any | Non
         return cls.from_config(built)
 
 
-def load_weights(model: Model, path: str | Path, *, device: str | torch.device = "cpu",
-                 dtype: str | torch.dtype = "float32", strict: bool = True) -> Model:
+def load_weights(model: M, path: str | Path, *, device: str | torch.device = "cpu",
+                 dtype: str | torch.dtype = "float32", strict: bool = True) -> M:
     """Load the safetensors file ``path`` into ``model`` on ``device``, floats cast to ``dtype``.
 
     Streams tensor by tensor (peak memory: the model at ``dtype`` plus the largest tensor).
@@ -176,8 +189,8 @@ def _fits(tensor: torch.Tensor, target: torch.Tensor | None, dtype: torch.dtype)
     return dtype if tensor.is_floating_point() else tensor.dtype
 
 
-def load_weights_into(model: Model, path: Path, *, device: torch.device, dtype: torch.dtype,
-                      architecture: str, strict: bool = True) -> Model:
+def load_weights_into(model: M, path: Path, *, device: torch.device, dtype: torch.dtype,
+                      architecture: str, strict: bool = True) -> M:
     """Load ``path`` into ``model`` on ``device`` with floats cast to ``dtype`` (see the module)."""
     layout = read_layout(path)
     names, model_state, wrong_kind = _check_file(model, path, layout, architecture, strict)

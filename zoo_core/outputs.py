@@ -5,19 +5,36 @@ anything, so a refused run costs nothing and leaves everything as it was. Files 
 are written atomically (``zoo_core.atomic``): a run stopped part way (a full disk, Ctrl-C)
 leaves only whole files, and ``--skip-existing`` continues it without redoing or clobbering
 them.
+
+For task authors this is a service (``zoo_core.Outputs`` and ``zoo_core.OutputPlan``): a task
+declares what it writes with ``Task(outputs=Outputs(out=..., out_dir=...))`` and the core adds
+``--out``, ``--out-dir``, ``--force`` and ``--skip-existing``; its runner asks
+``context.plan_outputs(count=N)`` (numbered samples) or ``context.plan_outputs(inputs=files)``
+(one file per input) before loading the model, and writes through the plan it gets
+(``plan.write_each``, ``plan.save_image``...). No runner then writes a file by hand, and every
+task keeps zoo's promises: nothing is overwritten without ``--force``, no input ever, only whole
+files after a stop (Ctrl-C, a full disk), and ``--skip-existing`` continues a stopped run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .architectures import Option
 from .errors import InputError
 
+if TYPE_CHECKING:
+    from .running import RunContext
+
 __all__ = ["IMAGE_FORMATS", "image_format", "check_output_file", "plan_folder", "FolderPlan", "NumberedNames",
-           "make_folder", "same_file", "stopped_part_way"]
+           "make_folder", "same_file", "stopped_part_way", "Outputs", "OutputPlan", "Written", "LISTED_FILES",
+           "FORCE", "SKIP_EXISTING", "remove_stale_temporaries"]
 
 #: Image file suffixes zoo writes, and the format each is written in.
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
@@ -47,12 +64,16 @@ def _is_input(path: Path, inputs: Iterable[Path]) -> bool:
 
 
 def check_output_file(path: Path, *, option: str, force: bool, inputs: Sequence[Path] = (),
-                      image: bool = True) -> Path:
-    """Check that the run may write ``path``: an image name, a folder that exists, and no file to
-    lose (unless ``force``; never one of ``inputs``)."""
+                      image: bool = True, suffixes: Sequence[str] | None = None) -> Path:
+    """Check that the run may write ``path``: an image name (or one of ``suffixes``), a folder
+    that exists, and no file to lose (unless ``force``; never one of ``inputs``)."""
     path = Path(path)
+    image = image and (suffixes is None or set(suffixes) <= set(IMAGE_FORMATS))
     if image:
         image_format(path, option)
+    elif suffixes and not path.name.lower().endswith(tuple(suffixes)):
+        raise InputError(f"{option} {path}: this run writes {' or '.join(suffixes)} files; name the file "
+                         f"accordingly, e.g. out{suffixes[0]}")
     if path.is_dir():
         raise InputError(f"{option} {path}: is a folder; give a file name" + (" ending in .png" if image else ""))
     directory = path.parent if str(path.parent) else Path(".")
@@ -205,3 +226,289 @@ def stopped_part_way(option: str, directory: Path, written: int, total: int, exc
     reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     return InputError(f"{option} {directory}: stopped after writing {written} of {total} files ({reason}); every file "
                       "written is whole: free the problem and rerun with --skip-existing to write the rest")
+
+
+# ---------------------------------------------------------------------------------------------
+# The output service tasks use: a declaration (``Outputs``) and a per-run plan (``OutputPlan``).
+
+#: A folder run names the files it wrote, in its result and JSON document, up to this many;
+#: beyond, it counts them (a run of millions of files keeps constant memory).
+LISTED_FILES = 10_000
+
+FORCE = Option("force", type="bool", default=False,
+               help="overwrite output files that exist already (never the inputs)")
+SKIP_EXISTING = Option("skip-existing", type="bool", default=False,
+                       help="keep outputs that exist already and write the rest (continues an interrupted run)")
+
+#: The temporary files ``zoo_core.atomic`` writes beside a target: ``.NAME.XXXXXXXX.tmp``.
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp")
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What a task's runs write; the core turns it into the standard output options.
+
+    ``Task(outputs=Outputs(out="write one grid image here", out_dir="write one file per
+    image into this folder"))`` gives every model of the task ``--out`` (when ``out`` is set),
+    ``--out-dir`` and ``--skip-existing`` (when ``out_dir`` is set) and ``--force``, with the
+    help texts given. The runner reads them through ``RunContext.plan_outputs``, which
+    enforces zoo's guarantees; a task never declares these options itself.
+
+    Args:
+        out: help of ``--out``, one file (a grid, the one output, a document); None: no ``--out``.
+        out_dir: help of ``--out-dir``, one file per sample or per input; None: no folder output.
+        suffixes: the file names ``--out`` may end in (images by default: .png, .jpg, .jpeg,
+            .webp); e.g. ``(".safetensors",)`` for latents, ``(".json",)`` for a document.
+        default: a function ``(model_name, options) -> dict`` of the output options ``zoo run``
+            fills in when the user gave none (``{"out": Path(f"{name}.png")}``), or raises an
+            ``InputError`` asking for one; ``options`` holds what was typed, by Python name, plus
+            ``"inputs"`` (the positional values). The library (``zoo_core.run``) never calls
+            it: it writes only what it is asked to. (Plugin API 2 spelled it
+            ``Task(default_outputs=...)``.)
+    """
+
+    out: str | None = None
+    out_dir: str | None = None
+    suffixes: tuple[str, ...] = tuple(IMAGE_FORMATS)
+    default: Callable[[str, Mapping[str, Any]], dict[str, Any]] | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "suffixes", tuple(s.lower() for s in self.suffixes))
+        from .errors import PluginError
+
+        if self.out is None and self.out_dir is None:
+            raise PluginError("Outputs: give out (help of --out) or out_dir (help of --out-dir), or both")
+        if not self.suffixes or not all(s.startswith(".") for s in self.suffixes):
+            raise PluginError(f"Outputs: suffixes must be like '.png', got {self.suffixes!r}")
+
+    def options(self) -> list[Option]:
+        """The options the core adds for this declaration, in the order ``--help`` shows them."""
+        options = []
+        if self.out is not None:
+            options.append(Option("out", type="path", help=self.out))
+        if self.out_dir is not None:
+            options.append(Option("out-dir", type="path", help=self.out_dir))
+        options.append(FORCE)
+        if self.out_dir is not None:
+            options.append(SKIP_EXISTING)
+        return options
+
+    @property
+    def images(self) -> bool:
+        """Whether ``--out`` is an image (its format then follows its suffix)."""
+        return set(self.suffixes) <= set(IMAGE_FORMATS)
+
+
+def remove_stale_temporaries(directory: Path, names: Sequence[str] | Callable[[str], bool]) -> int:
+    """Delete zoo's own temporary files for ``names`` in ``directory``; how many were removed.
+
+    A run killed outright (SIGKILL, a power cut) cannot clean up the ``.NAME.XXXXXXXX.tmp`` it
+    was writing; the next run on the same outputs removes them. Only temporaries of the files
+    this run itself would write are touched (``names``: those names, or a test on a name).
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return 0
+    wanted = names if callable(names) else (lambda name, _n=names: name in _n)  # type: ignore[misc]
+    removed = 0
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            match = _TEMPORARY.fullmatch(entry.name)
+            if match and wanted(match["name"]) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed += 1
+    return removed
+
+
+@dataclass
+class Written:
+    """What a folder run wrote: how many files, the first ``LISTED_FILES`` of them, and how many it kept."""
+
+    count: int = 0
+    listed: list[Path] = field(default_factory=list)
+    kept: int = 0
+
+    def add(self, path: Path) -> None:
+        self.count += 1
+        if len(self.listed) < LISTED_FILES:
+            self.listed.append(path)
+
+    def describe(self, data: dict[str, Any], directory: Path, key: str) -> None:
+        """Record it in a JSON document: ``out_dir``, ``written``, ``kept`` and (up to the limit) ``key``."""
+        data["out_dir"] = str(directory)
+        data["written"] = self.count
+        data["kept"] = self.kept
+        if self.count <= LISTED_FILES:
+            data[key] = [str(p) for p in self.listed]
+
+    def line(self, directory: Path, what: str = "images") -> str:
+        """``wrote N images to DIR (kept K that existed)``, for ``RunResult.lines``."""
+        kept = f" (kept {self.kept} that existed)" if self.kept else ""
+        return f"wrote {self.count} {what} to {directory}{kept}"
+
+
+class OutputPlan:
+    """The files one run writes, checked before any work; write them only through it.
+
+    Made by ``RunContext.plan_outputs`` (or ``OutputPlan.make``) from the run's ``--out``,
+    ``--out-dir``, ``--force`` and ``--skip-existing``. Attributes: ``out`` (the checked
+    ``--out`` path or None), ``out_dir`` (or None), ``folder`` (the ``FolderPlan`` of
+    ``--out-dir``, or None), ``force`` and ``skip_existing``.
+
+    The guarantees: an output that exists refuses the run unless ``--force`` (or, in the
+    folder, ``--skip-existing`` keeps it); an input is never written over, even with
+    ``--force``; every file appears whole (written beside its target and renamed); a run
+    stopped part way (Ctrl-C, a full disk) ends with one line saying how many files are whole
+    and that ``--skip-existing`` continues it; stale temporaries of a killed run are removed.
+    """
+
+    def __init__(self, *, out: Path | None, out_dir: Path | None, folder: FolderPlan | None, force: bool,
+                 skip_existing: bool, progress: Callable[..., Any] | None = None, label: str = "zoo") -> None:
+        self.out, self.out_dir, self.folder = out, out_dir, folder
+        self.force, self.skip_existing = force, skip_existing
+        self._progress, self._label = progress, label
+
+    @classmethod
+    def make(cls, *, out: Path | None = None, out_dir: Path | None = None, force: bool = False,
+             skip_existing: bool = False, count: int | None = None, inputs: Sequence[Path] = (),
+             names: Sequence[str] | None = None, single: bool = False, suffixes: Sequence[str] = tuple(IMAGE_FORMATS),
+             progress: Callable[..., Any] | None = None, label: str = "zoo") -> OutputPlan:
+        """Check a run's outputs (see ``RunContext.plan_outputs`` for the arguments); refuses with
+        an ``InputError`` before anything is written."""
+        out = Path(out) if out is not None else None
+        out_dir = Path(out_dir) if out_dir is not None else None
+        inputs = [Path(p) for p in inputs]
+        if force and skip_existing:
+            raise InputError("--force and --skip-existing contradict each other; pass one")
+        if skip_existing and out_dir is None:
+            raise InputError("--skip-existing keeps the files of an --out-dir run that exist already; "
+                             "it needs --out-dir")
+        if single and out is not None:
+            if out_dir is not None:
+                raise InputError("--out writes one file and --out-dir one per input; pass one of them")
+            if len(inputs) != 1:
+                raise InputError(f"--out takes one input, got {len(inputs)}; use --out-dir for several")
+        folder = None
+        if out_dir is not None:
+            if names is None:
+                if count is not None:
+                    names = NumberedNames(count)
+                elif inputs:
+                    names = [f"{p.stem}.png" for p in inputs]
+                else:
+                    raise InputError("--out-dir: this run writes no files one by one; use --out")
+            folder = plan_folder(out_dir, names, force=force, skip_existing=skip_existing, inputs=inputs)
+            remove_stale_temporaries(out_dir, folder.names.__contains__)
+            folder.refuse_clash(out)
+        if out is not None:
+            check_output_file(out, option="--out", force=force, inputs=inputs, suffixes=suffixes)
+            directory = out.parent if str(out.parent) else Path(".")
+            remove_stale_temporaries(directory, [out.name])
+        return cls(out=out, out_dir=out_dir, folder=folder, force=force, skip_existing=skip_existing,
+                   progress=progress, label=label)
+
+    def needs(self, index: int) -> bool:
+        """Whether output ``index`` must be computed: False only for a file ``--skip-existing`` keeps
+        when nothing else (an ``--out`` grid, the Python caller's value) needs it."""
+        if self.folder is None or self.out is not None:
+            return True
+        return self.folder.target(index) is not None
+
+    @property
+    def kept(self) -> int:
+        """How many ``--out-dir`` files ``--skip-existing`` keeps."""
+        return len(self.folder.kept) if self.folder is not None else 0
+
+    def check_kept(self, metadata: Mapping[str, str],
+                   keys: Sequence[str] = ("model", "sha256", "seed", "label")) -> None:
+        """Refuse to keep files another run made: each kept file's zoo metadata must match
+        ``metadata`` on ``keys`` (those present in it). Call it once the model is loaded."""
+        if self.folder is not None and self.folder.kept:
+            self.folder.check_kept({k: str(v) for k, v in metadata.items() if k in keys})
+
+    def write_each(self, items: Iterable[tuple[int, Any]],
+                   write: Callable[[Path, Any], object] | None = None, *,
+                   metadata: Mapping[str, str] | Callable[[int, Path], Mapping[str, str]] | None = None,
+                   unit: str = "image") -> Written:
+        """Write each ``(index, item)`` into ``--out-dir`` (those ``--skip-existing`` keeps are skipped).
+
+        ``write(path, item)`` writes one file through this plan (e.g. ``plan.save_image``);
+        by default ``item`` is a (1, C, H, W) image in [-1, 1] saved with ``metadata`` (a
+        mapping, or a function ``(index, path) -> mapping``). A progress bar counts the files;
+        a stop part way (Ctrl-C, a full disk) becomes one ``InputError`` saying how many are
+        whole, and a run that wrote nothing leaves no empty folder behind.
+        """
+        if self.folder is None or self.out_dir is None:
+            raise InputError("this run has no --out-dir to write into")
+        folder, directory = self.folder, self.out_dir
+
+        def save(index: int, path: Path, item: Any) -> object:
+            if write is not None:
+                return write(path, item)
+            meta = metadata(index, path) if callable(metadata) else (metadata or {})
+            return self.save_image(item, path, meta)
+
+        created = not directory.exists()
+        make_folder(directory)
+        written = Written(kept=len(folder.kept))
+        progress = self._progress or _no_progress
+        try:
+            with progress(folder.todo, f"{self._label} -> {directory}", unit=unit) as bar:
+                for index, item in items:
+                    path = folder.target(index)
+                    if path is None:
+                        continue
+                    save(index, path, item)
+                    written.add(path)
+                    bar.update(1)
+        except BaseException as exc:
+            if created and not written.count:
+                with contextlib.suppress(OSError):
+                    directory.rmdir()  # a run that wrote nothing leaves no empty folder behind
+            if not isinstance(exc, (OSError, KeyboardInterrupt)) or not written.count:
+                raise
+            raise stopped_part_way("--out-dir", directory, written.kept + written.count, len(folder), exc) from exc
+        return written
+
+    def _target(self, path: Path | None) -> Path:
+        if path is None:
+            if self.out is None:
+                raise InputError("this run has no --out to write")
+            return self.out
+        return Path(path)
+
+    def save_image(self, image: Any, path: Path | None = None, metadata: Mapping[str, str] | None = None, *,
+                   alpha: Any = None) -> Path:
+        """Write a (1, C, H, W) image in [-1, 1] to ``path`` (default ``--out``) atomically, in the
+        format its suffix names, with ``metadata`` in its text chunks; never over a file that
+        appeared since the plan was made unless ``--force``."""
+        from .images import save_image
+
+        return save_image(image, self._target(path), metadata, alpha=alpha, overwrite=self.force)
+
+    def save_tensors(self, tensors: Mapping[str, Any], path: Path | None = None,
+                     metadata: Mapping[str, str] | None = None) -> Path:
+        """Write tensors to a .safetensors file (default ``--out``) atomically."""
+        from .writing import save_tensors
+
+        return save_tensors(tensors, self._target(path), metadata)
+
+    def save_bytes(self, data: bytes | str, path: Path | None = None) -> Path:
+        """Write text or bytes (a JSON document, a CSV) to ``path`` (default ``--out``) atomically."""
+        from .atomic import write_atomic
+
+        target = self._target(path)
+        try:
+            write_atomic(target, data, overwrite=self.force)
+        except FileExistsError:
+            raise InputError(f"{target}: a file of that name appeared while zoo was working (another run?); it "
+                             "was left alone: pass --force to overwrite it, or choose another name") from None
+        return target
+
+
+@contextlib.contextmanager
+def _no_progress(total: int, description: str, unit: str = "it") -> Iterator[Any]:
+    from .progress import NoProgress
+
+    yield NoProgress()

@@ -25,7 +25,7 @@ import pluggy
 
 from . import hookspecs
 from .architectures import Architecture
-from .errors import PluginError, RegistryError, UnknownArchitectureError
+from .errors import PluginError, RegistryError, UnknownArchitectureError, UnknownModelError
 from .registry import ModelEntry, Registry, first_party_registry_path, parse_entry, parse_registry_file, user_registry_path
 from .task import Task
 
@@ -35,10 +35,12 @@ if TYPE_CHECKING:
 __all__ = ["PLUGIN_API", "SUPPORTED_PLUGIN_APIS", "ENTRY_POINT_GROUP", "PluginInfo", "Catalogue", "get_catalogue",
            "reset", "warn", "canonical_distribution"]
 
-#: The plugin API this zoo-core implements; plugins declare ``ZOO_PLUGIN_API = 2``.
-#: API 2 added the ``register_tasks`` hook; API 1 plugins (without it) keep working.
-PLUGIN_API = 2
-SUPPORTED_PLUGIN_APIS = frozenset({1, 2})
+#: The plugin API this zoo-core implements; plugins declare ``ZOO_PLUGIN_API = 3``.
+#: API 2 added the ``register_tasks`` hook; API 3 the output service (``Task(outputs=...)``,
+#: ``RunContext.plan_outputs``) and the standard options the core adds to a task. API 1 and 2
+#: plugins (which declare those options themselves) keep working.
+PLUGIN_API = 3
+SUPPORTED_PLUGIN_APIS = frozenset({1, 2, 3})
 ENTRY_POINT_GROUP = "zoo"
 _HOOKS = ("register_tasks", "register_architectures", "register_models", "register_commands")
 #: Hooks a plugin may implement only from this plugin API on.
@@ -63,8 +65,11 @@ class PluginInfo:
     distribution: str
     version: str
     module: str
-    status: str = "ok"  # ok | broken | incompatible
+    status: str = "ok"  # ok | conflict (loaded, but some of what it registers is not used) | broken | incompatible
     error: str = ""
+    #: what the plugin registered but does not get (a name another plugin or the core also
+    #: claims, an architecture of a task nobody registers): each makes its status "conflict"
+    problems: list[str] = field(default_factory=list)
     api: Any = None
     builtin: bool = False
     hooks: list[str] = field(default_factory=list)
@@ -78,10 +83,22 @@ class PluginInfo:
     def label(self) -> str:
         return f"{self.distribution} {self.version}"
 
+    @property
+    def failed(self) -> bool:
+        """Whether the plugin did not load at all (broken or incompatible): it contributes nothing."""
+        return self.status in ("broken", "incompatible")
+
+    def lose(self, problem: str) -> None:
+        """Record something this plugin registered but does not get; it is then not 'ok'."""
+        self.problems.append(problem)
+        if self.status == "ok":
+            self.status = "conflict"
+            self.error = problem
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "distribution": self.distribution, "version": self.version,
-            "module": self.module, "status": self.status, "error": self.error or None,
+            "module": self.module, "status": self.status, "error": self.error or None, "problems": self.problems,
             "plugin_api": self.api, "builtin": self.builtin, "hooks": self.hooks, "tasks": self.tasks,
             "architectures": self.architectures,
             "models": self.models, "commands": self.commands,
@@ -120,6 +137,36 @@ class Catalogue:
         except KeyError:
             raise UnknownArchitectureError(f"no installed plugin provides architecture {name!r}") from None
 
+    def model_class(self, arch: Architecture) -> type[Any]:
+        """Import ``arch``'s model class and check it subclasses its task's interface."""
+        task = self.task(arch.task)
+        interface = task.interface_class()
+        cls = arch.load_class()
+        if not (isinstance(cls, type) and issubclass(cls, interface)):
+            where = f"{interface.__module__}.{interface.__qualname__}".replace("zoo_core.interfaces.", "zoo_core.") \
+                .replace("zoo_core.causal.", "zoo_core.")
+            raise PluginError(f"architecture {arch.name!r} ({arch.plugin}): {arch.target} must subclass "
+                              f"{where} for task {arch.task!r}")
+        return cls
+
+    def entry(self, name: str) -> ModelEntry:
+        """The registry entry called ``name``. When there is none and a plugin failed to load, the
+        ``UnknownModelError`` names the plugin that would provide it (found in the registry files
+        its package ships, read without importing it), or the plugins that failed."""
+        try:
+            return self.registry.get(name)
+        except UnknownModelError as exc:
+            failed = [p for p in self.plugins if p.failed]
+            provider = next((p for p in failed if name in _shipped_model_names(p.module)), None)
+            if provider is not None:
+                raise UnknownModelError(f"model {name!r} comes from plugin {provider.label}, which is "
+                                        f"{provider.status}: {provider.error}") from None
+            if failed:
+                listed = "; ".join(f"{p.label} is {p.status}" for p in failed)
+                raise UnknownModelError(f"{exc} (plugins that did not load and may provide it: {listed}; "
+                                        "'zoo plugins' says why)") from None
+            raise
+
     def task(self, name: str) -> Task:
         """The registered task called ``name``; a ``PluginError`` listing the registered ones otherwise."""
         try:
@@ -137,7 +184,7 @@ class Catalogue:
         info = self.plugin_for(provider) if provider else None
         if info is None and provider and canonical_distribution(provider) in self.excluded:
             return f"{what} comes from {provider}, which is installed but left out by ZOO_PLUGINS"
-        if info is not None and info.status != "ok":
+        if info is not None and info.failed:
             return f"plugin {info.label} is {info.status}: {info.error}"
         if info is not None:
             return (f"{what} is not provided by {info.label}, which is installed; upgrade it "
@@ -165,6 +212,30 @@ class Catalogue:
         """The distributions to ``pip install`` for ``entries`` that are unavailable: never one installed."""
         wanted = {e.plugin for e in entries if e.plugin and self.unavailable_reason(e) is not None}
         return sorted(p for p in wanted if self.plugin_for(p) is None and canonical_distribution(p) not in self.excluded)
+
+
+def _shipped_model_names(module: str) -> set[str]:
+    """The model names in the ``*.toml`` registry files at the top of a plugin's package, found
+    without importing it (a broken or incompatible plugin's hooks never ran)."""
+    import importlib.util
+
+    from .registry import _read_toml
+
+    try:
+        spec = importlib.util.find_spec(module.partition(":")[0].split(".")[0])
+    except (ImportError, ValueError):
+        return set()
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    names: set[str] = set()
+    for folder in folders:
+        for path in Path(folder).glob("*.toml"):
+            try:
+                models = _read_toml(path).get("models", {})
+            except RegistryError:
+                continue
+            if isinstance(models, dict):
+                names.update(models)
+    return names
 
 
 def canonical_distribution(name: str) -> str:
@@ -324,6 +395,9 @@ def _merge(kind: str, claims: dict[str, list[tuple[PluginInfo, Any]]],
             warn(f"{kind} {name!r} is registered by both {labels}; ignoring it from all of them")
             if dropped is not None:
                 dropped[name] = labels
+            for info, _ in owners:
+                others = " and ".join(dict.fromkeys(o.label for o, _ in owners if o is not info)) or "itself, twice"
+                info.lose(f"{kind} {name!r} is also registered by {others}; neither is used")
     return kept
 
 
@@ -352,6 +426,7 @@ def _commit_tasks(catalogue: Catalogue, core: tuple[PluginInfo, _Staged],
         for task in staged.tasks:
             if task.name in catalogue.tasks:
                 warn(f"task {task.name!r} from {info.label} is one of zoo-core's own tasks; ignoring the plugin's")
+                info.lose(f"task {task.name!r} is one of zoo-core's own tasks; zoo-core's is used")
                 continue
             claims.setdefault(task.name, []).append((info, task))
     for name, (info, task) in _merge("task", claims, catalogue.collisions).items():
@@ -396,9 +471,14 @@ def _build() -> Catalogue:
         object.__setattr__(arch, "plugin", info.distribution)
         catalogue.architectures[name] = arch
         info.architectures.append(name)
-        if arch.task not in catalogue.tasks and arch.task not in catalogue.collisions:
+        if arch.task in catalogue.collisions:
+            info.lose(f"architecture {name!r} is a {arch.task!r}, a task lost to a collision "
+                      f"({catalogue.collisions[arch.task]}); its models are unavailable")
+        elif arch.task not in catalogue.tasks:
             warn(f"architecture {name!r} from {info.label} is a {arch.task!r}, a task no installed plugin registers; "
                  f"its models are unavailable (registered tasks: {', '.join(catalogue.tasks)})")
+            info.lose(f"architecture {name!r} is a {arch.task!r}, a task no installed plugin registers; "
+                      "its models are unavailable")
     for name, (info, command) in _merge("command", command_claims).items():
         catalogue.commands[name] = command
         info.commands.append(name)
@@ -411,6 +491,7 @@ def _build() -> Catalogue:
     for name, (info, entry) in _merge("model", model_claims).items():
         if name in entries:
             warn(f"model {name!r} from plugin {info.label} clashes with zoo's registry.toml; ignoring the plugin's")
+            info.lose(f"model {name!r} is also in zoo's registry.toml; zoo's entry is used")
             continue
         if not entry.plugin:
             entry = replace(entry, plugin=info.distribution)

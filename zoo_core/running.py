@@ -2,8 +2,9 @@
 
 ``run(name, *arguments, **options)`` looks the model up, checks the options against the
 ones its task and architecture declare, hands a ``RunContext`` to the task's runner and
-returns its ``RunResult``, whose ``to_json()`` is exactly the document ``zoo run --json``
-prints. The command line only parses arguments, calls this and prints the result.
+returns its ``RunResult``, whose ``to_json()`` is exactly the text ``zoo run --json`` prints
+(``to_dict()`` the same document as a dict). The command line only parses arguments, calls
+this and prints the result.
 
 Models are loaded through a small per-process cache (the last ``MAX_CACHED_MODELS``
 distinct name/device/dtype/weights combinations), so a script or server that runs the same
@@ -12,6 +13,8 @@ model repeatedly loads it once; ``run(..., cache=False)`` loads afresh and keeps
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import sys
 import threading
@@ -29,9 +32,27 @@ from .registry import ModelEntry, close_names
 from .task import Argument, Task, merged_options, own_option_names, resolve
 
 if TYPE_CHECKING:
+    from .outputs import OutputPlan
     from .plugins import Catalogue
 
-__all__ = ["RunContext", "RunResult", "run", "clear_model_cache", "MAX_CACHED_MODELS", "check_options", "process_shard"]
+__all__ = ["RunContext", "RunResult", "run", "clear_model_cache", "MAX_CACHED_MODELS", "check_options", "process_shard",
+           "json_text"]
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with inf and nan (which JSON has no words for) turned into null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def json_text(document: Any) -> str:
+    """``document`` as strict JSON text, the way zoo prints it (inf and nan as null, paths as strings)."""
+    return json.dumps(_finite(document), indent=2, sort_keys=False, default=str, allow_nan=False)
 
 #: How many loaded models ``run`` keeps per process (least recently used ones are dropped).
 MAX_CACHED_MODELS = 2
@@ -44,7 +65,8 @@ class RunResult:
     ``data`` is the JSON-ready answer (``zoo run --json`` prints ``to_json()``: ``data`` plus
     a ``run`` object with the provenance), ``lines`` what ``zoo run`` prints for people,
     ``files`` every file written, and ``value`` the Python result (images as a tensor,
-    latents, an ``AnalysisResult``...), which the JSON document does not carry.
+    latents, an ``AnalysisResult``...), which the JSON document does not carry. In a
+    notebook a result whose value holds images shows them as one grid.
     """
 
     data: dict[str, Any]
@@ -54,12 +76,44 @@ class RunResult:
     seed: int | None = None  # the seed the run drew noise from, if any (recorded in ``run``)
     run: dict[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
-        """The document ``zoo run --json`` prints."""
+    def to_dict(self) -> dict[str, Any]:
+        """The document ``zoo run --json`` prints, as a dict: ``data`` plus the ``run`` provenance."""
         return {**self.data, "run": self.run}
+
+    def to_json(self) -> str:
+        """The JSON text ``zoo run --json`` prints (strict JSON: inf and nan are null)."""
+        return json_text(self.to_dict())
+
+    def images(self) -> Any:
+        """The images of ``value`` as one (N, C, H, W) tensor in [-1, 1], or None when it holds none
+        (a tensor of images, a list of same-sized ones, or an object with an ``images`` tensor)."""
+        torch = sys.modules.get("torch")
+        if torch is None:  # nothing here can hold a tensor
+            return None
+        value = self.value
+        if not isinstance(value, torch.Tensor):
+            value = getattr(value, "images", value)
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, torch.Tensor) and v.ndim == 4
+                                                             for v in value):
+            if len({tuple(v.shape[1:]) for v in value}) == 1:
+                value = torch.cat(list(value))
+        if isinstance(value, torch.Tensor) and value.ndim == 4 and value.shape[1] in (1, 3) \
+                and value.is_floating_point():
+            return value
+        return None
+
+    def _repr_png_(self) -> bytes | None:
+        """The images as one PNG grid, for notebooks (None when the result holds no images)."""
+        images = self.images()
+        if images is None:
+            return None
+        from .images import image_bytes, make_grid
+
+        return image_bytes(make_grid(images.detach().float().cpu().clamp(-1, 1)))
 
     @property
     def text(self) -> str:
+        """What ``zoo run`` prints for people: the lines, joined."""
         return "\n".join(self.lines)
 
 
@@ -140,6 +194,8 @@ class RunContext:
     cache: bool = True
     show_progress: bool | None = None
     _model: Any = None
+    #: in-memory inputs written as files (``_Scratch``; removed after the run)
+    _scratch: Any = field(default_factory=lambda: _Scratch())
 
     def load(self) -> Any:
         """The model, loaded once per run (and from the per-process cache when allowed).
@@ -159,7 +215,7 @@ class RunContext:
             if torch.cuda.is_available():
                 device = f"cuda:{local % torch.cuda.device_count()}"
         kwargs: dict[str, Any] = {}
-        if self.task.weights:
+        if self.task.loads_weights():
             kwargs = {"device": device or "auto", "dtype": dtype or "float32", "weights": weights}
         key = self._cache_key(kwargs)
         model = _CACHE.get(key) if self.cache and key else None
@@ -171,8 +227,8 @@ class RunContext:
         return model
 
     def _cache_key(self, kwargs: Mapping[str, Any]) -> tuple[str, ...] | None:
-        if not self.task.weights:
-            return ("analyzer", self.entry.name, self.entry.source, repr(sorted(self.entry.config.items())))
+        if not self.task.loads_weights():
+            return ("built", self.entry.name, self.entry.source, repr(sorted(self.entry.config.items())))
         from .devices import resolve_device, resolve_dtype
 
         weights = kwargs.get("weights")
@@ -210,11 +266,32 @@ class RunContext:
         if seed is not None:
             record["seed"] = int(seed)
         model = self._model
-        if model is not None and self.task.weights and hasattr(model, "device"):
+        if model is not None and self.task.loads_weights() and hasattr(model, "device"):
             record["device"] = str(model.device)
             record["dtype"] = str(model.dtype).replace("torch.", "")
         record["seconds"] = round(seconds, 4)
         return record
+
+    def plan_outputs(self, *, count: int | None = None, inputs: Sequence[Path] = (),
+                     names: Sequence[str] | None = None, single: bool = False) -> OutputPlan:
+        """Check where this run writes, before the model is loaded; write only through the plan.
+
+        Reads ``--out``, ``--out-dir``, ``--force`` and ``--skip-existing`` (the options a
+        task's ``Outputs`` declares). ``--out-dir`` holds ``count`` numbered files
+        (``00000.png``...), or one per input named after it (``photo.jpg`` -> ``photo.png``),
+        or the given ``names``. ``inputs`` are never written over, even with ``--force``.
+        ``single=True``: ``--out`` is the one output of one input (refused with several
+        inputs, or with ``--out-dir``). Raises ``InputError`` for anything the run may not do.
+        """
+        from .outputs import IMAGE_FORMATS, OutputPlan
+
+        options = self.options
+        declared = self.task.outputs
+        return OutputPlan.make(out=options.get("out"), out_dir=options.get("out_dir"),
+                               force=bool(options.get("force")), skip_existing=bool(options.get("skip_existing")),
+                               count=count, inputs=inputs, names=names, single=single,
+                               suffixes=declared.suffixes if declared is not None else tuple(IMAGE_FORMATS),
+                               progress=self.progress, label=self.entry.name)
 
     @property
     def progress_enabled(self) -> bool:
@@ -230,6 +307,64 @@ class RunContext:
 
         with progress_bar(total, description, unit=unit, enabled=self.progress_enabled) as bar:
             yield bar
+
+
+def _shown(value: Any) -> str:
+    """``value`` for an error message: its repr if short and plain, else its type (and shape):
+    an error never prints a tensor's or an array's contents."""
+    if isinstance(value, (str, int, float, bool, os.PathLike)) and len(repr(value)) <= 200:
+        return repr(value)
+    kind = f"{type(value).__module__.split('.')[0]}.{type(value).__name__}"
+    shape = getattr(value, "shape", None)
+    if shape is None and isinstance(getattr(value, "size", None), tuple):  # a PIL image: (width, height)
+        shape = value.size
+    try:
+        return f"a {kind} of shape {tuple(shape)}" if shape is not None else f"a {kind}"
+    except TypeError:
+        return f"a {kind}"
+
+
+def _in_memory_image(value: Any) -> bool:
+    """Whether ``value`` is an image held in memory: a torch tensor, a PIL image or a numpy array."""
+    module = type(value).__module__.split(".")[0]
+    return module in ("torch", "numpy") and hasattr(value, "shape") or module == "PIL" and hasattr(value, "save")
+
+
+def _write_in_memory(values: Sequence[Any], folder: Path, start: int, flag: str) -> list[Path]:
+    """Each in-memory image as an 8-bit PNG in ``folder`` (``input-00000.png``...), so every task,
+    whatever its runner reads, takes them like files. A tensor is (C, H, W) or (N, C, H, W) in
+    [-1, 1] (zoo's convention), a numpy array uint8 (H, W) or (H, W, C), a PIL image any mode."""
+    paths: list[Path] = []
+
+    def place() -> Path:
+        path = folder / f"input-{start + len(paths):05d}.png"
+        paths.append(path)
+        return path
+
+    for value in values:
+        module = type(value).__module__.split(".")[0]
+        if module == "PIL":
+            value.save(place(), format="PNG")
+        elif module == "numpy":
+            from PIL import Image
+
+            channels = value.shape[2] if value.ndim == 3 else 1
+            if str(value.dtype) != "uint8" or value.ndim not in (2, 3) or channels not in (1, 3, 4):
+                raise InputError(f"{flag}: {_shown(value)} ({value.dtype}) is not an image array: give uint8 "
+                                 "(H, W) or (H, W, C) with C = 1, 3 or 4 (e.g. (x * 255).round().astype('uint8'))")
+            Image.fromarray(value[:, :, 0] if value.ndim == 3 and value.shape[2] == 1 else value).save(place())
+        else:
+            from .images import image_bytes
+
+            tensor = value.detach().cpu()
+            if tensor.ndim == 3:
+                tensor = tensor.unsqueeze(0)
+            if tensor.ndim != 4 or tensor.shape[1] not in (1, 3) or not tensor.is_floating_point():
+                raise InputError(f"{flag}: {_shown(value)} is not an image tensor: give floats in [-1, 1] shaped "
+                                 "(C, H, W) or (N, C, H, W) with C = 1 or 3")
+            for image in tensor:
+                place().write_bytes(image_bytes(image.float().clamp(-1, 1)))
+    return paths
 
 
 def _coerce(option: Option | Argument, value: Any, *, flag: str) -> Any:
@@ -271,10 +406,10 @@ def _coerce_one(option: Option | Argument, value: Any, *, flag: str) -> Any:
         choices = getattr(option, "choices", ())
         if str(value) in choices:
             return str(value)
-        raise InputError(f"{flag} {value!r}: use one of {', '.join(choices)}")
+        raise InputError(f"{flag} {_shown(value)}: use one of {', '.join(choices)}")
     elif isinstance(value, str):
         return value
-    raise InputError(f"{flag} {value!r}: expected {'a ' + kind if kind != 'int' else 'an int'}")
+    raise InputError(f"{flag} {_shown(value)}: expected {'a ' + kind if kind != 'int' else 'an int'}")
 
 
 def check_options(entry: ModelEntry, task: Task, architecture: Architecture,
@@ -307,6 +442,40 @@ def check_options(entry: ModelEntry, task: Task, architecture: Architecture,
     return checked
 
 
+class _Scratch:
+    """In-memory images given where a task takes image files, written as PNGs into one temporary
+    folder (made on first need; ``cleanup()`` removes it after the run)."""
+
+    def __init__(self) -> None:
+        self.folder: Any = None  # a tempfile.TemporaryDirectory
+        self.count = 0
+
+    def files_for(self, values: Any, flag: str) -> Any:
+        """``values`` (one value or a sequence) with each in-memory image replaced by its PNG path(s)."""
+        single = _in_memory_image(values) or isinstance(values, (str, os.PathLike)) \
+            or not isinstance(values, Sequence)
+        items = [values] if single else list(values)
+        if not any(_in_memory_image(v) for v in items):
+            return values
+        if self.folder is None:
+            import tempfile
+
+            self.folder = tempfile.TemporaryDirectory(prefix="zoo-inputs-")
+        replaced: list[Any] = []
+        for value in items:
+            if _in_memory_image(value):
+                paths = _write_in_memory([value], Path(self.folder.name), self.count, flag)
+                self.count += len(paths)
+                replaced.extend(paths)
+            else:
+                replaced.append(value)
+        return replaced
+
+    def cleanup(self) -> None:
+        if self.folder is not None:
+            self.folder.cleanup()
+
+
 def _bind_arguments(entry: ModelEntry, task: Task, values: Sequence[Any]) -> dict[str, Any]:
     """Positional values spread over the task's declared arguments."""
     bound: dict[str, Any] = {}
@@ -325,23 +494,43 @@ def _bind_arguments(entry: ModelEntry, task: Task, values: Sequence[Any]) -> dic
     return bound
 
 
-def prepare(name: str, arguments: Sequence[Any], options: Mapping[str, Any], *, cache: bool = True,
-            progress: bool | None = None, catalogue: Catalogue | None = None) -> RunContext:
-    """The ``RunContext`` for a run of model ``name`` (checks everything, loads nothing)."""
+def resolve_model(name: str, catalogue: Catalogue | None = None) -> tuple[ModelEntry, Architecture, Task]:
+    """The entry, architecture and task that run model ``name``, looked up once; errors say
+    what is unknown, unavailable or which plugin to install."""
     from .api import runnable_architecture
     from .plugins import get_catalogue
 
     catalogue = catalogue or get_catalogue()
-    entry = catalogue.registry.get(name)
+    entry = catalogue.entry(name)
     architecture = runnable_architecture(entry, catalogue)
-    task = catalogue.task(architecture.task)
-    checked = check_options(entry, task, architecture, options)
+    return entry, architecture, catalogue.task(architecture.task)
+
+
+def prepare(name: str | tuple[ModelEntry, Architecture, Task], arguments: Sequence[Any], options: Mapping[str, Any],
+            *, cache: bool = True, progress: bool | None = None, catalogue: Catalogue | None = None) -> RunContext:
+    """The ``RunContext`` for a run of model ``name`` (checks everything, loads nothing); ``name``
+    may be what ``resolve_model`` found already (the CLI looks the model up once)."""
+    entry, architecture, task = resolve_model(name, catalogue) if isinstance(name, str) else name
+    scratch = _Scratch()
+    try:
+        # images in memory, where the task takes image files: positional path arguments, and
+        # path options that take several values (--input); never an output option
+        paths = next((a for a in task.arguments if a.type == "path"), None)
+        values = scratch.files_for(list(arguments), paths.name.upper()) if paths is not None else list(arguments)
+        takes_files = {o.name.replace("-", "_") for o in merged_options(task, architecture)
+                       if o.type == "path" and o.multiple}
+        options = {k: scratch.files_for(v, f"--{k.replace('_', '-')}") if k in takes_files else v
+                   for k, v in options.items()}
+        checked = check_options(entry, task, architecture, options)
+        bound = _bind_arguments(entry, task, values)
+    except BaseException:
+        scratch.cleanup()
+        raise
     own = own_option_names(task, architecture)
     return RunContext(entry=entry, architecture=architecture, task=task, options=checked,
-                      arguments=_bind_arguments(entry, task, arguments),
-                      model_options={k: v for k, v in checked.items() if k in own},
+                      arguments=bound, model_options={k: v for k, v in checked.items() if k in own},
                       given=frozenset(k for k, v in options.items() if v is not None),
-                      cache=cache, show_progress=progress)
+                      cache=cache, show_progress=progress, _scratch=scratch)
 
 
 def execute(context: RunContext) -> RunResult:
@@ -363,14 +552,21 @@ def run(name: str, *arguments: Any, cache: bool = True, progress: bool | None = 
     """Run model ``name`` as ``zoo run`` does and return what it produced.
 
     ``arguments`` are the task's positional arguments (an image-to-image model's input
-    files); ``options`` its ``zoo run`` options by Python name (``out_dir=`` for
-    ``--out-dir``). Files are written only where an output option asks for them. The model
+    files); where a task takes image files, images in memory work too: torch tensors in
+    [-1, 1] shaped (C, H, W) or (N, C, H, W), PIL images, and uint8 numpy arrays (H, W[, C]),
+    passed to the task as 8-bit PNGs named ``input-00000.png``...; ``options`` are its
+    ``zoo run`` options by Python name (``out_dir=`` for ``--out-dir``). Files are written only where an output option asks for them. The model
     is loaded through the per-process cache unless ``cache=False``; ``progress=True`` draws
     progress bars on stderr (``None``: when stderr is a terminal).
 
     Example:
         >>> result = zoo_core.run("dcgan-fashion", num=16, seed=0, out="grid.png")
         >>> result.value.shape      # the images: torch.Size([16, 1, 32, 32])
-        >>> result.to_json()        # what `zoo run dcgan-fashion --num 16 --out grid.png --json` prints
+        >>> result.to_json()        # the text `zoo run dcgan-fashion --num 16 --out grid.png --json` prints
+        >>> result.to_dict()        # the same document as a dict
     """
-    return execute(prepare(name, arguments, options, cache=cache, progress=progress))
+    context = prepare(name, arguments, options, cache=cache, progress=progress)
+    try:
+        return execute(context)
+    finally:
+        context._scratch.cleanup()

@@ -19,12 +19,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .architectures import Option, import_object
+from .devices import DTYPES
 from .errors import PluginError
+from .outputs import Outputs
 
 if TYPE_CHECKING:
     from .architectures import Architecture
 
-__all__ = ["Task", "Argument", "Verb", "TASKS", "TASK_NAME", "resolve", "RegisteredTasks", "merged_options"]
+__all__ = ["Task", "TaskExtras", "Argument", "Verb", "TASKS", "TASK_NAME", "resolve", "RegisteredTasks", "merged_options",
+           "LOADING_OPTIONS", "standard_options"]
 
 #: Task names: lower-case words joined by dashes, e.g. ``image-to-image``.
 TASK_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
@@ -74,6 +77,25 @@ OptionsFor = Callable[["Architecture | None"], Sequence[Option]]
 
 
 @dataclass(frozen=True)
+class TaskExtras:
+    """What commands other than ``zoo run`` use of a task; none of it changes what a run does.
+
+    Args:
+        pipeline_tag: the Hub's ``pipeline_tag`` that ``zoo export`` writes into model cards.
+        info: ``"module:function"`` or a function ``(entry) -> {label: text}`` of facts
+            ``zoo info`` shows for an entry of the task (e.g. a causal model's graph); it must
+            not import torch (``zoo info`` never does).
+        scaffold: templates for ``zoo new-plugin NAME --kind TASK``: a core template set's name,
+            ``"package.module:folder"`` or a path, holding ``model.py.tmpl``, ``test.py.tmpl``
+            and ``scaffold.toml`` (docs/writing-a-task.md lists their keys).
+    """
+
+    pipeline_tag: str | None = None
+    info: str | Callable[..., Any] | None = None
+    scaffold: str | None = None
+
+
+@dataclass(frozen=True)
 class Task:
     """A kind of model: its interface, its ``zoo run`` options and the code that runs it.
 
@@ -93,18 +115,21 @@ class Task:
             keywords (the conformance kit checks they accept them).
         checks: ``"module:function"`` or a function ``(ModelChecks) -> None`` with the
             conformance checks of a model of this task (``zoo_core.testing.conformance``).
-        pipeline_tag: the Hub's ``pipeline_tag`` for model cards (``zoo export``).
         verbs: commands beyond ``run`` (see ``Verb``).
-        weights: whether models of this task load safetensors weights (causal analyzers do not).
+        weights: whether models of this task load safetensors weights (causal analyzers do
+            not); such a task gets ``--device``, ``--dtype`` and ``--weights`` from the core.
         torch_free: whether models of this task must import without torch (checked by the kit).
-        scaffold: a folder with ``model.py.tmpl``, ``test.py.tmpl`` and ``scaffold.toml`` for
-            ``zoo new-plugin --kind NAME`` (see ``zoo_core/scaffold``), or None.
-        default_outputs: a function ``(model_name, options) -> dict`` of the output options the
-            CLI fills in when the user gave none (``zoo run dcgan-fashion`` writes
-            ``dcgan-fashion.png``); the library writes only what it is asked to.
-        info: ``"module:function"`` or a function ``(entry) -> {label: text}`` of facts
-            ``zoo info`` shows for an entry of this task (e.g. a causal model's graph); it must
-            not import torch (``zoo info`` never does).
+        outputs: what the task's runs write (``zoo_core.Outputs``): the core then adds
+            ``--out``/``--out-dir``/``--force``/``--skip-existing`` and the runner writes through
+            ``RunContext.plan_outputs``, which keeps zoo's file-safety guarantees.
+        extras: what other commands use (``TaskExtras``: ``zoo export``'s pipeline tag,
+            ``zoo info``'s facts, ``zoo new-plugin``'s templates).
+        pipeline_tag, scaffold, info: the plugin API 2 spelling of the ``extras`` of the same
+            names (still accepted; read them from ``extras``).
+        default_outputs: the plugin API 2 spelling of ``Outputs(default=...)``: a function
+            ``(model_name, options) -> dict`` of the output options the CLI fills in when the
+            user gave none (``zoo run dcgan-fashion`` writes ``dcgan-fashion.png``); the library
+            writes only what it is asked to.
     """
 
     name: str
@@ -122,12 +147,24 @@ class Task:
     scaffold: str | None = None
     default_outputs: Callable[[str, Mapping[str, Any]], dict[str, Any]] | None = None
     info: str | Callable[..., Any] | None = None
+    outputs: Outputs | None = None
+    extras: TaskExtras = field(default_factory=TaskExtras)
     plugin: str = field(default="", compare=False)  # distribution name, set by the core
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not TASK_NAME.fullmatch(self.name):
             raise PluginError(f"task name {self.name!r} must be lower-case words joined by dashes "
                               "(e.g. 'image-to-image')")
+        if not isinstance(self.extras, TaskExtras):
+            raise PluginError(f"task {self.name!r}: extras must be zoo_core.TaskExtras, got {self.extras!r}")
+        merged = {}
+        for key in ("pipeline_tag", "info", "scaffold"):  # the API 2 spelling and the grouped one agree
+            flat, grouped = getattr(self, key), getattr(self.extras, key)
+            if flat is not None and grouped is not None and flat != grouped:
+                raise PluginError(f"task {self.name!r}: {key} and extras.{key} differ; give extras=TaskExtras(...) only")
+            merged[key] = grouped if grouped is not None else flat
+            object.__setattr__(self, key, merged[key])
+        object.__setattr__(self, "extras", TaskExtras(**merged))
         for what in ("interface", "runner", "checks", "info"):
             value = getattr(self, what)
             if isinstance(value, str) and not _TARGET.fullmatch(value):
@@ -145,6 +182,17 @@ class Task:
             for option in self.options:
                 if not isinstance(option, Option):
                     raise PluginError(f"task {self.name!r}: options must be zoo_core.Option, got {option!r}")
+        if self.outputs is not None and not isinstance(self.outputs, Outputs):
+            raise PluginError(f"task {self.name!r}: outputs must be zoo_core.Outputs, got {self.outputs!r}")
+        if self.outputs is not None and self.outputs.default is not None:  # one place the CLI reads it
+            if self.default_outputs is not None and self.default_outputs is not self.outputs.default:
+                raise PluginError(f"task {self.name!r}: default_outputs and outputs.default name different functions; "
+                                  "give Outputs(default=...) only")
+            object.__setattr__(self, "default_outputs", self.outputs.default)
+
+    def loads_weights(self) -> bool:
+        """Whether models of this task load safetensors weights (and so take --device, --dtype, --weights)."""
+        return bool(self.weights)
 
     def run_options(self, architecture: Architecture | None = None) -> list[Option]:
         """The options the task gives a model of ``architecture`` (before the architecture's own)."""
@@ -197,13 +245,36 @@ class RegisteredTasks(Sequence[str]):
         return f"TASKS{self._names()!r}"
 
 
+#: The options the core gives every task that loads weights (``Task.loads_weights()``).
+LOADING_OPTIONS = (
+    Option("device", default="auto", help="auto, cpu, cuda, cuda:N or mps"),
+    Option("dtype", type="choice", choices=DTYPES, default="float32", help="floating-point precision"),
+    Option("weights", type="path", help="use this .safetensors file instead of the registry's weights"),
+)
+
+
+def standard_options(task: Task) -> list[Option]:
+    """The options the core adds to a task: those its ``outputs`` declare, then the loading ones."""
+    options = task.outputs.options() if task.outputs is not None else []
+    return [*options, *(LOADING_OPTIONS if task.loads_weights() else ())]
+
+
+def task_options(task: Task, architecture: Architecture | None) -> list[Option]:
+    """The task's own options, then the core's standard ones it does not declare itself
+    (an API 2 task that declares ``--device`` keeps its own)."""
+    own = task.run_options(architecture)
+    names = {o.name for o in own}
+    return [*own, *(o for o in standard_options(task) if o.name not in names)]
+
+
 def merged_options(task: Task, architecture: Architecture | None) -> list[Option]:
     """Every option ``zoo run`` accepts for a model of ``task`` and ``architecture``.
 
-    The task's options, then the architecture's own (an own option named like a task option
-    is dropped: the task's wins), then ``--json``, which every task has.
+    The task's options and the standard ones the core adds (outputs, loading), then the
+    architecture's own (an own option named like a task option is dropped: the task's wins),
+    then ``--json``, which every task has.
     """
-    common = task.run_options(architecture)
+    common = task_options(task, architecture)
     taken = {o.name for o in common} | {JSON_OPTION.name}
     own = [o for o in (architecture.options if architecture else ()) if o.name not in taken]
     return [*common, *own, JSON_OPTION]
@@ -211,7 +282,7 @@ def merged_options(task: Task, architecture: Architecture | None) -> list[Option
 
 def own_option_names(task: Task, architecture: Architecture) -> set[str]:
     """Python names of the architecture's own options that reach the model's methods."""
-    core = {o.name for o in task.run_options(architecture)} | {JSON_OPTION.name}
+    core = {o.name for o in task_options(task, architecture)} | {JSON_OPTION.name}
     return {o.name.replace("-", "_") for o in architecture.options if o.name not in core}
 
 

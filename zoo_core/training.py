@@ -21,7 +21,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -104,9 +104,11 @@ def training_context(device: str = "auto", *, amp: bool = True) -> Iterator[Trai
 class TrainingTask(Protocol):
     """What a plugin implements to train with ``fit``."""
 
-    #: the held-out metric that decides early stopping and the best epoch (lower is better);
-    #: None when there is none: every epoch is then the best so far, and training runs to max_epochs
-    monitor: str | None
+    @property
+    def monitor(self) -> str | None:
+        """The held-out metric that decides early stopping and the best epoch (lower is better);
+        None when there is none: every epoch is then the best so far, and training runs to
+        max_epochs. A plain class attribute (``monitor = "fd"``) satisfies it."""
 
     def modules(self) -> dict[str, nn.Module]:
         """Every module whose weights are checkpointed (unwrapped, not DDP)."""
@@ -114,7 +116,7 @@ class TrainingTask(Protocol):
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """Every optimizer whose state is checkpointed."""
 
-    def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float | torch.Tensor]:
+    def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> Mapping[str, float | torch.Tensor]:
         """One optimisation step on a batch; returns the losses to show (tensors are fine)."""
 
     def validate(self) -> dict[str, float]:
@@ -307,7 +309,7 @@ def fit(task: TrainingTask, ctx: TrainContext, images: torch.Tensor, labels: tor
         for module in task.modules().values():
             module.train()
         started = time.perf_counter()
-        losses: dict[str, Any] = {}
+        losses: Mapping[str, Any] = {}
         with _progress(steps, f"epoch {epoch}", progress and ctx.is_main) as bar:
             for step in range(steps):
                 index = shard[step * batch_size:(step + 1) * batch_size]

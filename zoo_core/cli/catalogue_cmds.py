@@ -50,7 +50,7 @@ def list_command(pattern: str | None, task: str | None, as_json: bool) -> None:
 def info_command(name: str, as_json: bool) -> None:
     """Show a model's registry entry, weights state and run options."""
     catalogue = get_catalogue()
-    entry = catalogue.registry.get(name)
+    entry = catalogue.entry(name)
     status = model_status(entry, catalogue)
     arch = catalogue.architectures.get(entry.architecture)
     task = catalogue.tasks.get(arch.task if arch else entry.task)
@@ -61,10 +61,10 @@ def info_command(name: str, as_json: bool) -> None:
                                        for a in (task.arguments if task else ())]
     example = _example_command(entry.name, arch.example) if arch and arch.example else None
     facts: dict[str, str] = {}
-    if task is not None and task.info is not None:  # the task's own facts, e.g. a causal model's graph
+    if task is not None and task.extras.info is not None:  # the task's own facts, e.g. a causal model's graph
         from ..task import resolve
 
-        facts = {str(k): str(v) for k, v in resolve(task.info, what=f"task {task.name!r} info")(entry).items()}
+        facts = {str(k): str(v) for k, v in resolve(task.extras.info, what=f"task {task.name!r} info")(entry).items()}
     document = {**entry.to_dict(), "status": status, "run_arguments": arguments, "run_options": options,
                 "example": example, "task_info": facts}
     if as_json:
@@ -166,8 +166,10 @@ def plugins_command(name: str | None, check: bool, as_json: bool) -> None:
             ", ".join(f"zoo {c}" for c in p.commands) or "-", ", ".join(runs[p.distribution]) or "-"]
            for p in plugins])
     for p in plugins:
-        if p.status != "ok":
+        if p.failed:
             click.echo(f"{p.name}: {p.status}: {p.error}")
+        for problem in p.problems:
+            click.echo(f"{p.name}: {p.status}: {problem}")
         if p.load_seconds > SLOW_LOAD_SECONDS:
             click.echo(f"{p.name}: slow to load: {p.load_seconds:.2f} s (over {SLOW_LOAD_SECONDS} s; a plugin "
                        "should register descriptors and import its model code on first use)")

@@ -57,7 +57,7 @@ def _pipeline_tag(task: str) -> str | None:
     from ..plugins import get_catalogue
 
     registered = get_catalogue().tasks.get(task) if task else None
-    return registered.pipeline_tag if registered else None
+    return registered.extras.pipeline_tag if registered else None
 
 
 def _check_target(out_dir: Path, force: bool) -> None:
@@ -85,7 +85,7 @@ def _export_entry(name: str, out_dir: Path, weights: Path | None, datasets: list
 
     entry = get_entry(name)
     task = get_catalogue().tasks.get(entry.task)
-    if task is not None and not task.weights:
+    if task is not None and not task.loads_weights():
         raise InputError(f"{name} is a {entry.task}: it has no weights to export")
     # loading strictly proves the file fits the architecture and config the card describes
     model = load(name, device="cpu", weights=weights)
@@ -150,7 +150,7 @@ def _check_loads(architecture: str, config: dict[str, Any], weights: Path) -> An
 
     catalogue = get_catalogue()
     arch = catalogue.architecture(architecture)
-    if not catalogue.task(arch.task).weights:
+    if not catalogue.task(arch.task).loads_weights():
         raise InputError(f"--architecture {architecture}: a {arch.task} has no weights to export")
     import torch
 

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import click
 
+from ..running import json_text
+
 __all__ = ["emit_json", "table", "human_size"]
-
-
-def _finite(value: Any) -> Any:
-    """``value`` with inf and nan (which JSON has no words for) turned into null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 def emit_json(document: Any) -> None:
     """Print exactly one JSON document on stdout (strict JSON: a lossless PSNR is null, not Infinity)."""
-    click.echo(json.dumps(_finite(document), indent=2, sort_keys=False, default=str, allow_nan=False))
+    click.echo(json_text(document))
 
 
 def human_size(size: float) -> str:

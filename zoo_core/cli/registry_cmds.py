@@ -159,7 +159,7 @@ def add_command(name: str, repo_id: str | None, revision: str | None, file: Path
         raise click.UsageError(f"--architecture {arch_name!r}: no installed plugin provides it; install the "
                                "plugin first so zoo knows its task")
     registered = catalogue.tasks.get(task)
-    if registered is not None and not registered.weights:
+    if registered is not None and not registered.loads_weights():
         raise click.UsageError(f"--architecture {arch_name!r} is a {task}: it takes no weights")
     config: dict[str, Any] = dict(known.config) if known and known.architecture == arch_name else {}
     config_file = file.parent / "config.json"

@@ -60,7 +60,7 @@ def _print(result: Any) -> None:
         click.echo(line)
 
 
-def _run(entry: ModelEntry, task: Task, values: dict[str, Any]) -> None:
+def _run(entry: ModelEntry, arch: Architecture, task: Task, values: dict[str, Any]) -> None:
     from ..running import execute, prepare
 
     as_json = bool(values.pop("json", False))
@@ -72,10 +72,10 @@ def _run(entry: ModelEntry, task: Task, values: dict[str, Any]) -> None:
     # with --json, whatever the model's own code prints goes to stderr: stdout is one JSON document
     quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     with quiet:
-        context = prepare(entry.name, positional, given, progress=None)
+        context = prepare((entry, arch, task), positional, given, progress=None)
         result = execute(context)
     if as_json:
-        emit_json(result.to_json())
+        emit_json(result.to_dict())
     else:
         _print(result)
 
@@ -92,11 +92,10 @@ def model_command(entry: ModelEntry, arch: Architecture, task: Task) -> click.Co
         typed = {k: v for k, v in values.items()  # only what the user typed: defaults are the library's
                  if context.get_parameter_source(k) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
                  or k in {a.name for a in task.arguments} or k == "json"}
-        _run(entry, task, typed)
+        _run(entry, arch, task, typed)
 
-    usage = " ".join(f"[{a.name.upper()}]..." if a.multiple else f"[{a.name.upper()}]" for a in task.arguments)
-    return _ModelCommand(f"zoo run {entry.name}", params=params, callback=callback,
-                         options_metavar="[OPTIONS]" + (f" {usage}" if usage else ""),
+    # click adds the positional arguments to the usage line itself ("[INPUTS]...")
+    return _ModelCommand(f"zoo run {entry.name}", params=params, callback=callback, options_metavar="[OPTIONS]",
                          help=f"{entry.description}\n\nTask: {task.name}; architecture: {arch.name} ({arch.plugin}).")
 
 
@@ -107,8 +106,7 @@ def model_command(entry: ModelEntry, arch: Architecture, task: Task) -> click.Co
 @click.pass_context
 def run_command(ctx: click.Context, name: str | None, args: tuple[str, ...]) -> None:
     """Run a model: zoo run NAME [OPTIONS]; 'zoo run NAME --help' lists NAME's options."""
-    from ..api import runnable_architecture
-    from ..plugins import get_catalogue
+    from ..running import resolve_model
 
     if name is None:
         raise click.UsageError("missing model NAME; 'zoo list' lists the models", ctx)
@@ -116,8 +114,5 @@ def run_command(ctx: click.Context, name: str | None, args: tuple[str, ...]) -> 
         click.echo("Usage: zoo run NAME [OPTIONS] [INPUTS]...\n\n  Run a model. 'zoo run NAME --help' lists the "
                    "options NAME takes; 'zoo list' lists the models.")
         return
-    catalogue = get_catalogue()
-    entry = catalogue.registry.get(name)
-    arch = runnable_architecture(entry, catalogue)
-    task = catalogue.task(arch.task)
+    entry, arch, task = resolve_model(name)
     model_command(entry, arch, task).main(args=list(args), prog_name=f"zoo run {name}", standalone_mode=False)

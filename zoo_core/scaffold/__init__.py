@@ -1,7 +1,7 @@
 """``zoo new-plugin``: write a complete, installable plugin distribution from templates.
 
 The common files (``templates/*.tmpl``, shipped as package data) and each task's own
-template folder (``Task.scaffold``: ``model.py.tmpl``, ``test.py.tmpl`` and a
+template folder (``Task.extras.scaffold``: ``model.py.tmpl``, ``test.py.tmpl`` and a
 ``scaffold.toml`` naming the parts) hold the files; this module fills in the names, and for
 tasks with weights builds the model once to write seeded tiny weights and a registry
 fragment that pins their real size and sha256, so the new plugin's ``zoo run`` works
@@ -23,7 +23,7 @@ from pathlib import Path
 from ..errors import InputError
 from .toml_text import entry_toml
 
-__all__ = ["Scaffold", "Templates", "kinds", "templates_for", "plan", "write_plugin"]
+__all__ = ["Scaffold", "Templates", "kinds", "templates_for", "plan", "plan_new_task", "write_plugin"]
 
 _NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -60,7 +60,7 @@ def kinds() -> list[str]:
     """The registered tasks that ship a scaffold (``--kind`` choices)."""
     from ..plugins import get_catalogue
 
-    return [name for name, task in get_catalogue().tasks.items() if task.scaffold]
+    return [name for name, task in get_catalogue().tasks.items() if task.extras.scaffold]
 
 
 def templates_for(kind: str) -> Templates:
@@ -69,15 +69,18 @@ def templates_for(kind: str) -> Templates:
     from ..registry import tomllib
 
     task = get_catalogue().tasks.get(kind)
-    if task is None or not task.scaffold:
+    if task is None or not task.extras.scaffold:
         raise InputError(f"--kind {kind!r}: must be one of {', '.join(kinds())}")
-    folder = _folder(task.scaffold)
+    folder = _folder(task.extras.scaffold)
     try:
         words = tomllib.loads((folder / "scaffold.toml").read_text())
+        extra = words.get("architecture_extra", "")
+        if extra and not extra.startswith("\n"):  # TOML drops the newline that opens a multi-line string
+            extra = "\n" + extra
         return Templates(folder=folder, summary=words["summary"], arch_suffix=words["arch_suffix"],
                          class_suffix=words["class_suffix"], module=words.get("module", "model"),
-                         run_example=words["run_example"], architecture_extra=words.get("architecture_extra", ""),
-                         weights=task.weights)
+                         run_example=words["run_example"], architecture_extra=extra,
+                         weights=task.loads_weights())
     except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"--kind {kind}: the scaffold of task {kind!r} ({task.plugin}) in {folder} is broken: "
                          f"{type(exc).__name__}: {exc}") from None
@@ -104,7 +107,33 @@ class Scaffold:
 
 def plan(name: str, kind: str = "generator") -> Scaffold:
     """Validate ``name`` and ``kind`` into the plugin's names; ``InputError`` naming the argument."""
-    templates = templates_for(kind)
+    return _named(name, kind, templates_for(kind))
+
+
+#: The templates of ``zoo new-plugin NAME --new-task TASK``: a plugin that registers a new task.
+_NEW_TASK = _TEMPLATES / "new-task"
+
+
+def plan_new_task(name: str, task: str) -> Scaffold:
+    """The names of a plugin ``zoo-NAME`` that registers the new task ``task``; ``InputError``
+    naming the argument for a bad name or a task that is registered already."""
+    from ..plugins import get_catalogue
+    from ..task import TASK_NAME
+
+    if not TASK_NAME.fullmatch(task) or len(task) > 40:
+        raise InputError(f"--new-task {task!r}: use lower-case words joined by dashes (e.g. 'image-tint'), at most "
+                         "40 characters")
+    registered = get_catalogue().tasks.get(task)
+    if registered is not None:
+        also = f", or scaffold a model of it with --kind {task}" if registered.extras.scaffold else ""
+        raise InputError(f"--new-task {task!r}: is a task already ({registered.plugin}); pick another name{also}")
+    templates = Templates(folder=_NEW_TASK, summary="images in, one image of the same size out per input",
+                          arch_suffix="mixer", class_suffix="Mixer", module="model",
+                          run_example="zoo run {model} photo.png --out-dir out", architecture_extra="", weights=True)
+    return _named(name, task, templates)
+
+
+def _named(name: str, kind: str, templates: Templates) -> Scaffold:
     if name.startswith("zoo-") or name.startswith("zoo_"):
         raise InputError(f"NAME {name!r}: give it without the 'zoo-' prefix (zoo new-plugin {name[4:]}); "
                          "the distribution is called zoo-NAME")
@@ -156,6 +185,7 @@ def _values(s: Scaffold) -> dict[str, str]:
         "architecture_extra": s.templates.architecture_extra, "dependencies": deps, "run_example": run,
         "weights_note": weights_note, "weights_layout": weights_layout, "publish_weights": publish,
         "torch_note": torch_note,
+        "interface": "".join(w.capitalize() for w in s.kind.split("-")),
     }
 
 
@@ -217,13 +247,16 @@ def _registry_fragment(s: Scaffold, package_dir: Path) -> str:
     return header + entry_toml(s.model, table)
 
 
-def write_plugin(name: str, kind: str = "generator", directory: Path | None = None) -> tuple[Scaffold, Path]:
+def write_plugin(name: str, kind: str = "generator", directory: Path | None = None, *,
+                 new_task: str | None = None) -> tuple[Scaffold, Path]:
     """Write plugin ``zoo-NAME`` into ``directory`` (default ``./zoo-NAME``); it must be absent or empty.
 
-    Everything is written into a temporary folder beside the target and renamed into place,
-    so a failure leaves nothing behind.
+    With ``new_task`` the plugin registers that new task (its interface, a runner writing
+    through the output service, its checks) besides a model of it; otherwise its model is of
+    the registered task ``kind``. Everything is written into a temporary folder beside the
+    target and renamed into place, so a failure leaves nothing behind.
     """
-    s = plan(name, kind)
+    s = plan_new_task(name, new_task) if new_task is not None else plan(name, kind)
     target = Path(directory) if directory is not None else Path.cwd() / s.dist
     target = target.expanduser().absolute()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -240,7 +273,10 @@ def write_plugin(name: str, kind: str = "generator", directory: Path | None = No
         package_dir.mkdir()
         (staging / "pyproject.toml").write_text(_fill("pyproject.toml.tmpl", values))
         (staging / "README.md").write_text(_fill("README.md.tmpl", values))
-        (package_dir / "__init__.py").write_text(_fill("__init__.py.tmpl", values))
+        hooks = _NEW_TASK / "__init__.py.tmpl" if new_task is not None else "__init__.py.tmpl"
+        (package_dir / "__init__.py").write_text(_fill(hooks, values))
+        if new_task is not None:
+            (package_dir / "task.py").write_text(_fill(_NEW_TASK / "task.py.tmpl", values))
         (package_dir / f"{s.module}.py").write_text(_fill(s.templates.folder / "model.py.tmpl", values))
         tests = _fill("test_header.py.tmpl", values) + _fill(s.templates.folder / "test.py.tmpl", values)
         if s.has_weights:

@@ -11,7 +11,7 @@ from .encoder import ENCODER
 from .generator import GENERATOR
 from .image_to_image import IMAGE_TO_IMAGE
 
-ZOO_PLUGIN_API = 2
+ZOO_PLUGIN_API = 3
 
 #: zoo-core's own tasks, in the order ``zoo plugins`` and ``zoo_core.TASKS`` show them.
 CORE_TASKS = (GENERATOR, ENCODER, AUTOENCODER, IMAGE_TO_IMAGE, CAUSAL_ANALYZER)

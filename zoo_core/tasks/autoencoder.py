@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..architectures import Architecture, Option
 from ..errors import InputError
-from ..task import Task
-from .common import IMAGES, INPUT, LISTED_FILES, input_files, itemsize, tiling_options, write_folder
+from ..outputs import LISTED_FILES, Outputs
+from ..task import Task, TaskExtras
+from .common import IMAGES, INPUT, input_files, itemsize, tiling_options
 from .generator import sample_run, sampling_options
 
 #: Options that only mean something when sampling from the prior.
@@ -57,33 +58,25 @@ def check_image_memory(model: Any, height: int, width: int, *, tile: int, what: 
 def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
     import torch
 
-    from ..images import image_size, make_grid, read_image, save_image
-    from ..outputs import check_output_file, plan_folder
+    from ..images import image_size, make_grid, read_image
     from ..running import RunResult
     from ..tiling import check_tiles
 
     options = context.options
-    out, out_dir = options.get("out"), options.get("out_dir")
-    force, skip = bool(options.get("force")), bool(options.get("skip_existing"))
     tile, overlap = options.get("tile") or 0, options.get("tile_overlap") or 0
     sampling = sorted(f"--{n.replace('_', '-')}" for n in _SAMPLING_ONLY & context.given)
     if sampling:
         raise InputError(f"{', '.join(sampling)}: {'these sample' if len(sampling) > 1 else 'it samples'} from "
                          "the prior; given images, the autoencoder reconstructs them instead")
-    targets = plan_folder(out_dir, [f"{f.stem}.png" for f in files], force=force, skip_existing=skip,
-                          inputs=files) if out_dir is not None else None
-    if targets is not None:
-        targets.refuse_clash(out)
-    if out is not None:
-        check_output_file(out, option="--out", force=force, inputs=files)
-        if len({image_size(f) for f in files}) > 1:  # before any work: a grid needs one size
-            raise InputError("--out: the inputs differ in size, so they cannot share one grid; use --out-dir")
+    plan = context.plan_outputs(inputs=files)
+    out, out_dir = plan.out, plan.out_dir
+    if out is not None and len({image_size(f) for f in files}) > 1:  # before any work: a grid needs one size
+        raise InputError("--out: the inputs differ in size, so they cannot share one grid; use --out-dir")
     model = context.load()
     if tile:  # before any image is read, in pixels
         check_tiles(tile, overlap, multiple=int(model.size_multiple))
     meta = context.provenance()
-    if targets is not None and targets.kept:
-        targets.check_kept({k: v for k, v in meta.items() if k in ("model", "sha256")})
+    plan.check_kept(meta)
     own = context.model_options
     keep = out is not None or out_dir is None
     originals: list[Any] = []
@@ -95,7 +88,7 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
         from ..progress import tile_progress
 
         for index, path in enumerate(files):
-            if targets is not None and targets.target(index) is None and not keep:
+            if not plan.needs(index) and not keep:
                 continue
             image = read_image(path, model.input_channels)
             try:
@@ -122,9 +115,8 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
 
     files_written: list[Path] = []
     written = None
-    if out_dir is not None and targets is not None:
-        written = write_folder(context, out_dir, targets, results,
-                               lambda path, image: save_image(image, path, dict(meta, input=path.stem), overwrite=force))
+    if out_dir is not None:
+        written = plan.write_each(results(0), metadata=lambda index, path: dict(meta, input=path.stem))
         files_written += written.listed
     else:
         for _ in results(0):
@@ -136,7 +128,7 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
     lines = []
     if out is not None:
         pairs = torch.cat([torch.cat([o, r]) for o, r in zip(originals, outputs)])
-        files_written.append(save_image(make_grid(pairs, columns=2 * min(4, len(files))), out, meta, overwrite=force))
+        files_written.append(plan.save_image(make_grid(pairs, columns=2 * min(4, len(files))), out, meta))
         data["grid"] = str(out)
         lines.append(f"wrote {out}")
     if out_dir is not None and written is not None:
@@ -184,7 +176,10 @@ AUTOENCODER = Task(
     arguments=(IMAGES,),
     option_methods=("decode", "reconstruct"),
     checks="zoo_core.testing.task_checks:check_autoencoder",
-    pipeline_tag=None,
-    scaffold="autoencoder",
-    default_outputs=_default_outputs,
+    outputs=Outputs(out="write one grid here (.png, .jpg or .webp): the samples, or each input beside its "
+                        "reconstruction",
+                    out_dir="write one file per image into this folder: 00000.png, ... when sampling, the "
+                            "input's name when reconstructing",
+                    default=_default_outputs),
+    extras=TaskExtras(scaffold="autoencoder"),
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..task import Task
+from ..task import Task, TaskExtras
 
 if TYPE_CHECKING:
     from ..running import RunContext, RunResult
@@ -40,5 +40,5 @@ CAUSAL_ANALYZER = Task(
     checks="zoo_core.testing.task_checks:check_analyzer",
     weights=False,
     torch_free=True,
-    scaffold="causal-analyzer",
+    extras=TaskExtras(scaffold="causal-analyzer"),
 )

@@ -13,35 +13,30 @@ from typing import TYPE_CHECKING, Any
 
 from ..architectures import Architecture, Option
 from ..errors import InputError
-from ..task import Task
-from .common import BATCH, FORCE, IMAGES, INPUT, input_files, loading_options
+from ..outputs import Outputs
+from ..task import Task, TaskExtras
+from .common import BATCH, IMAGES, INPUT, input_files
 
 if TYPE_CHECKING:
     from ..running import RunContext, RunResult
 
 __all__ = ["ENCODER"]
 
-_OUT = Option("out", type="path", help="write the latents to this .safetensors file")
-
-
 def _options(architecture: Architecture | None) -> list[Option]:
-    return [INPUT, _OUT, FORCE, BATCH, *loading_options()]
+    return [INPUT, BATCH]
 
 
 def run(context: RunContext) -> RunResult:
     import torch
 
     from ..images import read_image
-    from ..outputs import check_output_file
     from ..running import RunResult
-    from ..writing import save_tensors
 
     files = input_files(context)
     out = context.options.get("out")
-    if out is not None:
-        if not Path(out).name.endswith(".safetensors"):  # before loading and encoding anything
-            raise InputError(f"--out {out}: latents are saved as .safetensors; name the file accordingly")
-        check_output_file(out, option="--out", force=bool(context.options.get("force")), inputs=files, image=False)
+    if out is not None and not Path(out).name.endswith(".safetensors"):  # before loading and encoding anything
+        raise InputError(f"--out {out}: latents are saved as .safetensors; name the file accordingly")
+    plan = context.plan_outputs(inputs=files)
     batch_size = context.options.get("batch_size")
     if batch_size is not None and batch_size <= 0:
         raise InputError(f"--batch-size must be positive, got {batch_size}")
@@ -62,7 +57,7 @@ def run(context: RunContext) -> RunResult:
     lines, written = [], []
     if out is not None:
         meta = {"inputs": "\n".join(map(str, files)), **context.provenance()}
-        written.append(save_tensors({"latents": latents}, out, meta))
+        written.append(plan.save_tensors({"latents": latents}, out, meta))
         data["latents"] = str(out)
         lines.append(f"wrote {out}")
     return RunResult(data=data, lines=lines, files=written, value=latents)
@@ -81,7 +76,7 @@ ENCODER = Task(
     arguments=(IMAGES,),
     option_methods=("encode",),
     checks="zoo_core.testing.task_checks:check_encoder",
-    pipeline_tag="image-feature-extraction",
-    scaffold="encoder",
-    default_outputs=_default_outputs,
+    outputs=Outputs(out="write the latents to this .safetensors file", suffixes=(".safetensors",),
+                    default=_default_outputs),
+    extras=TaskExtras(pipeline_tag="image-feature-extraction", scaffold="encoder"),
 )

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..architectures import Architecture, Option
 from ..errors import InputError
-from ..task import Task
-from .common import BATCH, FORCE, OUT_DIR, SKIP_EXISTING, check_positive, itemsize, loading_options, write_folder
+from ..outputs import Outputs
+from ..task import Task, TaskExtras
+from .common import BATCH, check_positive, itemsize
 
 if TYPE_CHECKING:
     import torch
 
     from ..running import RunContext, RunResult
 
-__all__ = ["GENERATOR", "sampling_options", "sample_run", "parse_label"]
+__all__ = ["GENERATOR", "SAMPLE_OUTPUTS", "sampling_options", "sample_run", "parse_label"]
 
 _SAMPLING = (
     Option("num", type="int", default=16, help="number of images to generate"),
@@ -32,7 +34,9 @@ _INTERPOLATE = (
     Option("interpolate", type="int", help="instead of --num images, a strip from --seed to this seed (slerp)"),
     Option("frames", type="int", default=8, help="frames in the --interpolate strip"),
 )
-_OUT = Option("out", type="path", help="write one grid image here (.png, .jpg or .webp)")
+#: What a sampling run writes: a grid with --out, one numbered file per image with --out-dir.
+SAMPLE_OUTPUTS = Outputs(out="write one grid image here (.png, .jpg or .webp)",
+                         out_dir="write one file per image into this folder (00000.png, 00001.png, ...)")
 _LABEL = Option("label", help="class to generate: an index or a class name (default: cycle through classes)")
 
 
@@ -41,7 +45,7 @@ def sampling_options(architecture: Architecture | None) -> list[Option]:
     options = [*_SAMPLING]
     if architecture is not None and architecture.conditional:
         options.append(_LABEL)
-    return [*options, *_INTERPOLATE, _OUT, OUT_DIR, FORCE, SKIP_EXISTING, BATCH, *loading_options()]
+    return [*options, *_INTERPOLATE, BATCH]
 
 
 def parse_label(value: str | None, classes: tuple[str, ...], num_classes: int) -> int | None:
@@ -102,8 +106,7 @@ def sample_run(context: RunContext, decode: Callable[[Any, Any, Any], Any] | Non
     """
     import torch
 
-    from ..images import make_grid, save_image
-    from ..outputs import NumberedNames, check_output_file, plan_folder
+    from ..images import make_grid
     from ..running import RunResult
 
     options = context.options
@@ -111,14 +114,8 @@ def sample_run(context: RunContext, decode: Callable[[Any, Any, Any], Any] | Non
     num, seed = options["num"], options["seed"]
     to_seed, frames = options.get("interpolate"), options.get("frames", 8)
     count = frames if to_seed is not None else num
-    out, out_dir = options.get("out"), options.get("out_dir")
-    force, skip = bool(options.get("force")), bool(options.get("skip_existing"))
-    targets = plan_folder(out_dir, NumberedNames(count), force=force, skip_existing=skip) \
-        if out_dir is not None else None
-    if targets is not None:
-        targets.refuse_clash(out)
-    if out is not None:
-        check_output_file(out, option="--out", force=force)
+    plan = context.plan_outputs(count=count)
+    out, out_dir = plan.out, plan.out_dir
 
     model = context.load()
     own = context.model_options
@@ -128,8 +125,7 @@ def sample_run(context: RunContext, decode: Callable[[Any, Any, Any], Any] | Non
     meta = context.provenance(seed)
     if label is not None:
         meta["label"] = str(label)
-    if targets is not None and targets.kept:  # a kept file must come from the same model, weights and seed
-        targets.check_kept({k: v for k, v in meta.items() if k in ("model", "sha256", "seed", "label")})
+    plan.check_kept(meta)  # a kept file must come from the same model, weights, seed and label
     _check_memory(context, model, count)
 
     data: dict[str, Any] = {"num": count, "image_shape": list(model.image_shape)}
@@ -149,13 +145,10 @@ def sample_run(context: RunContext, decode: Callable[[Any, Any, Any], Any] | Non
     files: list[Path] = []
     written = None
 
-    def wanted(start: int, length: int) -> bool:
-        return keep_all or targets is None or any(targets.target(i) is not None for i in range(start, start + length))
-
     def images() -> Iterator[tuple[int, torch.Tensor]]:
         with torch.inference_mode():
             for start, latents in batches:
-                if not wanted(start, len(latents)):
+                if not any(plan.needs(i) for i in range(start, start + len(latents))):
                     continue
                 labels = _batch_labels(model, label, start, len(latents))
                 batch = run_decode(model, latents, labels).clamp(-1, 1).float().cpu()
@@ -164,12 +157,8 @@ def sample_run(context: RunContext, decode: Callable[[Any, Any, Any], Any] | Non
                 for offset in range(len(batch)):
                     yield start + offset, batch[offset:offset + 1]
 
-    if out_dir is not None and targets is not None:
-        def produce(_: int) -> Iterator[tuple[int, Any]]:
-            return images()
-
-        written = write_folder(context, out_dir, targets, produce,
-                               lambda path, image: save_image(image, path, dict(meta, index=path.stem), overwrite=force))
+    if out_dir is not None:
+        written = plan.write_each(images(), metadata=lambda index, path: dict(meta, index=path.stem))
         files += written.listed
         written.describe(data, out_dir, "images")
     else:
@@ -179,7 +168,7 @@ def sample_run(context: RunContext, decode: Callable[[Any, Any, Any], Any] | Non
     value = torch.cat(kept) if kept else None
     if out is not None and value is not None:
         columns = len(value) if to_seed is not None else None  # an interpolation is one strip
-        files.append(save_image(make_grid(value, columns=columns), out, meta, overwrite=force))
+        files.append(plan.save_image(make_grid(value, columns=columns), out, meta))
         data["grid"] = str(out)
     lines = []
     if out is not None:
@@ -229,7 +218,6 @@ GENERATOR = Task(
     options=sampling_options,
     option_methods=("decode",),
     checks="zoo_core.testing.task_checks:check_generator",
-    pipeline_tag="unconditional-image-generation",
-    scaffold="generator",
-    default_outputs=_default_outputs,
+    outputs=replace(SAMPLE_OUTPUTS, default=_default_outputs),
+    extras=TaskExtras(pipeline_tag="unconditional-image-generation", scaffold="generator"),
 )

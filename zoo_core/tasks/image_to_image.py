@@ -15,31 +15,29 @@ from typing import TYPE_CHECKING, Any
 
 from ..architectures import Architecture, Option
 from ..errors import InputError
-from ..task import Task
+from ..outputs import LISTED_FILES, Outputs
+from ..task import Task, TaskExtras
 from .autoencoder import check_image_memory
-from .common import FORCE, IMAGES, INPUT, LISTED_FILES, OUT_DIR, SKIP_EXISTING, input_files, loading_options, \
-    tiling_options, write_folder
+from .common import IMAGES, INPUT, input_files, tiling_options
 
 if TYPE_CHECKING:
     from ..running import RunContext, RunResult
 
 __all__ = ["IMAGE_TO_IMAGE"]
 
-_OUT = Option("out", type="path", help="write the one output here (.png, .jpg or .webp); for one input")
 _ALPHA = Option("alpha", type="choice", choices=("keep", "drop"), default="keep",
                 help="an input's alpha channel: upscale it separately and keep it, or drop it")
 
 
 def _options(architecture: Architecture | None) -> list[Option]:
     tiles = tiling_options(default_overlap=None) if architecture is not None and architecture.tiling else []
-    return [INPUT, _OUT, OUT_DIR, FORCE, SKIP_EXISTING, _ALPHA, *tiles, *loading_options()]
+    return [INPUT, _ALPHA, *tiles]
 
 
 def run(context: RunContext) -> RunResult:
     import torch
 
-    from ..images import read_image_alpha, save_image
-    from ..outputs import check_output_file, plan_folder
+    from ..images import read_image_alpha
     from ..progress import tile_progress
     from ..running import RunResult, process_shard
     from ..tiling import tile_count
@@ -53,24 +51,14 @@ def run(context: RunContext) -> RunResult:
         if twice:
             raise InputError(f"two inputs are both named {twice[0]!r}; their outputs would collide: run them apart")
         files = files[rank::world]
-    out, out_dir = options.get("out"), options.get("out_dir")
-    force, skip = bool(options.get("force")), bool(options.get("skip_existing"))
-    if out is not None and out_dir is not None:
-        raise InputError("--out writes one file and --out-dir one per input; pass one of them")
-    if out is not None and len(files) != 1:
-        raise InputError(f"--out takes one input, got {len(files)}; use --out-dir for several")
-    if out is not None:
-        check_output_file(out, option="--out", force=force, inputs=files)
-    names = [f"{f.stem}.png" for f in files]
-    targets = plan_folder(out_dir, names, force=force, skip_existing=skip, inputs=files) \
-        if out_dir is not None else None
+    plan = context.plan_outputs(inputs=files, single=True)
+    out, out_dir = plan.out, plan.out_dir
     tile = options.get("tile") or 0
     overlap = options.get("tile_overlap")
     model = context.load()
     own = context.model_options
     meta = context.provenance()
-    if targets is not None and targets.kept:
-        targets.check_kept({k: v for k, v in meta.items() if k in ("model", "sha256")})
+    plan.check_kept(meta)
     notes: list[str] = []
     sizes: dict[str, list[int]] = {}  # the first LISTED_FILES, by file
     keep = out_dir is None and out is None
@@ -88,7 +76,7 @@ def run(context: RunContext) -> RunResult:
 
     def results(first: int) -> Iterator[tuple[int, Any]]:
         for index, path in enumerate(files):
-            if targets is not None and targets.target(index) is None:
+            if not plan.needs(index):
                 continue
             image, alpha = read_image_alpha(path, model.input_channels)
             try:
@@ -113,12 +101,12 @@ def run(context: RunContext) -> RunResult:
 
     def write(target: Path, item: Any) -> None:
         image, alpha = item
-        save_image(image, target, dict(meta), alpha=alpha, overwrite=force)
+        plan.save_image(image, target, dict(meta), alpha=alpha)
 
     data: dict[str, Any] = {"scale": model.scale, "sizes": sizes}
     lines: list[str] = []
-    if out_dir is not None and targets is not None:
-        written = write_folder(context, out_dir, targets, results, write)
+    if out_dir is not None:
+        written = plan.write_each(results(0), write)
         wrote += written.listed
         written.describe(data, out_dir, "outputs")
         lines.append(written.line(out_dir) + (f" (rank {rank} of {world})" if world > 1 else ""))
@@ -152,7 +140,8 @@ IMAGE_TO_IMAGE = Task(
     arguments=(IMAGES,),
     option_methods=("transform",),
     checks="zoo_core.testing.task_checks:check_image_to_image",
-    pipeline_tag="image-to-image",
-    scaffold="image-to-image",
-    default_outputs=_default_outputs,
+    outputs=Outputs(out="write the one output here (.png, .jpg or .webp); for one input",
+                    out_dir="write one output per input into this folder, under the input's base name",
+                    default=_default_outputs),
+    extras=TaskExtras(pipeline_tag="image-to-image", scaffold="image-to-image"),
 )

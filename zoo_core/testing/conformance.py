@@ -35,7 +35,7 @@ from typing import Any
 
 from ..architectures import Architecture, Option
 from ..plugins import Catalogue, PluginInfo, get_catalogue
-from ..task import Task, resolve
+from ..task import Task, resolve, task_options
 from .task_checks import CheckFailed, ModelChecks, require
 
 __all__ = ["Report", "check_plugin", "check_architecture", "tiny_weights", "CHECKS", "ModelChecks",
@@ -49,6 +49,8 @@ MAX_PIXELS = 128 * 128
 #: Every check the kit runs, by the name its failures carry.
 CHECKS = {
     "plugin loads": "the entry point imports, declares a supported ZOO_PLUGIN_API and its hooks succeed",
+    "registrations used": "every task, architecture and model it registers is used: no name also claimed by "
+                          "zoo-core or another plugin, no architecture of a task nobody registers",
     "no torch on import": "importing the entry point (and the module of a model of a torch-free task, such as a "
                           "causal analyzer) does not import torch",
     "interface": "the architecture's task is registered, and its class imports and subclasses the task's interface",
@@ -195,10 +197,14 @@ def check_plugin(name: str, *, configs: Mapping[str, Mapping[str, Any]] | None =
     info = _find_plugin(catalogue, name)
     subject = info.distribution
     report = Report()
-    if info.status != "ok":
+    if info.failed:
         report.fail(subject, "plugin loads", f"{info.status}: {info.error}")
         return report
     report.passed.append((subject, "plugin loads"))
+    for problem in info.problems:  # a name it registers that the core or another plugin also claims...
+        report.fail(subject, "registrations used", problem)
+    if not info.problems:
+        report.passed.append((subject, "registrations used"))
 
     probes = [] if info.builtin else [(subject, info.module.partition(":")[0])]
     for arch_name in info.architectures:
@@ -327,7 +333,7 @@ def check_architecture(name: str, config: Mapping[str, Any] | Any | None = None,
 
 def _check_options(report: Report, subject: str, arch: Architecture, task: Task, cls: Any) -> None:
     def options() -> None:
-        core = {o.name for o in task.run_options(arch)} | {"json"}
+        core = {o.name for o in task_options(task, arch)} | {"json"}
         methods = [getattr(cls, m) for m in task.option_methods if hasattr(cls, m)]
         for option in arch.options:
             _require(isinstance(option, Option), f"{option!r} is not a zoo_core.Option")
@@ -344,7 +350,7 @@ def _check_options(report: Report, subject: str, arch: Architecture, task: Task,
                 _require(_accepts(method, keyword), f"--{option.name}: {method.__qualname__}() takes no "
                                                     f"{keyword!r} keyword, but zoo run passes it")
         for key in arch.example:
-            known = {o.name.replace("-", "_") for o in [*task.run_options(arch), *arch.options]}
+            known = {o.name.replace("-", "_") for o in [*task_options(task, arch), *arch.options]}
             _require(key.replace("-", "_") in known, f"example option {key!r} is not an option of {arch.name}")
 
     report.run(subject, "options", options)
@@ -422,7 +428,7 @@ def _check_model(report: Report, subject: str, arch: Architecture, task: Task, c
         _check_options(report, subject, arch, task, cls)
     built = _config_round_trip(report, subject, getattr(cls, "config_class", None), config)
     checks = _task_checks(task)
-    if not task.weights:
+    if not task.loads_weights():
         try:
             model = cls.from_config(built)
         except Exception as exc:  # noqa: BLE001
@@ -497,7 +503,7 @@ def tiny_weights(architecture: str, path: str | os.PathLike[str], config: Mappin
     catalogue = get_catalogue()
     arch = catalogue.architecture(architecture)
     cls = model_class(arch, catalogue)
-    if not catalogue.task(arch.task).weights:
+    if not catalogue.task(arch.task).loads_weights():
         raise ValueError(f"architecture {architecture!r} is a {arch.task}; it has no weights")
     model = _random_model(cls, build_config(cls.config_class, config if config is not None else {}))
     path = Path(path)

@@ -175,7 +175,7 @@ def test_generate_under_do_and_given_writes_files_and_json(zoo, tiny_entry, tmp_
             assert image.size == (16, 16) and image.mode == "RGB"
     # the same seed gives the same document; the grid is the default output
     again = zoo_core.run(tiny_entry, do="light_angle=1.2", given="shadow_length=8", num=3, seed=7, device="cpu")
-    assert [s["factors"] for s in again.to_json()["samples"]] == [s["factors"] for s in doc["samples"]]
+    assert [s["factors"] for s in again.to_dict()["samples"]] == [s["factors"] for s in doc["samples"]]
 
 
 def test_counterfactual_of_input_images_keeps_their_names(zoo, tiny_entry, tmp_path):
@@ -195,6 +195,27 @@ def test_counterfactual_of_input_images_keeps_their_names(zoo, tiny_entry, tmp_p
         assert sample["factors"]["light_angle"] == 1.2
         assert sample["source"]["light_angle"] == "do" and sample["source"]["pendulum_angle"] == "abducted"
         assert set(sample["noise"]) == set(pendulum.FACTORS)
+
+
+def test_a_stopped_run_continues_with_skip_existing_and_never_mixes_queries(zoo, tiny_entry, tmp_path):
+    """The core's output service: --skip-existing (issue 21's `--num N --out-dir D` refusal), no
+    overwrite without --force, and kept files must come from the same query."""
+    out_dir = tmp_path / "gen"
+    args = ["run", tiny_entry, "--do", "light_angle=1.2", "--num", "4", "--seed", "3", "--out-dir", str(out_dir),
+            "--device", "cpu"]
+    assert zoo(*args)[0] == 0
+    whole = {p.name: p.read_bytes() for p in out_dir.iterdir()}
+    (out_dir / "00002.png").unlink()
+    code, _, err = zoo(*args)
+    assert code == 1 and "3 of 4 outputs exist already" in err and "--skip-existing" in err
+    code, out, err = zoo(*args, "--skip-existing", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert (doc.get("written"), doc.get("kept")) == (1, 3)
+    assert [Path(s["file"]).name for s in doc["samples"]] == ["00000.png", "00001.png", "00002.png", "00003.png"]
+    assert {p.name: p.read_bytes() for p in out_dir.iterdir()} == whole
+    code, _, err = zoo(*[a if a != "light_angle=1.2" else "light_angle=1.4" for a in args], "--skip-existing")
+    assert code == 1 and "was not written by this run" in err and "do" in err
 
 
 @pytest.mark.parametrize("args, message", [

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 import zoo_core
 from zoo_core import Option
 
-ZOO_PLUGIN_API = 2  # register_tasks
+ZOO_PLUGIN_API = 3  # Task(outputs=...): the core adds --out, --out-dir, --force, --skip-existing, --device...
 
 OPTIONS = (
     Option("do", help="interventions, e.g. 'light_angle=1.2, shadow_length=8'"),
@@ -20,13 +20,6 @@ OPTIONS = (
     Option("num", type="int", default=16, help="number of images to generate"),
     Option("seed", type="int", default=0, help="random seed; the same seed gives the same images"),
     Option("graph", type="bool", default=False, help="print the model's causal graph (do-calculus syntax) and stop"),
-    Option("out", type="path", help="write one grid image here (.png); for a counterfactual of one image, that image"),
-    Option("out-dir", type="path", help="write one file per image: 00000.png... (counterfactuals: the inputs' names)"),
-    Option("force", type="bool", default=False, help="overwrite output files that exist already (never the inputs)"),
-    Option("device", default="auto", help="auto, cpu, cuda, cuda:N or mps"),
-    Option("dtype", type="choice", choices=("float32", "float16", "bfloat16"), default="float32",
-           help="floating-point precision"),
-    Option("weights", type="path", help="use this .safetensors file instead of the registry's weights"),
 )
 
 
@@ -48,11 +41,16 @@ CAUSAL_GENERATOR = zoo_core.Task(
     options=OPTIONS,
     arguments=(zoo_core.Argument("inputs", help="images whose counterfactuals to draw (with --do)"),),
     checks="zoo_causalgen.task:checks",
-    pipeline_tag="unconditional-image-generation",
     verbs=(zoo_core.Verb("data", help="write a scene's images and their factors and exogenous noise (factors.csv)",
                          by="model"),),
-    default_outputs=_default_outputs,
-    info="zoo_causalgen.task:info",  # zoo info shows the graph
+    # what a run writes: the core adds the output options and keeps zoo's file-safety promises
+    outputs=zoo_core.Outputs(
+        out="write one grid image here (.png, .jpg or .webp); for a counterfactual of one image, that image",
+        out_dir="write one file per image: 00000.png... (counterfactuals: the inputs' names)",
+        default=_default_outputs,
+    ),
+    extras=zoo_core.TaskExtras(pipeline_tag="unconditional-image-generation",
+                               info="zoo_causalgen.task:info"),  # zoo info shows the graph
 )
 
 
@@ -67,13 +65,13 @@ def register_architectures(register):
         name="scene-causal-generator", task="causal-generator", target="zoo_causalgen.model:SceneCausalGenerator",
         description="a scene's SCM (pendulum, Fashion-MNIST garments) with a FiLM + coordinate-ramp decoder and a CoordConv encoder "
                     "learned from its renders",
-        train="zoo_causalgen.train:train_command", evaluate="zoo_causalgen.evaluate:evaluate_command",
-        verbs={"data": "zoo_causalgen.dataset:data_command"},
+        verbs={"train": "zoo_causalgen.train:train_command", "eval": "zoo_causalgen.evaluate:evaluate_command",
+               "data": "zoo_causalgen.dataset:data_command"},
     ))
     register(zoo_core.Architecture(
         name="factor-regressor", task="encoder", target="zoo_causalgen.oracle:FactorRegressor",
         description="reads a scene's factors from an image; trained on exact renders, the judge zoo eval uses",
-        train="zoo_causalgen.train:train_oracle_command",
+        verbs={"train": "zoo_causalgen.train:train_oracle_command"},
     ))
 
 

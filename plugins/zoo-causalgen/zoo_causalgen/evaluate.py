@@ -145,7 +145,8 @@ def oracle_metrics(model: Any, oracle: Any, images: Any, factors: Any, seed: int
     observational = oracle.read(model.generate(1000, seed=seed + 1).images)
     residuals: dict[str, list[np.ndarray]] = {"shadow_length": [], "shadow_position": []}
     for name, (low, high) in DO_VALUES.items():
-        errors, shifts = [], {"pendulum_angle": [], "light_angle": []}
+        errors: list[np.ndarray] = []
+        shifts: dict[str, list[Any]] = {"pendulum_angle": [], "light_angle": []}
         for k, value in enumerate(np.linspace(low, high, 5)):
             seen = oracle.read(model.generate(200, seed=seed + 10 + k, do={name: float(value)}).images)
             errors.append(np.abs(seen[name] - value))
@@ -221,7 +222,7 @@ def _pc_edges(rows: dict[str, np.ndarray], test: str, bins: int) -> set[str]:
             writer = csv.writer(handle)
             writer.writerow(names)
             writer.writerows(zip(*columns))
-        found = zoo_core.run("pc", data=path, test=test).to_json()
+        found = zoo_core.run("pc", data=path, test=test).to_dict()
     return ({f"{a} -> {b}" for a, b in found["directed"]} | {f"{a} -- {b}" for a, b in found["undirected"]})
 
 

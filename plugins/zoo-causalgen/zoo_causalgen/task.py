@@ -55,17 +55,20 @@ def run(context: Any) -> zoo_core.RunResult:
 
 
 def _metadata(context: Any, seed: int | None, do: Mapping[str, float], given: Mapping[str, float]) -> dict[str, str]:
+    """What made an image: the model's provenance and the query (empty do/given when none, so that
+    ``--skip-existing`` never keeps an image drawn under another query)."""
     meta = context.provenance(seed)
-    if do:
-        meta["do"] = ", ".join(f"{k}={v:g}" for k, v in do.items())
-    if given:
-        meta["given"] = ", ".join(f"{k}={v:g}" for k, v in given.items())
+    meta["do"] = ", ".join(f"{k}={v:g}" for k, v in do.items())
+    meta["given"] = ", ".join(f"{k}={v:g}" for k, v in given.items())
     return meta
 
 
+#: The metadata a kept file (``--skip-existing``) must share with the run that continues it.
+_SAME_RUN = ("model", "sha256", "seed", "do", "given")
+
+
 def _generate_run(context: Any, do: dict[str, float], given: dict[str, float]) -> zoo_core.RunResult:
-    from zoo_core.images import make_grid, save_image
-    from zoo_core.outputs import NumberedNames, check_output_file, plan_folder
+    from zoo_core.images import make_grid
 
     options = context.options
     num, seed = options["num"], options["seed"]
@@ -73,29 +76,24 @@ def _generate_run(context: Any, do: dict[str, float], given: dict[str, float]) -
         raise InputError(f"--num must be positive, got {num}")
     if seed < 0:
         raise InputError(f"--seed {seed}: must be 0 or more")
-    out, out_dir, force = options.get("out"), options.get("out_dir"), bool(options.get("force"))
-    plan = plan_folder(out_dir, NumberedNames(num), force=force, skip_existing=False) if out_dir is not None else None
-    if out is not None:
-        check_output_file(out, option="--out", force=force)
-        if plan is not None:
-            plan.refuse_clash(out)
+    plan = context.plan_outputs(count=num)
+    out = plan.out
     model = context.load()
-    samples = model.generate(num, seed, do=do, given=given)
     meta = _metadata(context, seed, do, given)
+    plan.check_kept(meta, keys=_SAME_RUN)
+    samples = model.generate(num, seed, do=do, given=given)
     rows = samples.rows()
     files: list[Path] = []
-    if plan is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for index in range(num):
-            target = plan.target(index)
-            assert target is not None
-            save_image(samples.images[index:index + 1], target, dict(meta, index=str(index)))
-            rows[index]["file"] = str(target)
-            files.append(target)
-    if out is not None:
-        save_image(make_grid(samples.images), out, meta)
-        files.append(Path(out))
     data: dict[str, Any] = {"samples": rows}
+    if plan.folder is not None:
+        written = plan.write_each(((i, samples.images[i:i + 1]) for i in range(num)),
+                                  metadata=lambda index, path: dict(meta, index=str(index)))
+        written.describe(data, plan.out_dir, "images")
+        files += written.listed
+        for index in range(num):
+            rows[index]["file"] = str(plan.folder.directory / plan.folder.names[index])
+    if out is not None:
+        files.append(plan.save_image(make_grid(samples.images), out, meta))
     if out is not None:
         data["grid"] = str(out)
     what = _describe(do, given)
@@ -117,8 +115,7 @@ def _counterfactual_run(context: Any, inputs: tuple[Path, ...], do: dict[str, fl
                         given: dict[str, float]) -> zoo_core.RunResult:
     import torch
 
-    from zoo_core.images import image_files, read_image, save_image
-    from zoo_core.outputs import check_output_file, plan_folder
+    from zoo_core.images import image_files, read_image
 
     options, given_options = context.options, context.given
     if given:
@@ -129,21 +126,14 @@ def _counterfactual_run(context: Any, inputs: tuple[Path, ...], do: dict[str, fl
         if name in given_options:
             raise InputError(f"--{name}: a counterfactual draws nothing at random; it takes one output per input")
     files = image_files([Path(p) for p in inputs])
-    out, out_dir, force = options.get("out"), options.get("out_dir"), bool(options.get("force"))
-    if out is None and out_dir is None:
+    if options.get("out") is None and options.get("out_dir") is None:
         raise InputError(f"say where to write: --out-dir DIR (one counterfactual per input, same base name), "
                          f"e.g. zoo run {context.entry.name} photo.png --do 'light_angle=1.2' --out-dir out")
-    if out is not None and len(files) != 1:
-        raise InputError(f"--out takes one input image, got {len(files)}; use --out-dir for several")
     stems = [f.stem for f in files]
     if len(set(stems)) != len(stems):
         twice = sorted({s for s in stems if stems.count(s) > 1})[0]
         raise InputError(f"two inputs are named {twice}.*; their counterfactuals would share {twice}.png in --out-dir")
-    if out is not None:
-        targets = [check_output_file(out, option="--out", force=force, inputs=files)]
-    else:
-        plan = plan_folder(out_dir, [f"{s}.png" for s in stems], force=force, skip_existing=False, inputs=files)
-        targets = [plan.target(i) for i in range(len(files))]  # type: ignore[misc]
+    plan = context.plan_outputs(inputs=files, single=True)
     model = context.load()
     channels, height, width = model.image_shape
     images = []
@@ -153,17 +143,25 @@ def _counterfactual_run(context: Any, inputs: tuple[Path, ...], do: dict[str, fl
             raise InputError(f"{path}: is {image.shape[-1]}x{image.shape[-2]} pixels; {context.entry.name} reads "
                              f"{width}x{height} images")
         images.append(image)
-    samples = model.counterfactual(torch.cat(images), do)
     meta = _metadata(context, None, do, {})
+    plan.check_kept(meta, keys=_SAME_RUN)
+    samples = model.counterfactual(torch.cat(images), do)
     rows = samples.rows()
-    if out_dir is not None:
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    data: dict[str, Any] = {"samples": rows}
+    if plan.folder is not None:
+        targets = [plan.folder.directory / name for name in plan.folder.names]
+        written = plan.write_each(((i, samples.images[i:i + 1]) for i in range(len(files))),
+                                  metadata=lambda index, path: dict(meta, input=files[index].name))
+        written.describe(data, plan.out_dir, "images")
+        files_written = written.listed
+    else:
+        targets = [plan.save_image(samples.images[0:1], plan.out, dict(meta, input=files[0].name))]
+        files_written = list(targets)
     for index, target in enumerate(targets):
-        save_image(samples.images[index:index + 1], target, dict(meta, input=files[index].name))
         rows[index]["file"] = str(target)
         rows[index]["input"] = str(files[index])
     lines = [f"{f} -> {t}" for f, t in zip(files, targets)]
-    return zoo_core.RunResult(data={"samples": rows}, lines=lines, files=list(targets), value=samples)
+    return zoo_core.RunResult(data=data, lines=lines, files=files_written, value=samples)
 
 
 

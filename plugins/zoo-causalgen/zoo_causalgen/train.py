@@ -124,7 +124,7 @@ class _Both(nn.Module):
         self.inner = inner
 
     def forward(self, images: torch.Tensor, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        losses = self.inner.training_losses(images, codes)
+        losses = self.inner.training_losses(images, codes)  # type: ignore[operator]  # the model, not any Module
         return losses["pixel"], losses["factor"], losses["kl"]
 
 

@@ -13,7 +13,7 @@ the next ones. No set contains a descendant of a treatment, so never a mediator.
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterable, Iterator
+from typing import AbstractSet, Iterable, Iterator
 
 from .graph import ADMG
 from .separation import m_separated
@@ -80,7 +80,7 @@ def _augmented(graph: ADMG) -> dict[str, set[str]]:
     return neighbours
 
 
-def _eliminate(neighbours: dict[str, set[str]], forbidden: set[str]) -> dict[str, set[str]]:
+def _eliminate(neighbours: dict[str, set[str]], forbidden: AbstractSet[str]) -> dict[str, set[str]]:
     """Remove ``forbidden`` nodes, joining the nodes each forbidden region touches."""
     result = {v: set(ns) - forbidden for v, ns in neighbours.items() if v not in forbidden}
     seen: set[str] = set()

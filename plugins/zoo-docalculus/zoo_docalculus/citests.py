@@ -18,7 +18,7 @@ all of the same size ``k``). A large p-value means "independent given S".
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import stats  # type: ignore[import-untyped]
 
 __all__ = ["FisherZ", "GTest"]
 

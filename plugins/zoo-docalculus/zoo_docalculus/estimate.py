@@ -176,7 +176,7 @@ class _Plugin:
             elif values[v] is None:
                 index.append(slice(None))
             else:
-                index.append(_level_index(self.levels[v], values[v], v, self.path))
+                index.append(_level_index(self.levels[v], str(values[v]), v, self.path))  # (not None here)
         return tuple(index)
 
     def empty_cells(self, joint: np.ndarray) -> str:
@@ -383,7 +383,7 @@ def estimate_linear(graph: ADMG, query: Query | Contrast, table: Table, *,
 
     def contrast_vector(q: Query) -> np.ndarray:
         try:
-            x = float(q.treatments[treatment])
+            x = float(q.treatments[treatment])  # type: ignore[arg-type]  # None: the TypeError below
         except (TypeError, ValueError):
             raise InputError(f"--query: linear adjustment needs a numeric value for do({treatment}=...)") from None
         vector = means.copy()

@@ -15,7 +15,7 @@ check every estimand numerically and how estimation plugs in data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 if TYPE_CHECKING:  # numpy is imported by evaluation only: identification questions never load it
     import numpy as np
@@ -102,8 +102,8 @@ def sum_over(over: Iterable[str], body: Expr) -> Expr:
         return Sum(frozenset(over), body)
     factors: list[Expr | None] = list(body.factors)
     users: dict[str, set[int]] = {v: set() for v in over}
-    for i, factor in enumerate(factors):
-        for v in factor.free & over:
+    for i, term in enumerate(body.factors):
+        for v in term.free & over:
             users[v].add(i)
     queue = sorted(over)
     while queue:
@@ -203,7 +203,7 @@ def render(expr: Expr, key: Callable[[str], object] | None = None, *, latex: boo
 class _Order:
     """Sorts variable names by ``key``; also ranks a product's factors for printing."""
 
-    def __init__(self, key: Callable[[str], object]) -> None:
+    def __init__(self, key: Callable[[str], Any]) -> None:
         self.key = key
 
     def __call__(self, names: Iterable[str]) -> list[str]:

@@ -273,18 +273,23 @@ def fci(test: CITest, names: list[str], alpha: float = 0.05, depth: int | None =
         separations = _Separations(memo, final_adjacent, separated, alpha, depth, orientation)
         verdicts = separations.triple_verdicts()
     marks, conflicts, undecided = close(with_colliders(final_adjacent, verdicts), verdicts, separations.decide)
-    sepsets = {}
+    sepsets: dict[tuple[str, str], tuple[str, ...]] = {}
     for (i, j), found in separated.items():
         # the separating set with the largest p-value; ties by names, so no index order leaks in
         best = min(found, key=lambda item: (-item[1], sorted(names[s] for s in item[0])))[0]
-        sepsets[tuple(sorted((names[i], names[j])))] = tuple(sorted(names[s] for s in best))
+        sepsets[_pair(names[i], names[j])] = tuple(sorted(names[s] for s in best))
     return FCIResult(
         nodes=list(names), marks=marks, sepsets=dict(sorted(sepsets.items())),
         tests_run=tests_run + memo.count, max_level=max_level, pdsep_level=pdsep_level,
-        removed_by_pdsep=sorted(tuple(sorted((names[i], names[j]))) for i, j in more),
+        removed_by_pdsep=sorted(_pair(names[i], names[j]) for i, j in more),
         ambiguous=sorted(_named(names, t) for t, v in verdicts.items() if v == "ambiguous"),
         undecided=sorted(_named(names, t) for t in undecided),
-        conflicts=sorted(tuple(sorted((names[u], names[v]))) for u, v in conflicts))
+        conflicts=sorted(_pair(names[u], names[v]) for u, v in conflicts))
+
+
+def _pair(a: str, b: str) -> tuple[str, str]:
+    """An unordered pair of names, in one order."""
+    return (a, b) if a <= b else (b, a)
 
 
 def _named(names: list[str], triple: tuple[int, int, int]) -> tuple[str, str, str]:

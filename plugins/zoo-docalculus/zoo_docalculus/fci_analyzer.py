@@ -85,7 +85,7 @@ class FCI(zoo_core.CausalAnalyzer):
             "confounding": {"definite": [list(p) for p in definite], "possible": possible},
             "assumes": ASSUMES,
         }
-        if xs is not None:
+        if xs is not None and ys is not None:  # (given together)
             result["adjustment"] = _adjustment(found.marks, names, xs, ys, problem, selection)
         caption = f"FCI, {_TEST_NAMES[test]} test, alpha={alpha:g}; o: either mark is possible"
         if out is not None:

@@ -11,7 +11,7 @@ import json
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from zoo_core import InputError
 
@@ -116,7 +116,7 @@ class ADMG:
         """``names`` and every node with a directed path into them; with ``cut``, in the graph
         whose edges into ``cut`` are removed (without building that graph)."""
         if not cut:
-            key = names if isinstance(names, frozenset) else frozenset(names)
+            key: Any = names if isinstance(names, frozenset) else frozenset(names)
             memo = self.__dict__.setdefault("_ancestors", {})
             if key not in memo:
                 memo[key] = frozenset(self._closure(key, self.parents))

@@ -288,8 +288,8 @@ def _join_chains(factors: list[Expr], over: frozenset[str], graph: ADMG, memo: d
                 by_given[v].discard(i)
 
     queue: list[tuple[int, int]] = []
-    for i, term in enumerate(factors):
-        add(i, term)
+    for i, factor in enumerate(factors):
+        add(i, factor)
     fresh = len(factors)
     merged = False
     while queue:

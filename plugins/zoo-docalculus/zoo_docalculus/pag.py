@@ -21,7 +21,9 @@ estimated from finite data need not be, and what it implies is then not guarante
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Sequence
+from typing import Any
 from itertools import combinations
 
 import numpy as np
@@ -122,7 +124,7 @@ class _Round:
         """Propose ``M[i, j] = mark`` (the mark at j on the edge i - j) for each ``(i, j, mark)``."""
         self.moves.append(marks)
 
-    def apply(self, M: np.ndarray, conflicts: set[tuple[int, int]]) -> bool:
+    def apply(self, M: np.ndarray, conflicts: builtins.set[tuple[int, int]]) -> bool:  # (set: the method above)
         """Set the marks of every move none of whose marks is contested (proposed two ways, or
         against a mark already set); report the contested edges. Whether anything changed."""
         wanted: dict[tuple[int, int], set[int]] = {}
@@ -291,7 +293,7 @@ def close(M: np.ndarray, verdicts: dict[tuple[int, int, int], str], decide: Deci
     M = M.copy()
     conflicts: set[tuple[int, int]] = set()
     undecided: set[tuple[int, int, int]] = set()
-    arrowheads = (_r1, _r2, _r3, "r4")
+    arrowheads: tuple[Any, ...] = (_r1, _r2, _r3, "r4")
     every = arrowheads + (_r5, _r6, _r7, _r8, _r9, _r10)
     for rules in (arrowheads, every):
         while True:

@@ -215,7 +215,7 @@ def meek(G: np.ndarray, verdicts: dict[tuple[int, int, int], str] | None = None)
         for b, c in zip(*np.nonzero(undirected)):
             b, c = int(b), int(c)
             # R1: a -> b - c, a and c not adjacent
-            if any(noncollider(a, b, c) for a in np.flatnonzero(directed[:, b] & ~adjacent[:, c]) if a != c):
+            if any(noncollider(int(a), b, c) for a in np.flatnonzero(directed[:, b] & ~adjacent[:, c]) if a != c):
                 proposals.add((b, c))
                 continue
             # R2: b -> a -> c
@@ -251,11 +251,12 @@ def pc(test: CITest, names: list[str], alpha: float = 0.05, depth: int | None = 
     G, meek_conflicts = meek(G, verdicts)
     directed = sorted((names[u], names[v]) for u, v in zip(*np.nonzero(G & ~G.T)))
     undirected = sorted(tuple(sorted((names[u], names[v]))) for u, v in zip(*np.nonzero(np.triu(G & G.T))))
-    sepsets = {}
+    sepsets: dict[tuple[str, str], tuple[str, ...]] = {}
     for (i, j), found in separated.items():
         # the separating set with the largest p-value; ties by names, so no index order leaks in
         best = min(found, key=lambda item: (-item[1], sorted(names[s] for s in item[0])))[0]
-        sepsets[tuple(sorted((names[i], names[j])))] = tuple(sorted(names[s] for s in best))
+        first, second = sorted((names[i], names[j]))
+        sepsets[(first, second)] = tuple(sorted(names[s] for s in best))
     ambiguous = sorted(_named_triple(names, t) for t, v in verdicts.items() if v == "ambiguous")
     all_conflicts = sorted(tuple(sorted((names[u], names[v]))) for u, v in conflicts | meek_conflicts)
     return PCResult(list(names), directed, undirected, dict(sorted(sepsets.items())), tests_run + more_tests,

@@ -79,7 +79,7 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
-def draw_png(nodes: list[str], directed: list, undirected: list, caption: str = "", marked: list = ()):
+def draw_png(nodes: list[str], directed: list, undirected: list, caption: str = "", marked: Any = ()):
     """A Pillow image of the graph: nodes on a circle, arrows and lines between them;
     ``marked``: PAG edges ``(a, b, mark at a, mark at b)`` with marks arrow, circle or tail."""
     from PIL import Image, ImageDraw

@@ -8,7 +8,7 @@ and by the benchmarks. Each bidirected edge becomes a latent binary parent of it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -73,7 +73,7 @@ class DiscreteModel:
         """Observed variables, in the axis order of the tables this model returns."""
         return list(self.graph.nodes)
 
-    def _joint(self, intervention: Mapping[str, int] | None = None) -> np.ndarray:
+    def _joint(self, intervention: Mapping[str, int | None] | None = None) -> np.ndarray:
         """Joint over observed variables (axes in ``variables`` order); do(X) fixes X's axis
         to a point mass at its value when ``intervention`` gives one, or keeps X's axis as
         the do-value when it maps X to None."""
@@ -119,7 +119,7 @@ class DiscreteModel:
             values[v] = np.minimum((draws > cumulative).sum(axis=-1), self.levels[v] - 1)
         return {v: values[v] for v in self.variables}
 
-    def effect(self, outcomes: list[str], treatments: list[str], conditions: list[str] = ()) -> np.ndarray:
+    def effect(self, outcomes: list[str], treatments: list[str], conditions: Sequence[str] = ()) -> np.ndarray:
         """The exact P(outcomes | do(treatments), conditions): an array with one axis per observed
         variable (size 1 for the variables not in the query), NaN where a condition has probability 0."""
         table = self.interventional(list(treatments)) if treatments else self.observational()

@@ -128,9 +128,9 @@ class Table:
         numbers = [] if self.is_categorical(name) else [_as_number(v) for v in uniques]
         if numbers and all(n is not None for n in numbers):
             # '1' and '1.0' are one level; order levels by value, not as text
-            merged = sorted(set(numbers))
+            merged = sorted({n for n in numbers if n is not None})
             index = {v: i for i, v in enumerate(merged)}
-            remap = np.array([index[n] for n in numbers], dtype=np.int64)
+            remap = np.array([index[n] for n in numbers if n is not None], dtype=np.int64)  # (none is None)
             return remap[codes], [_tidy(v) for v in merged]
         return codes.astype(np.int64), [str(u) for u in uniques]
 

@@ -74,6 +74,7 @@ def test_conditional_labels_by_name_and_index(zoo, tmp_path):
     assert code == 1 and "unknown class" in err and "7=sneaker" in err
 
 
+@pytest.mark.slow  # a real training run (about 20 s on 2 loaded cores)
 def test_train_on_a_folder_writes_a_hub_model_repo(zoo, tmp_path):
     images = tmp_path / "images"
     images.mkdir()

@@ -1,8 +1,11 @@
 """zoo-gan passes zoo's conformance kit: every architecture and registry entry, tiny random weights."""
 
+import pytest
+
 from zoo_core.testing.conformance import check_plugin
 
 
+@pytest.mark.slow  # every zoo-gan architecture built and checked (about 9 s on 2 loaded cores)
 def test_zoo_gan_conforms():
     # the upscalers' real configs are too big to build with random weights here: checked small
     report = check_plugin("zoo-gan", configs={

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import zoo_core
 
-ZOO_PLUGIN_API = 2
+ZOO_PLUGIN_API = 3  # verbs={"train": ..., "eval": ...}
 
 
 @zoo_core.hookimpl
@@ -17,12 +17,12 @@ def register_architectures(register):
     register(zoo_core.Architecture(
         name="dcgan", task="generator", target="zoo_gan.dcgan:DCGAN",
         description="DCGAN (Radford et al. 2015): strided transposed convolutions, BatchNorm, ReLU",
-        train="zoo_gan.train:train_dcgan", evaluate="zoo_gan.evaluate:evaluate",
+        verbs={"train": "zoo_gan.train:train_dcgan", "eval": "zoo_gan.evaluate:evaluate"},
     ))
     register(zoo_core.Architecture(
         name="cdcgan", task="generator", target="zoo_gan.dcgan:DCGAN", conditional=True,
         description="class-conditional DCGAN: label embedding in G, projection discriminator",
-        train="zoo_gan.train:train_cdcgan", evaluate="zoo_gan.evaluate:evaluate",
+        verbs={"train": "zoo_gan.train:train_cdcgan", "eval": "zoo_gan.evaluate:evaluate"},
     ))
     register(zoo_core.Architecture(
         name="rrdbnet", task="image-to-image", target="zoo_gan.rrdbnet:RRDBNet", tiling=True,
@@ -38,7 +38,7 @@ def register_architectures(register):
     register(zoo_core.Architecture(
         name="fashion-classifier", task="encoder", target="zoo_gan.classifier:FeatureClassifier",
         description="Fashion-MNIST CNN whose 128 penultimate features measure generated images",
-        train="zoo_gan.train:train_classifier", evaluate="zoo_gan.evaluate:evaluate",
+        verbs={"train": "zoo_gan.train:train_classifier", "eval": "zoo_gan.evaluate:evaluate"},
     ))
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -170,7 +171,7 @@ class Transformer(nn.Module):
         ]) for _ in range(depth))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for attend, feed_forward in self.layers:  # type: ignore[misc]
+        for attend, feed_forward in cast(Any, self.layers):
             x = attend(x) + x
             x = feed_forward(x) + x
         return x
@@ -231,7 +232,7 @@ class AuraSR(zoo_core.ImageToImage):
         style_dims: list[int] = []
         blocks_per_level = 6
 
-        def attention(width: int, full: bool, depth: int) -> nn.Module | None:
+        def attention(width: int, full: bool, depth: int) -> Any:  # a Transformer, or None (ModuleList keeps it)
             return Transformer(width, c.self_attn_dim_head, c.self_attn_heads, depth) if full else None
 
         self.downs = nn.ModuleList()
@@ -277,7 +278,7 @@ class AuraSR(zoo_core.ImageToImage):
         mods = iter(self.style_to_conv_modulations(self.style_network(style_noise)).split(self.style_split, dim=-1))
         x = self.init_conv(x)
         skips = []
-        for blocks, (attend, downsample) in self.downs:  # type: ignore[misc]
+        for blocks, (attend, downsample) in cast(Any, self.downs):
             for block in blocks:
                 x = block(x, mods)
                 skips.append(x)
@@ -285,7 +286,7 @@ class AuraSR(zoo_core.ImageToImage):
                 x = attend(x)
             x = downsample(x)  # half the size
         x = self.mid_block2(self.mid_attn(self.mid_block1(x, mods)), mods)
-        for blocks, (upsample, attend) in self.ups:  # type: ignore[misc]
+        for blocks, (upsample, attend) in cast(Any, self.ups):
             x = upsample(x)  # twice the size
             for block in blocks:
                 if skips:

@@ -107,7 +107,8 @@ class DCGANGenerator(nn.Module):
                 fused = self._fold_all()
             object.__setattr__(self, "_fused", fused)
             object.__setattr__(self, "_fused_key", self._key())
-        return self._fused
+            return fused
+        return self._fused  # type: ignore[return-value]  # set through object.__setattr__ (not a submodule)
 
     def _fold_all(self) -> nn.Sequential:
         layers: list[nn.Module] = []
@@ -115,14 +116,15 @@ class DCGANGenerator(nn.Module):
         i = 0
         while i < len(modules):
             conv = modules[i]
-            if isinstance(conv, nn.ConvTranspose2d) and i + 1 < len(modules) and \
-                    isinstance(modules[i + 1], _BatchNorm):  # SyncBatchNorm too (DDP on GPUs)
-                layers.append(_fold(conv, modules[i + 1]))
+            norm = modules[i + 1] if i + 1 < len(modules) else None
+            if isinstance(conv, nn.ConvTranspose2d) and isinstance(norm, _BatchNorm):  # SyncBatchNorm too (DDP)
+                layers.append(_fold(conv, norm))
                 i += 2
             else:  # a copy: converting it to channels-last must not touch the trained module
                 layers.append(copy.deepcopy(conv))
                 i += 1
-        return nn.Sequential(*layers).to(memory_format=torch.channels_last).eval().requires_grad_(False)
+        fused = nn.Sequential(*layers).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        return fused.eval().requires_grad_(False)  # (torch's stubs omit Module.to's memory_format)
 
     def _key(self) -> tuple:
         # every weight and BatchNorm statistic: a partial load_state_dict or an in-place edit of
@@ -138,11 +140,16 @@ class DCGANGenerator(nn.Module):
 
 
 def _fold(conv: nn.ConvTranspose2d, norm: _BatchNorm) -> nn.ConvTranspose2d:
+    # DCGAN's BatchNorms are affine and track statistics: every one of these is a tensor
+    assert norm.weight is not None and norm.bias is not None
+    assert norm.running_var is not None and norm.running_mean is not None
     scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)  # (out,)
-    fused = nn.ConvTranspose2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+    kernel, stride, padding = (tuple(conv.kernel_size), tuple(conv.stride), conv.padding)
+    fused = nn.ConvTranspose2d(conv.in_channels, conv.out_channels, kernel, stride, padding,  # type: ignore[arg-type]
                                bias=True, device=conv.weight.device, dtype=conv.weight.dtype)
     with torch.no_grad():
         fused.weight.copy_(conv.weight * scale.view(1, -1, 1, 1))  # ConvTranspose weight: (in, out, kh, kw)
+        assert fused.bias is not None
         fused.bias.copy_(norm.bias - norm.running_mean * scale)
     fused.requires_grad_(False)
     return fused
@@ -170,7 +177,7 @@ class DCGANDiscriminator(nn.Module):
             nn.init.normal_(self.embed.weight, 0.0, 0.02)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None, *, with_classes: bool = False
-                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
         """Real/fake logits (N,); with ``with_classes`` also the conditional model's class logits."""
         phi = self.features(images)  # (N, C0, base, base)
         logits = self.head(phi).flatten()  # (N,)
@@ -182,6 +189,7 @@ class DCGANDiscriminator(nn.Module):
         logits = logits + (self.embed(labels) * pooled).sum(dim=1)  # projection term
         if not with_classes:
             return logits
+        assert self.classify is not None  # conditional (embed is set) means it classifies too
         return logits, self.classify(pooled / phi[0, 0].numel())  # (N,), (N, num_classes)
 
 

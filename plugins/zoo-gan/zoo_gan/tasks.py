@@ -161,6 +161,7 @@ class GANTask:
             return {}
         samples = self._generate(self.eval_samples, seed=self.seed + 12345)
         features = self.classifier.features_of(samples)
+        assert self.reference is not None  # a classifier comes with the reference features it measures against
         metrics = {"fd": frechet_distance(features, self.reference)}
         if self.config.num_classes:
             predicted = self.classifier.classify(samples)
@@ -182,7 +183,7 @@ class GANTask:
         from .card import model_card
 
         kind = "class-conditional DCGAN" if self.config.num_classes else "DCGAN"
-        if self.classifier is None:
+        if self.classifier is None or self.reference is None:
             note = "none (no feature classifier for these images): the last epoch is the model"
         else:
             per_class = "averaged over the classes, each class's samples against that class's images: " \

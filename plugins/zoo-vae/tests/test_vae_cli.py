@@ -136,7 +136,7 @@ def test_zoo_list_does_not_import_torch():
 
     code = ("import sys; from zoo_core.cli import main; main(['list']); "
             "assert 'torch' not in sys.modules, 'zoo list imported torch'; "
-            "import zoo_vae; assert zoo_vae.ZOO_PLUGIN_API == 2")
+            "import zoo_vae; assert zoo_vae.ZOO_PLUGIN_API == 3")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "conv-vae-fashion" in result.stdout and "taesd" in result.stdout

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import zoo_core
 
-ZOO_PLUGIN_API = 2
+ZOO_PLUGIN_API = 3  # verbs={"train": ..., "eval": ...}
 
 
 @zoo_core.hookimpl
@@ -16,7 +16,7 @@ def register_architectures(register):
     register(zoo_core.Architecture(
         name="conv-vae", task="autoencoder", target="zoo_vae.conv_vae:ConvVAE",
         description="convolutional VAE (Kingma & Welling 2014): Gaussian posterior, Bernoulli or Gaussian decoder",
-        train="zoo_vae.train:train_conv_vae", evaluate="zoo_vae.evaluate:evaluate",
+        verbs={"train": "zoo_vae.train:train_conv_vae", "eval": "zoo_vae.evaluate:evaluate"},
     ))
     register(zoo_core.Architecture(
         name="autoencoder-kl", task="autoencoder", target="zoo_vae.autoencoder_kl:AutoencoderKL",

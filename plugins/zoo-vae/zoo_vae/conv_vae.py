@@ -120,6 +120,7 @@ class ConvVAE(zoo_core.Autoencoder):
             per_pixel = -F.binary_cross_entropy_with_logits(output, target, reduction="none")
         else:
             log_scale = self.log_scale
+            assert log_scale is not None  # a Gaussian likelihood always has its learned scale
             per_pixel = -0.5 * ((target - output) / log_scale.exp()).square() - log_scale - 0.5 * _LOG_2PI
         return per_pixel.flatten(1).sum(dim=1)
 
