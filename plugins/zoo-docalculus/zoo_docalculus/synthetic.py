@@ -19,7 +19,7 @@ __all__ = ["Simulated", "confounded", "dose_response", "CONFOUNDED_GRAPH", "DOSE
 
 CONFOUNDED_GRAPH = "; ".join([f"X{i} -> T; X{i} -> Y" for i in range(1, 6)] + ["T -> Y"])
 DOSE_GRAPH = "Z -> D; Z -> Y; D -> Y"
-#: The ATE of ``confounded``: E[1 + 0.5 X2 + 1{X4 > 0}] with X2 ~ N(0, 1), P(X4 > 0) = 1/2.
+#: The ATE of ``confounded``: E[1 + 0.5 X2 + 1{X4 > 0} + 0.8 sin(1.5 X1)], X1, X2 ~ N(0, 1), P(X4 > 0) = 1/2.
 CONFOUNDED_ATE = 1.5
 
 
@@ -38,7 +38,9 @@ def confounded(n: int = 2000, seed: int = 0) -> Simulated:
     logit = -0.3 + 1.2 * np.sin(1.5 * x1) + 0.6 * x2 ** 2 - 0.8 * x3 * (x4 > 0) + 0.7 * x5 - 0.4
     propensity = 1 / (1 + np.exp(-1.4 * logit))
     t = (rng.random(n) < propensity).astype(float)
-    effect = 1 + 0.5 * x2 + (x4 > 0)
+    # sin(1.5 X1) also drives the propensity, so the treated gain more than the controls would;
+    # it is odd in X1 ~ N(0, 1), so the ATE stays exactly 1.5
+    effect = 1 + 0.5 * x2 + (x4 > 0) + 0.8 * np.sin(1.5 * x1)
     base = np.exp(0.6 * x1) + 2 * np.sin(2 * x2) + 0.5 * x3 ** 2 + 1.5 * x5 * x4
     noise = rng.normal(size=n) * (0.5 + 0.5 * np.abs(x1))
     y = base + t * effect + noise
