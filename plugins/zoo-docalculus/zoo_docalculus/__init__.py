@@ -15,7 +15,7 @@ PC_EXAMPLE = Path(__file__).parent / "examples" / "pc-example.csv"
 #: A small data set with a hidden confounder of B and D (recipes/make_fci_example.py), for FCI's example run.
 FCI_EXAMPLE = Path(__file__).parent / "examples" / "fci-example.csv"
 
-ZOO_PLUGIN_API = 2
+ZOO_PLUGIN_API = 3
 
 _GRAPH = Option("graph", help="a causal diagram: inline 'Z -> X; X -> Y; X <-> Y', or a .json/.txt file "
                               "(or build one with --covariates)")

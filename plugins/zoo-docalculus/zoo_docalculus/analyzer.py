@@ -402,7 +402,7 @@ def _diagnostics_text(d: dict[str, Any]) -> list[str]:
         after = max((abs(b["smd_after"]) for b in bal if b["smd_after"] == b["smd_after"]), default=float("nan"))
         lines.append(f"  balance: largest |standardized mean difference| {before:.3f} before weighting, {after:.3f} after")
     lin = d.get("linear")
-    if lin and "value" in lin:
+    if lin and "value" in lin and not d.get("flexible"):
         text = f"  linear adjustment for comparison: {lin['value']:.6g}"
         if lin.get("interval"):
             text += f" [{lin['interval'][0]:.4g}, {lin['interval'][1]:.4g}]"
@@ -415,6 +415,9 @@ def _diagnostics_text(d: dict[str, Any]) -> list[str]:
         text = f"  flexible (aipw) for comparison: {flex['value']:.6g}"
         if flex.get("interval"):
             text += f" [{flex['interval'][0]:.4g}, {flex['interval'][1]:.4g}]"
+        mis = d.get("misspecification") or {}
+        if mis.get("flagged") is not None:
+            text += " - disagrees: the linear model is misspecified" if mis["flagged"] else " - agrees"
         lines.append(text)
     sens = d.get("sensitivity", {}).get("e_value")
     if sens:

@@ -118,7 +118,7 @@ def warnings_for(diagnostics: dict[str, Any]) -> list[str]:
     if ov:
         for arm in ov["arms"]:
             if arm["rows"] and arm["effective_rows"] < max(10.0, 0.05 * arm["rows"]):
-                advice = ("compare --estimator matching" if diagnostics.get("target") == "att"
+                advice = ("look at the overlap with --plot" if diagnostics.get("target") == "att"
                           else "consider --trim 0.05, or --target att")
                 lines.append(f"limited overlap: the weights leave {arm['effective_rows']:.0f} effective rows of "
                              f"{arm['rows']} in arm {arm['arm']}; the estimate rests on a few units ({advice})")
