@@ -190,7 +190,7 @@ def _spread(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
 
 def _matching(fit: ArmsFit, match_on: str, m: int) -> EffectNumbers:
     """Nearest-neighbour matching with replacement; Abadie-Imbens (2006) standard error."""
-    from scipy.spatial import cKDTree
+    from scipy.spatial import cKDTree  # type: ignore[import-untyped]
 
     k = fit.keep
     y, t1, t0 = fit.y[k], fit.treated[k], fit.control[k]

@@ -92,7 +92,7 @@ def e_value(value: float, interval: list[float] | None, outcome_sd: float,
 def robustness_value(t_statistic: float, dof: float) -> dict[str, float]:
     """Cinelli-Hazlett robustness values of a regression coefficient (q = 1: to bring it to 0;
     and at alpha = 0.05: to make it insignificant)."""
-    from scipy.stats import t as student
+    from scipy.stats import t as student  # type: ignore[import-untyped]
 
     f = abs(t_statistic) / math.sqrt(max(dof, 1.0))
     rv = 0.5 * (math.sqrt(f ** 4 + 4 * f ** 2) - f ** 2)

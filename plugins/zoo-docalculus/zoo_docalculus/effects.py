@@ -92,7 +92,7 @@ def plan_for(graph: ADMG, ident: Identification, query: Query) -> Plan | str:
     (outcome,), (treatment,) = list(query.outcomes), list(query.treatments)
     sets = list(minimal_backdoor_sets(graph, [treatment], [outcome], limit=1000))
     if sets:
-        return Plan("backdoor", outcome, treatment, graph.sort(min(sets, key=len)))
+        return Plan("backdoor", outcome, treatment, graph.sort(min(sets, key=lambda s: len(list(s)))))
     from .expression import prob_terms
 
     assert ident.estimand is not None
@@ -145,8 +145,9 @@ def _design(table: Table, names: list[str], rows: np.ndarray, warn: Callable[[st
 
 def _treatment_values(table: Table, name: str, rows: np.ndarray, queries: list[Query]) -> tuple[np.ndarray, list[Any], bool]:
     """The treatment column, the query's values on its scale, and whether it is discrete."""
-    wanted = [q.treatments[name] for q in queries]
-    if any(v is None for v in wanted):
+    given = [q.treatments[name] for q in queries]
+    wanted: list[str] = [v for v in given if v is not None]
+    if len(wanted) != len(given):
         raise InputError(f"--query: give the treatment a value, e.g. do({name}=1)")
     if table.is_categorical(name):
         t = table.cells[name][rows].astype(str)
@@ -158,10 +159,10 @@ def _treatment_values(table: Table, name: str, rows: np.ndarray, queries: list[Q
         for v in wanted:
             if v not in levels:
                 raise InputError(f"{table.path}: no row has {name}={v} (values of {name}: {', '.join(levels[:12])})")
-        return t, list(wanted), True
+        return t, list[Any](wanted), True
     t = table.numeric(name, rows)
     try:
-        values = [float(v) for v in wanted]
+        values: list[Any] = [float(v) for v in wanted]
     except ValueError:
         raise InputError(f"--query: {name} holds numbers; give do({name}=NUMBER)") from None
     distinct = np.unique(t)
@@ -387,7 +388,8 @@ def _estimate_effect(graph: ADMG, ident: Identification, parsed: Query | Contras
         result.notes = [n for n in result.notes if "--bootstrap" not in n]
         result.notes.append(f"interval and standard error from {options.bootstrap} bootstrap replicates (refitted)")
     if b is not None and result.value is not None:
-        means = (numbers.treated_mean, numbers.control_mean) if numbers.control_mean is not None else None
+        means = ((numbers.treated_mean, numbers.control_mean)
+                 if numbers.treated_mean is not None and numbers.control_mean is not None else None)
         diagnostics["sensitivity"] = {"e_value": e_value(result.value, result.interval, float(y.std()),
                                                          means, binary_outcome)}
     if learners.weights:
@@ -441,7 +443,7 @@ def _conditional(table: Table, modifiers: list[str], rows: np.ndarray, fit: Any,
     or regressed linearly on a continuous one (HC0 standard errors), read at its quartiles."""
     phi = fit.mu1 - fit.mu0 + fit.treated * (fit.y - fit.mu1) / fit.e1 - fit.control * (fit.y - fit.mu0) / fit.e0
     keep = fit.keep
-    out = []
+    out: list[dict[str, Any]] = []
     for name in modifiers:
         if table.is_categorical(name) or len(np.unique(table.cells[name][rows])) <= 10:
             codes, levels = table.discrete(name, rows)

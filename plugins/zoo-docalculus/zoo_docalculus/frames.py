@@ -62,7 +62,7 @@ def load_table(data: Any, *, weight_column: str | None = None,
 
 def _pandas(what: str) -> Any:
     try:
-        import pandas
+        import pandas  # type: ignore[import-untyped]
     except ImportError:
         raise InputError(f"{what} needs pandas: pip install pandas (or save the data as CSV)") from None
     return pandas

@@ -58,28 +58,28 @@ def fitting_threads() -> int:
 
 def thread_limit(threads: int | None = None) -> Any:
     """A context manager capping the BLAS/OpenMP threads of the learners (threadpoolctl)."""
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     return threadpool_limits(limits=threads or fitting_threads())
 
 
 def _linear_regressor() -> Any:
-    from sklearn.linear_model import LinearRegression
+    from sklearn.linear_model import LinearRegression  # type: ignore[import-untyped]
 
     return LinearRegression()
 
 
 def _linear_classifier() -> Any:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+    from sklearn.pipeline import make_pipeline  # type: ignore[import-untyped]
+    from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]
 
     # scaled, lightly penalised: unpenalised logistic regression diverges under separation
     return make_pipeline(StandardScaler(), LogisticRegression(C=1e4, max_iter=5000))
 
 
 def _boosting_regressor() -> Any:
-    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.ensemble import HistGradientBoostingRegressor  # type: ignore[import-untyped]
 
     return HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1, max_leaf_nodes=15,
                                          min_samples_leaf=20, l2_regularization=1.0, early_stopping=False,
@@ -87,7 +87,7 @@ def _boosting_regressor() -> Any:
 
 
 def _boosting_classifier() -> Any:
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier  # type: ignore[import-untyped]
 
     return HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, max_leaf_nodes=15,
                                           min_samples_leaf=20, l2_regularization=1.0, early_stopping=False,
@@ -95,14 +95,14 @@ def _boosting_classifier() -> Any:
 
 
 def _forest_regressor() -> Any:
-    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.ensemble import RandomForestRegressor  # type: ignore[import-untyped]
 
     return RandomForestRegressor(n_estimators=60, min_samples_leaf=5, max_features=0.5, max_samples=0.7, n_jobs=1,
                                  random_state=0)
 
 
 def _forest_classifier() -> Any:
-    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.ensemble import RandomForestClassifier  # type: ignore[import-untyped]
 
     return RandomForestClassifier(n_estimators=60, min_samples_leaf=5, max_features=0.5, max_samples=0.7, n_jobs=1,
                                   random_state=0)
@@ -172,7 +172,7 @@ def _one(spec: Any, role: str) -> list[tuple[str, Callable[[], Any]]]:
     if not (hasattr(spec, "fit") and hasattr(spec, method)):
         raise InputError(f"learner for the {role} model: {type(spec).__name__} has no fit/{method}; "
                          f"give a scikit-learn {'classifier' if role == 'propensity' else 'regressor'}")
-    from sklearn.base import clone
+    from sklearn.base import clone  # type: ignore[import-untyped]
 
     return [(type(spec).__name__, lambda: clone(spec))]
 
@@ -270,7 +270,7 @@ def cross_fit_proba(X: np.ndarray, labels: np.ndarray, fold: np.ndarray, learner
 
 def _nnls_weights(preds: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Non-negative weights summing to 1 that minimise the squared error of ``preds @ w``."""
-    from scipy.optimize import nnls
+    from scipy.optimize import nnls  # type: ignore[import-untyped]
 
     weights, _ = nnls(preds, target)
     total = weights.sum()
