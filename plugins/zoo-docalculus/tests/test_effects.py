@@ -292,3 +292,25 @@ def test_e_value_and_robustness_value_match_the_published_examples():
     assert e_value(2.9, None, 1.0, means=(3.9, 1.0), binary=True)["point"] == pytest.approx(7.26, abs=0.01)
     # Cinelli & Hazlett (2020), Darfur: t = 4.18 on 783 dof gives RV = 13.9%
     assert robustness_value(4.18, 783)["rv"] == pytest.approx(0.139, abs=0.001)
+
+
+def test_a_contrast_of_two_values_of_a_multi_valued_treatment():
+    rng = np.random.default_rng(4)
+    n = 3000
+    z = rng.normal(size=n)
+    t = np.digitize(z + rng.normal(size=n), [-0.5, 0.5])  # 0, 1 or 2, confounded by z
+    y = np.array([0.0, 1.0, 3.0])[t] + 2 * z + rng.normal(size=n)
+    data = {"Z": z, "T": t, "Y": y}
+    e = DoCalculus().estimate(GRAPH, "E[Y | do(T=2)] - E[Y | do(T=0)]", data, learner="linear")
+    assert covers(e, 3.0) and e.potential_outcomes is not None and set(e.potential_outcomes) == {"2", "0"}
+    naive = y[t == 2].mean() - y[t == 0].mean()
+    assert not e.interval[0] <= naive <= e.interval[1]  # adjustment matters here
+
+
+def test_bootstrap_on_request_refits_and_gives_a_percentile_interval():
+    data = _two_arms(300, seed=2)
+    e = DoCalculus().estimate(GRAPH, QUERY, data, estimator="aipw", learner="linear", bootstrap=30)
+    assert any("30 bootstrap replicates" in n for n in e.notes)
+    assert e.interval[0] < e.value < e.interval[1] and covers(e, 1.0)
+    influence = DoCalculus().estimate(GRAPH, QUERY, data, estimator="aipw", learner="linear")
+    assert e.std_error == pytest.approx(influence.std_error, rel=0.5)

@@ -58,7 +58,7 @@ def test_the_lalonde_walkthrough_prints_what_the_doc_shows(tmp_path):
     # the linear estimate's interval does not
     experiment = printed_by["experiment"][0]
     assert experiment == pytest.approx(1794.34, abs=0.01)
-    value, _, low, high = printed_by["aipw"]
+    value, _, _, low, high = printed_by["aipw"]
     assert abs(value - experiment) < 500 and low <= experiment <= high
-    value, _, low, high = printed_by["linear"]
+    value, _, _, low, high = printed_by["linear"]
     assert not low <= experiment <= high
