@@ -314,3 +314,12 @@ def test_bootstrap_on_request_refits_and_gives_a_percentile_interval():
     assert e.interval[0] < e.value < e.interval[1] and covers(e, 1.0)
     influence = DoCalculus().estimate(GRAPH, QUERY, data, estimator="aipw", learner="linear")
     assert e.std_error == pytest.approx(influence.std_error, rel=0.5)
+
+
+def test_covariates_all_names_a_column_a_graph_cannot_hold(tmp_path, zoo):
+    path = tmp_path / "d.csv"
+    path.write_text("T,Y,age (years)\n" + "\n".join(f"{i % 2},{i},{i * 3 % 7}" for i in range(40)))
+    code, out, err = zoo("run", "do-calculus", "--data", str(path), "--treatment", "T", "--outcome", "Y",
+                         "--covariates", "all")
+    assert code != 0 and "column 'age (years)' is not a name a causal graph can hold" in err
+    assert "--covariates A,B,C" in err and "Traceback" not in err

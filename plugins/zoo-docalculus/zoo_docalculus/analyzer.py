@@ -20,7 +20,7 @@ from zoo_core import AnalysisResult, CausalAnalyzer, InputError
 
 from .adjustment import is_backdoor, is_frontdoor, minimal_backdoor_sets
 from .expression import prob_terms
-from .graph import ADMG, parse_graph, parse_names
+from .graph import _NAME, ADMG, parse_graph, parse_names
 from .identify import Identification, identify
 from .query import Contrast, Query, parse_query, parse_query_or_contrast
 from .rules import RuleCheck, check_rule
@@ -248,12 +248,15 @@ class DoCalculus(CausalAnalyzer):
         table.require(names)
         if t in names or y in names:
             raise InputError("--covariates: leave the treatment and the outcome out of the covariates")
-        def q(name: str) -> str:
-            return name if name.replace("_", "a").isalnum() else f'"{name}"'
+        odd = [c for c in names if not _NAME.fullmatch(c)]
+        if odd:
+            raise InputError(f"--covariates {covariates}: column {odd[0]!r} is not a name a causal graph can hold "
+                             "(letters, digits and _, not starting with a digit); rename it in the data, or list the "
+                             "covariates to use with --covariates A,B,C")
         # covariates may depend on each other in any way: a bidirected edge between each pair says
         # so without claiming a direction (and without the independence a graph with none would claim)
-        edges = [f"{q(c)} -> {q(t)}; {q(c)} -> {q(y)}" for c in names] + [f"{q(t)} -> {q(y)}"]
-        edges += [f"{q(c)} <-> {q(d)}" for i, c in enumerate(names) for d in names[i + 1:]]
+        edges = [f"{c} -> {t}; {c} -> {y}" for c in names] + [f"{t} -> {y}"]
+        edges += [f"{c} <-> {d}" for i, c in enumerate(names) for d in names[i + 1:]]
         return "; ".join(edges), query or self._default_query(table, t, y, categorical, weight_column)
 
     def _default_query(self, data: Any, treatment: str, outcome: str, categorical: str | None,
