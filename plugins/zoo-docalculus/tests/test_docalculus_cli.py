@@ -164,3 +164,14 @@ def test_graph_questions_import_neither_torch_nor_numpy(question):
     result = subprocess.run([sys.executable, "-c", sniff], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "LOADED=\n" in result.stderr and result.stdout.strip()
+
+
+@pytest.mark.parametrize("question", [["--query", "P(V1 | do(V0))"], ["--dsep", "V0 _||_ V2"],
+                                      ["--adjustment-sets", "--treatment", "V0", "--outcome", "V1"]])
+def test_a_cycle_through_thousands_of_nodes_is_named_like_a_small_one(zoo, question):
+    """Issue 21.3: a cycle of >= 1,000 nodes ended in 'unexpected RecursionError' (graph.py:89)."""
+    n = 3000
+    graph = "; ".join(f"V{i} -> V{(i + 1) % n}" for i in range(n))
+    code, out, err = zoo("run", "do-calculus", "--graph", graph, *question)
+    assert code == 1 and "cycle: V0 -> V1 -> " in err and f"-> V{n - 1} -> V0;" in err, err
+    assert f"({n + 1 - 12} more)" in err and err.count("\n") == 1 and "Recursion" not in err

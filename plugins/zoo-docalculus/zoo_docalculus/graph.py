@@ -77,24 +77,25 @@ class ADMG:
         return tuple(order)
 
     def _cycle(self) -> str:
+        """One directed cycle, ``a -> b -> a`` (iterative: a cycle through thousands of nodes is named too)."""
         colour: dict[str, int] = {}
-        stack: list[str] = []
-
-        def visit(node: str) -> list[str] | None:
-            colour[node] = 1
-            stack.append(node)
-            for child in sorted(self.children[node], key=self.position.__getitem__):
-                if colour.get(child) == 1:
-                    return stack[stack.index(child):] + [child]
-                if child not in colour and (found := visit(child)):
-                    return found
-            colour[node] = 2
-            stack.pop()
-            return None
-
         for start in self.nodes:
-            if start not in colour and (cycle := visit(start)):
-                return " -> ".join(cycle)
+            if start in colour:
+                continue
+            path: list[str] = [start]
+            children = [iter(sorted(self.children[start], key=self.position.__getitem__))]
+            colour[start] = 1
+            while path:
+                child = next(children[-1], None)
+                if child is None:
+                    colour[path.pop()] = 2
+                    children.pop()
+                elif colour.get(child) == 1:
+                    return _name_cycle(path[path.index(child):] + [child])
+                elif child not in colour:
+                    colour[child] = 1
+                    path.append(child)
+                    children.append(iter(sorted(self.children[child], key=self.position.__getitem__)))
         return "?"
 
     def sort(self, names: Iterable[str]) -> list[str]:
@@ -347,3 +348,11 @@ def _from_json(content: str, path: Path) -> ADMG:
                     raise InputError(f"--graph {path}: edge {a} - {b} names {name!r}, which is not in \"nodes\"")
     nodes += [n for pairs in edges.values() for p in pairs for n in p]
     return ADMG(nodes, edges["directed"], edges["bidirected"])
+
+
+def _name_cycle(cycle: list[str], shown: int = 12) -> str:
+    """``a -> b -> a``; a long cycle keeps its first and last nodes and says how many it skipped."""
+    if len(cycle) <= shown:
+        return " -> ".join(cycle)
+    head, tail = cycle[:shown // 2], cycle[-(shown // 2):]
+    return " -> ".join(head) + f" -> ... ({len(cycle) - shown} more) -> " + " -> ".join(tail)
