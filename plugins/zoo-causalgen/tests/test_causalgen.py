@@ -337,3 +337,19 @@ def test_zoo_eval_reproduces_the_fashion_models_metrics(zoo):
     measured = json.loads(out)["metrics"]
     for key, metric in entry.metrics.items():
         assert measured[key] == pytest.approx(metric.value, rel=1e-3, abs=1e-4), key
+
+
+def test_repeated_do_and_given_are_merged_not_dropped(zoo, tiny_entry, tmp_path):
+    """Issue 21.4: '--do light_angle=1.2 --do pendulum_angle=0.1' dropped the first --do and exited 0."""
+    code, out, err = zoo("run", tiny_entry, "--do", "light_angle=1.2", "--do", "pendulum_angle=0.1", "--given",
+                         "shadow_length=8", "--num", "2", "--out", str(tmp_path / "g.png"), "--device", "cpu", "--json")
+    assert code == 0, err
+    for sample in json.loads(out)["samples"]:
+        assert sample["factors"]["light_angle"] == 1.2 and sample["factors"]["pendulum_angle"] == 0.1
+        assert sample["source"]["light_angle"] == "do" and sample["source"]["pendulum_angle"] == "do"
+    code, _, err = zoo("run", tiny_entry, "--do", "light_angle=1.2", "--do", "light_angle=1.0", "--device", "cpu")
+    assert code == 1 and "--do: light_angle is set twice" in err and err.count("\n") == 1
+    # an option that takes one value, given twice, is refused rather than silently the last
+    code, _, err = zoo("run", tiny_entry, "--num", "2", "--num", "3", "--out", str(tmp_path / "h.png"))
+    assert code == 2 and "--num given 2 times ('2', '3')" in err and err.count("\n") == 1
+    assert not (tmp_path / "h.png").exists()
