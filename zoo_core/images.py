@@ -10,6 +10,7 @@ orientation, 16-bit greyscale scaled rather than clipped, and alpha kept apart.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,9 @@ def _atomic_write(path: Path, data: bytes, overwrite: bool = True) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise InputError(f"cannot write {path}: directory {directory} does not exist")
+    if path.is_symlink() and not path.exists():
+        raise InputError(f"{path}: is a link to {os.readlink(path)}, which does not exist; remove the link or "
+                         "choose another name")
     try:
         write_atomic(path, data, overwrite=overwrite)
     except FileExistsError:
