@@ -178,6 +178,16 @@ def test_skip_existing_keeps_only_files_this_run_would_have_written(toy, zoo, tm
     assert code == 1 and "model 'none'" in err
 
 
+def test_a_damaged_png_under_skip_existing_is_called_damaged(toy, zoo, tmp_path):
+    """Issue 21.11: a damaged PNG under --skip-existing was 'not written by this run (model 'none')'."""
+    folder = tmp_path / "x"
+    assert zoo("run", "toy-gen", "--num", "2", "--seed", "1", "--out-dir", str(folder))[0] == 0
+    whole = (folder / "00001.png").read_bytes()
+    (folder / "00001.png").write_bytes(whole[:len(whole) // 2])
+    code, _, err = zoo("run", "toy-gen", "--num", "3", "--seed", "1", "--out-dir", str(folder), "--skip-existing")
+    assert code == 1 and "00001.png is damaged" in err and "model 'none'" not in err and err.count("\n") == 1, err
+
+
 def test_a_run_that_fails_before_writing_leaves_no_empty_folder(toy, zoo, tmp_path):
     odd = _picture(tmp_path / "odd.png", size=(7, 7))  # toy-ae takes even sizes only
     code, _, err = zoo("run", "toy-ae", str(odd), "--out-dir", str(tmp_path / "new"))
