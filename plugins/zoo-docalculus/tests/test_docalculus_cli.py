@@ -175,3 +175,21 @@ def test_a_cycle_through_thousands_of_nodes_is_named_like_a_small_one(zoo, quest
     code, out, err = zoo("run", "do-calculus", "--graph", graph, *question)
     assert code == 1 and "cycle: V0 -> V1 -> " in err and f"-> V{n - 1} -> V0;" in err, err
     assert f"({n + 1 - 12} more)" in err and err.count("\n") == 1 and "Recursion" not in err
+
+
+def test_names_in_any_script_parse_in_graphs_and_queries_alike(zoo):
+    """Issue 21.11: the graph parser refused 'température' while pc accepts it as a column."""
+    answer = run_json(zoo, "--graph", "saison -> température; température -> glaces; saison -> glaces",
+                      "--query", "P(glaces | do(température))")
+    assert answer["identifiable"] is True and "saison" in answer["estimand"]
+    assert run_json(zoo, "--graph", "温度 -> 売上", "--dsep", "温度 _||_ 売上")["separated"] is False
+
+
+def test_a_node_named_do_is_refused_in_the_graph_where_a_query_could_not_name_it(zoo, tmp_path):
+    """Issue 21.11: a node named 'do' parsed in a graph but not in a query."""
+    code, _, err = zoo("run", "do-calculus", "--graph", "do -> Y", "--query", "P(Y | do(do))")
+    assert code == 1 and "a node cannot be named 'do'" in err and err.count("\n") == 1
+    graph = tmp_path / "g.json"
+    graph.write_text('{"directed": [["do", "Y"]]}')
+    code, _, err = zoo("run", "do-calculus", "--graph", str(graph), "--query", "P(Y)")
+    assert code == 1 and "a node cannot be named 'do'" in err

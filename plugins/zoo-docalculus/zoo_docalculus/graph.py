@@ -17,7 +17,10 @@ from zoo_core import InputError
 
 __all__ = ["ADMG", "parse_graph", "parse_names"]
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: A variable name: letters (any script: 'température' is a column pc reads), digits and _, not starting with a digit.
+_NAME = re.compile(r"[^\W\d]\w*")
+#: Written for interventions in queries, P(Y | do(X)); a node of that name could not be asked about.
+RESERVED = frozenset({"do"})
 _ARROW = re.compile(r"\s*(<->|->|<-)\s*")
 
 
@@ -265,6 +268,13 @@ def parse_names(text: str, what: str) -> list[str]:
     return names
 
 
+def _not_reserved(names: Iterable[str], at: str) -> None:
+    for name in names:
+        if name in RESERVED:
+            raise InputError(f"{at}: a node cannot be named {name!r}: queries write interventions as do(X); "
+                             "rename the node (e.g. do_)")
+
+
 def parse_graph(spec: str | Path) -> ADMG:
     """A graph from inline text (``"Z -> X; X -> Y; X <-> Y"``) or a file (.json or text)."""
     text = str(spec)
@@ -306,6 +316,7 @@ def _from_text(text: str, where: str) -> ADMG:
                 raise InputError(f"{at}: cannot read {statement!r}; write edges as 'A -> B', 'A <- B' "
                                  "or 'A <-> B' with names made of letters, digits and _")
         names = [n.strip() for n in names]
+        _not_reserved(names, at)
         nodes += names
         for (a, b), arrow in zip(zip(names, names[1:]), arrows):
             if a == b:
@@ -340,6 +351,7 @@ def _from_json(content: str, path: Path) -> ADMG:
     for name in nodes + [n for pairs in edges.values() for p in pairs for n in p]:
         if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise InputError(f"--graph {path}: {name!r} is not a variable name (letters, digits and _)")
+    _not_reserved(nodes + [n for pairs in edges.values() for p in pairs for n in p], f"--graph {path}")
     declared = set(nodes)
     if nodes:
         for a, b in edges["directed"] + edges["bidirected"]:
