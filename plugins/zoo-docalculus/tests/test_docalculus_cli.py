@@ -103,7 +103,7 @@ def test_dsep_adjustment_front_door_and_rules_json(zoo):
     (["--graph", "X -> Y; X <-> Y", "--query", "P(Y=1 | do(X=1))", "--data", "{csv}"], "not identifiable"),
     (["--graph", "X -> Y", "--query", "P(Y=1 | do(X=1))", "--data", "{csv}", "--weight-column", "w"], "no such column"),
     (["--graph", "X -> W", "--query", "P(W=1 | do(X=1))", "--data", "{csv}"], "no column 'W'"),
-    (["--graph", "X -> Y", "--query", "P(Y=1 | do(X=1))", "--data", "{csv}", "--seed", "-1"], "--seed -1: must be 0"),
+    (["--graph", "X -> Y", "--query", "P(Y=1 | do(X=1))", "--data", "{csv}", "--seed", "-1"], "--seed -1: must be between 0 and"),
     (["--graph", "Z -> X; Z -> E; X -> E", "--query", "P(E=1 | do(X=1))", "--data", "{csv}"], "column 'E' has no values"),
     (["--graph", "Z -> X; Z -> Y; X -> Y", "--query", "P(Y=1 | do(X=1))", "--data", "{csv}"], "no row has a value"),
 ])
