@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 FRONT_DOOR = "X -> M; M -> Y; X <-> Y"
@@ -206,3 +207,23 @@ def test_a_one_column_csv_is_refused_from_its_header_before_it_is_read(zoo, tmp_
     weighted.write_text("A;w\n1;2\n")
     code, _, err = zoo("run", model, "--data", str(weighted), "--weight-column", "w")
     assert code == 1 and "found 1 in its header ('A')" in err
+
+
+def test_bootstrap_notes_and_standard_errors_agree_when_a_stratum_is_empty(zoo, tmp_path):
+    """Issue 21.11: '100% of bootstrap replicates hit an empty cell and were left out', yet standard
+    errors were printed for the X=0 rows. X=1 never occurs with Z=1: its rows are undefined in the data
+    and in every replicate; that empties no row the data define, so no replicate is left out."""
+    rng = np.random.default_rng(1)
+    z = rng.integers(0, 2, 400)
+    x = np.where(z == 1, 0, rng.integers(0, 2, 400))
+    y = (x + z + rng.integers(0, 2, 400)) % 2
+    data = tmp_path / "d.csv"
+    data.write_text("X,Y,Z\n" + "".join(f"{a},{b},{c}\n" for a, b, c in zip(x, y, z)))
+    doc = run_json(zoo, "--graph", "Z -> X; Z -> Y; X -> Y", "--query", "P(Y | do(X))", "--data", str(data))
+    rows = doc["distribution"]
+    assert [r["std_error"] is not None for r in rows] == [True, True, False, False]
+    assert [r["value"] is not None for r in rows] == [True, True, False, False]
+    assert not any("left out" in note for note in doc.get("notes", []))
+    code, out, err = zoo("run", "do-calculus", "--graph", "Z -> X; Z -> Y; X -> Y", "--query", "P(Y | do(X))",
+                         "--data", str(data))
+    assert code == 0 and "left out" not in out and out.count("std. error") == 2, out
