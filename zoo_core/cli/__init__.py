@@ -117,6 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args[: next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))]
     try:
+        if next((a for a in args if not a.startswith("-")), None) == "registry":
+            from ..plugins import creating_user_registry
+
+            creating_user_registry()  # 'zoo registry add' creates the file ZOO_REGISTRY names
         if not any(a in ("--version",) for a in args[:1]):
             _plugin_commands_collide()
         result = cli.main(args=args, prog_name="zoo", standalone_mode=False)
