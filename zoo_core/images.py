@@ -154,27 +154,57 @@ def image_files(inputs: Iterable[Path]) -> list[Path]:
 
 def image_size(path: Path) -> tuple[int, int]:
     """(width, height) of an image as viewers show it (EXIF orientation applied), reading only its header."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
-            width, height = image.size
-            orientation = image.getexif().get(0x0112, 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # reading pixels checks memory
+            with Image.open(path) as image:
+                width, height = image.size
+                orientation = image.getexif().get(0x0112, 1)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError) as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from exc
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
+#: Bytes per pixel that reading an image holds at its peak, per output channel: the decoded
+#: image (up to 4 bytes), its converted copy, the bytes copied out and the float32 tensor and
+#: its [-1, 1] copy (1 + 1 + 1 + 4 + 4 per channel), rounded up.
+READ_BYTES_PER_PIXEL = 4 + 12 * 3
+
+
 def _open_upright(path: Path) -> Any:
-    """The image at ``path``, turned by its EXIF orientation (as viewers show it), fully loaded."""
+    """The image at ``path``, turned by its EXIF orientation (as viewers show it), fully loaded.
+
+    The header is read first: an image whose decoding would not fit in memory is refused in
+    one line before any pixel is decoded, and only the first frame of an animation is read
+    (with a warning).
+    """
+    import warnings
+
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    from .memory import require
+    from .plugins import warn
+
     try:
-        with Image.open(path) as opened:
-            upright = ImageOps.exif_transpose(opened)
-            upright.load()
-            return upright
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # zoo's own check below says it
+            with Image.open(path) as opened:
+                width, height = opened.size
+                require(width * height * READ_BYTES_PER_PIXEL, device="cpu", what=f"{path}: a {width}x{height} image",
+                        fix="downscale it before giving it to zoo")
+                frames = getattr(opened, "n_frames", 1)
+                if frames > 1:
+                    warn(f"{path}: has {frames} frames (an animation); using the first")
+                upright = ImageOps.exif_transpose(opened)
+                upright.load()
+                return upright
+    except Image.DecompressionBombError as exc:
+        raise InputError(f"{path}: too many pixels for zoo to read safely ({exc}); downscale it") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from exc
 
 
