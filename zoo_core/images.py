@@ -169,13 +169,14 @@ def image_size(path: Path) -> tuple[int, int]:
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
-#: Bytes per pixel that reading an image holds at its peak, per output channel: the decoded
-#: image (up to 4 bytes), its converted copy, the bytes copied out and the float32 tensor and
-#: its [-1, 1] copy (1 + 1 + 1 + 4 + 4 per channel), rounded up.
-READ_BYTES_PER_PIXEL = 4 + 12 * 3
+def read_bytes_per_pixel(channels: int) -> int:
+    """Bytes per pixel that reading an image into ``channels`` float channels holds at its peak:
+    the decoded image (up to 4 bytes) kept alive, then per channel a converted copy, the bytes
+    copied out and the float32 tensors on the way to [-1, 1] (checked by ``bench/memory_plan.py``)."""
+    return 4 + 12 * channels
 
 
-def _open_upright(path: Path) -> Any:
+def _open_upright(path: Path, channels: int = 3, *, alpha: bool = False) -> Any:
     """The image at ``path``, turned by its EXIF orientation (as viewers show it), fully loaded.
 
     The header is read first: an image whose decoding would not fit in memory is refused in
@@ -194,7 +195,8 @@ def _open_upright(path: Path) -> Any:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # zoo's own check below says it
             with Image.open(path) as opened:
                 width, height = opened.size
-                require(width * height * READ_BYTES_PER_PIXEL, device="cpu", what=f"{path}: a {width}x{height} image",
+                kept = channels + (1 if alpha and ("A" in opened.mode or "transparency" in opened.info) else 0)
+                require(width * height * read_bytes_per_pixel(kept), device="cpu", what=f"{path}: a {width}x{height} image",
                         fix="downscale it before giving it to zoo")
                 frames = getattr(opened, "n_frames", 1)
                 if frames > 1:
@@ -202,6 +204,8 @@ def _open_upright(path: Path) -> Any:
                 upright = ImageOps.exif_transpose(opened)
                 upright.load()
                 return upright
+    except InputError:
+        raise
     except Image.DecompressionBombError as exc:
         raise InputError(f"{path}: too many pixels for zoo to read safely ({exc}); downscale it") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
@@ -234,7 +238,7 @@ def read_pixels(path: Path, channels: int, size: int | None = None) -> torch.Ten
     is given, resized (bicubic) to size × size; an unreadable file is an ``InputError``."""
     from PIL import Image
 
-    image = _open_upright(path)
+    image = _open_upright(path, channels)
     image = image.convert("L" if channels == 1 else "RGB")
     if size is not None:
         image = image.resize((size, size), Image.Resampling.BICUBIC)
@@ -244,12 +248,12 @@ def read_pixels(path: Path, channels: int, size: int | None = None) -> torch.Ten
 
 def read_image(path: Path, channels: int) -> torch.Tensor:
     """A (1, C, H, W) tensor in [-1, 1] from an image file, upright, converted to ``channels``."""
-    return _unit_float(_open_upright(path), channels).unsqueeze(0) * 2 - 1
+    return _unit_float(_open_upright(path, channels), channels).unsqueeze(0) * 2 - 1
 
 
 def read_image_alpha(path: Path, channels: int) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``read_image`` plus the alpha channel as (1, 1, H, W) in [-1, 1], or None when the image has none."""
-    image = _open_upright(path)
+    image = _open_upright(path, channels, alpha=True)
     alpha = None
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     if has_alpha:
