@@ -104,6 +104,7 @@ def test_model_counterfactual_abducts_through_what_the_encoder_reads(monkeypatch
     model = SceneCausalGenerator(SceneCausalGeneratorConfig(**TINY)).eval()
     values, noise = pendulum.scm(1.0).sample(np.random.default_rng(4), 6)
     monkeypatch.setattr(model, "read", lambda images: ({k: torch.as_tensor(v) for k, v in values.items()}, None))
+    model._zoo_reconstruction_limit = 1.0  # the fake read knows these 6 images only: no calibration on samples
     result = model.counterfactual(torch.zeros(6, 3, 16, 16), {"light_angle": 2.0})
     truth = pendulum.true_intervention(noise, {"light_angle": 2.0}, 1.0)
     for name in pendulum.FACTORS:
@@ -353,3 +354,32 @@ def test_repeated_do_and_given_are_merged_not_dropped(zoo, tiny_entry, tmp_path)
     code, _, err = zoo("run", tiny_entry, "--num", "2", "--num", "3", "--out", str(tmp_path / "h.png"))
     assert code == 2 and "--num given 2 times ('2', '3')" in err and err.count("\n") == 1
     assert not (tmp_path / "h.png").exists()
+
+
+def test_counterfactuals_of_black_white_and_noise_images_are_flagged_out_of_distribution(zoo, tmp_path):
+    """Issue 21.6: a black, white or noise image got abducted factors with no warning (one noise 12.9 sd out)."""
+    from zoo_causalgen.ood import NOISE_SIGMAS
+
+    rng = np.random.default_rng(0)
+    odd = {"black": np.zeros((64, 64, 3), np.uint8), "white": np.full((64, 64, 3), 255, np.uint8),
+           "noise": rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)}
+    scene = pendulum.render({"pendulum_angle": 0.1, "light_angle": 1.5, "shadow_length": 6, "shadow_position": 10}, 64)
+    paths = []
+    for name, pixels in [*odd.items(), ("scene", scene)]:
+        Image.fromarray(pixels).save(tmp_path / f"{name}.png")
+        paths.append(str(tmp_path / f"{name}.png"))
+    code, out, err = zoo("run", "causal-pendulum", *paths, "--do", "light_angle=1.2", "--out-dir",
+                         str(tmp_path / "cf"), "--json")
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("zoo: warning:")]
+    assert len(warnings) == 1 and "black.png and 2 more look unlike the images the model learned from" in warnings[0]
+    verdicts = {Path(s["input"]).stem: s["typicality"] for s in json.loads(out)["samples"]}
+    assert {k: v["out_of_distribution"] for k, v in verdicts.items()} == {
+        "black": True, "white": True, "noise": True, "scene": False}
+    for name in odd:
+        assert verdicts[name]["reconstruction_rmse"] > verdicts[name]["reconstruction_limit"]
+    assert max(verdicts["black"]["noise_sigmas"].values()) > NOISE_SIGMAS
+    assert verdicts["scene"]["reconstruction_rmse"] < verdicts["scene"]["reconstruction_limit"] / 3
+    code, _, err = zoo("run", "causal-pendulum", paths[-1], "--do", "light_angle=1.2", "--out-dir",
+                       str(tmp_path / "cf2"))
+    assert code == 0 and "warning" not in err

@@ -163,6 +163,11 @@ def _counterfactual_run(context: Any, inputs: tuple[Path, ...], do: dict[str, fl
         rows[index]["file"] = str(target)
         rows[index]["input"] = str(files[index])
     lines = [f"{f} -> {t}" for f, t in zip(files, targets)]
+    from .ood import warning_line
+
+    warning = warning_line(context.entry.name, [str(f) for f in files], samples.typicality or [])
+    if warning:
+        zoo_core.warn(warning)
     return zoo_core.RunResult(data={"samples": rows}, lines=lines, files=list(targets), value=samples)
 
 
