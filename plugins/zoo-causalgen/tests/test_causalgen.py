@@ -383,3 +383,17 @@ def test_counterfactuals_of_black_white_and_noise_images_are_flagged_out_of_dist
     code, _, err = zoo("run", "causal-pendulum", paths[-1], "--do", "light_angle=1.2", "--out-dir",
                        str(tmp_path / "cf2"))
     assert code == 0 and "warning" not in err
+
+
+@pytest.mark.parametrize("output", ["--out", "--out-dir"])
+def test_a_num_that_cannot_fit_is_refused_at_once_naming_num(zoo, tiny_entry, tmp_path, output):
+    """Issue 21.2: '--num 100000000 --out big.png' (and --out-dir) started at once and grew past 6.7 GB in 60 s."""
+    import time
+
+    target = tmp_path / ("big.png" if output == "--out" else "big")
+    started = time.monotonic()
+    code, _, err = zoo("run", tiny_entry, "--num", "100000000", output, str(target), "--device", "cpu")
+    assert time.monotonic() - started < 10
+    assert code == 1 and err.startswith("zoo: error: --num 100000000 (100000000 images of 3x16x16") and \
+        "ask for fewer" in err and err.count("\n") == 1, err
+    assert not target.exists()

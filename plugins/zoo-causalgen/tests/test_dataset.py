@@ -202,3 +202,20 @@ def test_data_command(tmp_path):
     bad = runner.invoke(data_command, ["pendulum", "--num", "0", "--out", str(tmp_path / "z")])
     assert isinstance(bad.exception, InputError) and str(bad.exception).startswith("--num")
     assert runner.invoke(data_command, ["--help"]).exit_code == 0
+
+
+def test_a_num_whose_factors_or_images_cannot_fit_is_refused_before_drawing(tmp_path, monkeypatch):
+    """Issue 21.2: 'zoo data ... --num 100000000' started at once and grew without bound."""
+    import shutil
+    from collections import namedtuple
+
+    monkeypatch.setenv("ZOO_MEMORY_LIMIT", "1MB")
+    with pytest.raises(InputError, match=r"^--num 100000 \(the factors and noise of 100000 images\) needs about "
+                                         r"10.0 MB at once"):
+        write_dataset("pendulum", 100_000, 0, tmp_path / "d", size=8)
+    monkeypatch.delenv("ZOO_MEMORY_LIMIT")
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**6, 0, 10**5))
+    with pytest.raises(InputError, match=r"^--num 1000: the images need about .* on disk, but .* has 100.0 KB free"):
+        write_dataset("pendulum", 1000, 0, tmp_path / "d", size=8)
+    assert list(tmp_path.iterdir()) == []

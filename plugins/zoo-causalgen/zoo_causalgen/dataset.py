@@ -90,6 +90,38 @@ def _number(value: float) -> str:
     return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
 
 
+#: Bytes a row's factor and noise values take while the data set is drawn, per factor: the factor
+#: and its noise as float64, with a quarter more for what drawing holds meanwhile (bench/memory_plan.py).
+ROW_BYTES_PER_FACTOR = 20
+
+
+def _check_memory(scene: str, num: int) -> None:
+    """Refuse a ``--num`` whose factor table cannot fit, before drawing it (images stream to disk)."""
+    from zoo_core.memory import human_bytes, require
+
+    per_row = ROW_BYTES_PER_FACTOR * (len(_MODULES[scene].FACTORS) + 1)
+    require(num * per_row, device="cpu", what=f"--num {num} (the factors and noise of {num} images)",
+            fix=f"ask for fewer (each takes {human_bytes(per_row)}), in several folders with different --seed")
+
+
+def _check_disk(scene: str, num: int, seed: int, sigma: float, size: int, split: str, out: Path) -> None:
+    """Refuse a ``--num`` whose images cannot fit on the disk: the first image's PNG, times ``num``, with a margin."""
+    import shutil
+
+    from zoo_core.memory import human_bytes
+
+    values, noise = draw(scene, 1, seed, sigma=sigma, split=split)
+    pixels = _image(scene, values, noise, 0, size, split)
+    encoded = io.BytesIO()
+    Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels).save(encoded, "PNG")
+    need = num * (1.5 * len(encoded.getvalue()) + 100)  # PNG sizes vary with the scene; 100: a CSV row
+    where = next(p for p in (out, *out.parents) if p.exists())
+    free = shutil.disk_usage(where).free
+    if need > free:
+        raise InputError(f"--num {num}: the images need about {human_bytes(need)} on disk, but {where} has "
+                         f"{human_bytes(free)} free; ask for fewer, or write to a larger disk")
+
+
 def _earlier_files(out: Path) -> list[str]:
     """The images an earlier ``zoo data`` listed in ``out``'s factors.csv (numbered PNGs only), and its index."""
     try:
@@ -116,6 +148,8 @@ def write_dataset(scene: str, num: int, seed: int, out: Path, *, sigma: float = 
     size = _MODULES[scene].DEFAULT_SIZE if size is None else size
     _check(num, seed, sigma, size, split)
     out = zoo_core.check_folder_target(out, option="--out", force=force)
+    _check_memory(scene, num)
+    _check_disk(scene, num, seed, sigma, size, split, out)
     values, noise = draw(scene, num, seed, sigma=sigma, split=split)
     stale = _earlier_files(out) if out.is_dir() else []
     with zoo_core.staged_folder(out, force=force, option="--out", last=(CSV_NAME, INFO_NAME), stale=stale) as tmp:
@@ -129,15 +163,15 @@ def _write(folder: Path, scene: str, values: Values, noise: Values, size: int, s
     num = len(next(iter(values.values())))
     digits = max(5, len(str(num - 1)))
     factors = list(_MODULES[scene].FACTORS)
-    table = io.StringIO()
-    writer = csv.writer(table, lineterminator="\n")
-    writer.writerow(["file", *factors, *(f"u_{name}" for name in noise)])
-    for i in range(num):
-        name = f"{i:0{digits}d}.png"
-        pixels = _image(scene, values, noise, i, size, split)
-        Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels).save(folder / name)
-        writer.writerow([name, *(_number(values[f][i]) for f in factors), *(_number(u[i]) for u in noise.values())])
-    (folder / CSV_NAME).write_text(table.getvalue())
+    with (folder / CSV_NAME).open("w", newline="") as table:  # row by row: the table never sits in memory
+        writer = csv.writer(table, lineterminator="\n")
+        writer.writerow(["file", *factors, *(f"u_{name}" for name in noise)])
+        for i in range(num):
+            name = f"{i:0{digits}d}.png"
+            pixels = _image(scene, values, noise, i, size, split)
+            Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels).save(folder / name)
+            writer.writerow([name, *(_number(values[f][i]) for f in factors),
+                             *(_number(u[i]) for u in noise.values())])
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -80,6 +80,9 @@ def _generate_run(context: Any, do: dict[str, float], given: dict[str, float]) -
         if plan is not None:
             plan.refuse_clash(out)
     model = context.load()
+    from .plan import check_generation
+
+    check_generation(tuple(model.image_shape), num, grid=out is not None)  # before anything is drawn
     samples = model.generate(num, seed, do=do, given=given)
     meta = _metadata(context, seed, do, given)
     rows = samples.rows()
