@@ -65,6 +65,9 @@ def remove_stale_staging(directory: Path, name: str) -> list[Path]:
         match = pattern.match(entry.name)
         if match and int(match.group(1)) != os.getpid() and not _alive(int(match.group(1))) \
                 and entry.is_dir() and not entry.is_symlink():
+            from .plugins import warn
+
+            warn(f"removing {entry}: a staging folder a killed run (process {match.group(1)}) left behind")
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed
