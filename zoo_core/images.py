@@ -170,10 +170,10 @@ def image_size(path: Path) -> tuple[int, int]:
 
 
 def read_bytes_per_pixel(channels: int) -> int:
-    """Bytes per pixel that reading an image into ``channels`` float channels holds at its peak:
+    """Bytes per pixel that reading an image into ``channels`` float channels holds at its peak (6 + 12 a channel):
     the decoded image (up to 4 bytes) kept alive, then per channel a converted copy, the bytes
-    copied out and the float32 tensors on the way to [-1, 1] (checked by ``bench/memory_plan.py``)."""
-    return 4 + 12 * channels
+    copied out and the float32 tensors on the way to [-1, 1] (checked by ``bench/bench_memory_plan.py``)."""
+    return 6 + 12 * channels
 
 
 def _open_upright(path: Path, channels: int = 3, *, alpha: bool = False) -> Any:

@@ -211,7 +211,7 @@ def test_a_num_whose_factors_or_images_cannot_fit_is_refused_before_drawing(tmp_
 
     monkeypatch.setenv("ZOO_MEMORY_LIMIT", "1MB")
     with pytest.raises(InputError, match=r"^--num 100000 \(the factors and noise of 100000 images\) needs about "
-                                         r"10.0 MB at once"):
+                                         r"8.0 MB at once"):
         write_dataset("pendulum", 100_000, 0, tmp_path / "d", size=8)
     monkeypatch.delenv("ZOO_MEMORY_LIMIT")
     usage = namedtuple("usage", "total used free")

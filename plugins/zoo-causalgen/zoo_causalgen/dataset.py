@@ -91,8 +91,8 @@ def _number(value: float) -> str:
 
 
 #: Bytes a row's factor and noise values take while the data set is drawn, per factor: the factor
-#: and its noise as float64, with a quarter more for what drawing holds meanwhile (bench/memory_plan.py).
-ROW_BYTES_PER_FACTOR = 20
+#: and its noise as float64 (bench/bench_memory_plan.py: 64 bytes a pendulum row at its peak, planned 80).
+ROW_BYTES_PER_FACTOR = 16
 
 
 def _check_memory(scene: str, num: int) -> None:

@@ -3,7 +3,7 @@
 ``zoo run causal-pendulum --num 100000000 --out big.png`` (or ``--out-dir``) used to start at
 once and grow past 6.7 GB in a minute: ``generate`` keeps every image (and the grid another
 copy) until the end. The run is refused before anything is drawn when the plan exceeds the
-free memory, naming ``--num``. The factors below are measured (``bench/memory_plan.py``:
+free memory, naming ``--num``. The factors below are measured (``bench/bench_memory_plan.py``:
 planned over peak RSS between 1.0 and 1.5 across sizes), in units of one float32 image:
 
 - ``GENERATE_IMAGES`` (3): the rendered batches, their concatenation and the clamped copy;
