@@ -364,3 +364,12 @@ def test_interpolate_writes_one_strip_from_seed_to_seed(toy, zoo, tmp_path):
     assert code == 1 and "--frames must be at least 2" in err
     code, _, err = zoo("run", "toy-gen", "--frames", "5")
     assert code == 1 and "--frames only applies with --interpolate" in err
+
+
+def test_an_option_that_takes_one_value_given_twice_is_refused_everywhere(zoo, tmp_path):
+    """Issue 21.4: click keeps the last of a repeated option silently; zoo refuses it, naming both values."""
+    code, _, err = zoo("export", "x", str(tmp_path / "d"), "--license", "mit", "--license=apache-2.0")
+    assert code == 2 and "--license given 2 times ('mit', 'apache-2.0')" in err and err.count("\n") == 1
+    code, _, err = zoo("registry", "add", "x", "--file", "a", "--file", "b")
+    assert code == 2 and "--file given 2 times" in err
+    assert not (tmp_path / "d").exists()

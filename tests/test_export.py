@@ -301,3 +301,32 @@ def test_help_lists_the_new_commands(zoo):
     assert code == 0
     for command in ("new-plugin", "export", "registry"):
         assert command in out
+
+
+def test_registry_add_through_a_link_writes_the_link_s_target(toy, zoo, tmp_path):
+    """Issue 21.10: 'zoo registry add ... --registry link.toml' replaced the link with a file."""
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "models.toml"
+    target.write_text("# mine\n")
+    link = tmp_path / "link.toml"
+    link.symlink_to(target)
+    code, _, err = zoo("registry", "add", "toy-gen", "--repo-id", "me/gen", "--revision", COMMIT,
+                       "--file", str(toy["toy-gen"]), "--registry", str(link))
+    assert code == 0, err
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert [e.name for e in parse_registry_file(target)] == ["toy-gen"] and target.read_text().startswith("# mine")
+
+
+def test_registry_add_force_with_architecture_keeps_the_entry_s_config(toy, zoo, tmp_path):
+    """Issue 21.10: '--force' with '--architecture' dropped the existing entry's config."""
+    registry = tmp_path / "r.toml"
+    registry.write_text("[models.mine]\narchitecture = \"toy-cmlp\"\ntask = \"generator\"\n"
+                        "description = \"three classes\"\n[models.mine.config]\nnum_classes = 3\n"
+                        "[models.mine.weights]\nfilename = \"a.safetensors\"\n"
+                        f"size = 1\nsha256 = \"{'0' * 64}\"\nrepo_id = \"me/a\"\nrevision = \"{COMMIT}\"\n")
+    code, _, err = zoo("registry", "add", "mine", "--repo-id", "me/cgen", "--revision", "f" * 40, "--force",
+                       "--architecture", "toy-cmlp", "--file", str(toy["toy-cgen"]), "--registry", str(registry))
+    assert code == 0, err
+    (mine,) = parse_registry_file(registry)
+    assert dict(mine.config) == {"num_classes": 3} and mine.description == "three classes"
+    assert mine.weights.revision == "f" * 40

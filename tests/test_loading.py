@@ -263,3 +263,20 @@ def test_a_float32_file_loads_into_float16_without_holding_the_float32_copy(tmp_
     streamed, whole = peak("zoo"), peak("load_file")
     assert 60 < streamed < 64 + 16 + 8, f"zoo: peak {streamed:.0f} MiB above the start"
     assert whole > 180, f"the whole-file way peaked at only {whole:.0f} MiB: the test measures nothing"
+
+
+def test_wrong_latent_or_image_shapes_are_typed_errors_naming_the_tensor(toy):
+    """Issue 21.8: model.decode(torch.randn(3, 7)) raised torch's own 'mat1 and mat2 shapes' error."""
+    generator = zoo_core.load("toy-gen")
+    with pytest.raises(zoo_core.InputError, match=r"^latents: shape \(3, 7\), but ToyGenerator decodes latents of "
+                                                  r"shape \(N, 8\)$"):
+        generator.decode(torch.randn(3, 7))
+    conditional = zoo_core.load("toy-cgen")
+    with pytest.raises(zoo_core.InputError, match=r"^labels: class indices must be in 0..2$"):
+        conditional.decode(torch.randn(2, 8), torch.tensor([0, 5]))
+    with pytest.raises(zoo_core.InputError, match=r"^labels: \(3,\), but the 2 latents need labels of shape \(2,\)"):
+        conditional.decode(torch.randn(2, 8), torch.tensor([0, 1, 2]))
+    assert conditional.decode(torch.randn(2, 8), torch.tensor([0, 2])).shape[0] == 2
+    encoder = zoo_core.load("toy-ae")
+    with pytest.raises(zoo_core.InputError, match=r"^images: "):
+        encoder.encode(torch.randn(3, 7))

@@ -131,7 +131,8 @@ def test_an_untiled_pass_over_a_huge_image_suggests_tile(toy, zoo, tmp_path, mon
     assert code == 1 and "big.png (2048x2048) needs about" in err and "pass --tile" in err, err
     code, _, err = zoo("run", "toy-up", str(big), "--out-dir", str(tmp_path / "up"), "--tile", "256")
     assert code == 0, err
-    monkeypatch.setenv("ZOO_MEMORY_LIMIT", str(150 * 10**6))  # tiles cannot help: the output itself is too big
+    # tiles cannot help: the output itself is too big (reading the input, planned at 176 MB, would fit)
+    monkeypatch.setenv("ZOO_MEMORY_LIMIT", str(190 * 10**6))
     code, _, err = zoo("run", "toy-up", str(big), "--out-dir", str(tmp_path / "up2"), "--tile", "256")
     assert code == 1 and "the output image itself" in err, err
 
@@ -176,6 +177,16 @@ def test_skip_existing_keeps_only_files_this_run_would_have_written(toy, zoo, tm
     Image.new("L", (8, 8)).save(folder / "00004.png")  # not zoo's: no metadata
     code, _, err = zoo("run", "toy-gen", "--num", "5", "--seed", "1", "--out-dir", str(folder), "--skip-existing")
     assert code == 1 and "model 'none'" in err
+
+
+def test_a_damaged_png_under_skip_existing_is_called_damaged(toy, zoo, tmp_path):
+    """Issue 21.11: a damaged PNG under --skip-existing was 'not written by this run (model 'none')'."""
+    folder = tmp_path / "x"
+    assert zoo("run", "toy-gen", "--num", "2", "--seed", "1", "--out-dir", str(folder))[0] == 0
+    whole = (folder / "00001.png").read_bytes()
+    (folder / "00001.png").write_bytes(whole[:len(whole) // 2])
+    code, _, err = zoo("run", "toy-gen", "--num", "3", "--seed", "1", "--out-dir", str(folder), "--skip-existing")
+    assert code == 1 and "00001.png is damaged" in err and "model 'none'" not in err and err.count("\n") == 1, err
 
 
 def test_a_run_that_fails_before_writing_leaves_no_empty_folder(toy, zoo, tmp_path):
@@ -240,3 +251,54 @@ def test_zoo_memory_limit_takes_sizes(toy, zoo, tmp_path, monkeypatch, value, ok
     assert (code == 0) is ok, err
     if not ok:
         assert "ZOO_MEMORY_LIMIT='lots'" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("errno_, words", [(28, "No space left on device"), (30, "Read-only file system")])
+def test_a_full_disk_or_read_only_folder_is_one_line_naming_the_output(toy, zoo, tmp_path, monkeypatch, errno_, words):
+    """Issue 21.8: a full disk with --out said 'unexpected OSError [Errno 28]' without the path; EROFS the same."""
+    import os as os_module
+
+    import zoo_core.atomic
+
+    def failing(real):
+        def call(source, target, *args, **kwargs):
+            if str(target).endswith("x.png"):
+                raise OSError(errno_, os_module.strerror(errno_))
+            return real(source, target, *args, **kwargs)
+        return call
+
+    monkeypatch.setattr(zoo_core.atomic.os, "replace", failing(os_module.replace))
+    monkeypatch.setattr(zoo_core.atomic.os, "link", failing(os_module.link))
+    (tmp_path / "out").mkdir()
+    monkeypatch.chdir(tmp_path / "out")
+    code, _, err = zoo("run", "toy-gen", "--num", "1", "--out", "x.png")
+    assert code == 1 and err.count("\n") == 1 and "unexpected" not in err, err
+    assert "x.png: cannot write it (" + words in err
+    assert list((tmp_path / "out").iterdir()) == []  # no temporary file left
+    with pytest.raises(OSError) as info:  # library callers can still catch it as an OSError
+        zoo_core.atomic.write_atomic(tmp_path / "x.png", b"data")
+    with pytest.raises(OSError) as info:
+        zoo_core.atomic.write_atomic(tmp_path / "x.png", b"data", overwrite=False)
+    assert info.value.errno == errno_ and isinstance(info.value, zoo_core.InputError)
+
+
+def test_a_folder_that_refuses_the_temporary_file_is_named(tmp_path, monkeypatch):
+    import tempfile
+
+    import zoo_core.atomic
+
+    def refuse(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(zoo_core.OutputError, match=r"out.png: cannot write it \(Read-only file system\); the file "):
+        zoo_core.atomic.write_atomic(tmp_path / "out.png", b"x")
+
+
+def test_a_dangling_link_as_out_is_named_not_blamed_on_another_run(toy, zoo, tmp_path):
+    """Issue 21.11: a dangling-symlink --out was blamed on 'another run'."""
+    link = tmp_path / "x.png"
+    link.symlink_to(tmp_path / "gone" / "x.png")
+    code, _, err = zoo("run", "toy-gen", "--num", "1", "--out", str(link))
+    assert code == 1 and "is a link to" in err and "which does not exist" in err and "another run" not in err, err
+    assert link.is_symlink() and err.count("\n") == 1

@@ -111,11 +111,13 @@ def test_user_registry_overrides_with_a_note(tmp_path, monkeypatch, capsys):
     assert "overrides model 'taesd'" in capsys.readouterr().err
 
 
-def test_a_missing_user_registry_is_a_warning_until_registry_add_creates_it(tmp_path, monkeypatch, capsys):
+def test_a_missing_user_registry_is_an_error_until_registry_add_creates_it(tmp_path, monkeypatch, zoo):
+    """Issue 21: ZOO_REGISTRY naming a missing file only warned, so a typo ran with the wrong models."""
     monkeypatch.setenv("ZOO_REGISTRY", str(tmp_path / "nope.toml"))
-    assert "dcgan-fashion" in {e.name for e in zoo_core.list_models()}
-    err = capsys.readouterr().err
-    assert f"ZOO_REGISTRY={tmp_path / 'nope.toml'}: no such file yet" in err and err.count("\n") == 1
+    with pytest.raises(RegistryError, match=r"ZOO_REGISTRY=.*nope.toml: no such file; fix the path, unset"):
+        zoo_core.list_models()
+    code, out, err = zoo("list")
+    assert code == 1 and "ZOO_REGISTRY=" in err and "no such file" in err and err.count("\n") == 1
 
 
 def test_a_user_registry_that_is_a_folder_is_a_clear_error(tmp_path, monkeypatch):

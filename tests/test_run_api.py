@@ -58,7 +58,7 @@ def test_the_library_and_the_cli_give_the_same_document(toy, zoo, tmp_path, monk
 def test_options_are_checked_by_name_and_type(toy):
     with pytest.raises(zoo_core.InputError, match="toy-gen takes no option 'nmu' \\(did you mean 'num'\\?\\)"):
         zoo_core.run("toy-gen", nmu=3)
-    with pytest.raises(zoo_core.InputError, match="--num 'three': expected an int"):
+    with pytest.raises(zoo_core.InputError, match="--num 'three': expected an integer, got str"):
         zoo_core.run("toy-gen", num="three")
     with pytest.raises(zoo_core.InputError, match="--dtype 'float8': use one of float32"):
         zoo_core.run("toy-gen", dtype="float8")
@@ -66,6 +66,23 @@ def test_options_are_checked_by_name_and_type(toy):
         zoo_core.run("toy-parents")
     with pytest.raises(zoo_core.InputError, match="takes no positional argument"):
         zoo_core.run("toy-gen", "photo.png")
+
+
+def test_python_values_get_the_cli_s_messages_and_seeds_are_bounded(toy):
+    """Issue 21.8: label=99 said 'expected a str'; a seed past 64 bits ended in 'unexpected ValueError: Overflow'."""
+    with pytest.raises(zoo_core.InputError, match=r"^--seed 1180591620717411303424: must be between 0 and 2?9223"):
+        zoo_core.run("toy-gen", seed=1180591620717411303424)
+    with pytest.raises(zoo_core.InputError, match=r"^--seed -1: must be between 0"):
+        zoo_core.run("toy-gen", seed="-1")
+    with pytest.raises(zoo_core.InputError, match=r"^--dtype 3.5: expected text, got float|--dtype 3.5: use one of"):
+        zoo_core.run("toy-gen", dtype=3.5)
+
+
+def test_an_int_for_a_text_option_means_what_it_says_on_the_command_line(toy, zoo):
+    code, _, err = zoo("run", "toy-cgen", "--label", "99", "--num", "1")
+    with pytest.raises(zoo_core.InputError) as python:
+        zoo_core.run("toy-cgen", label=99, num=1)
+    assert code == 1 and str(python.value) in err and "expected a str" not in err
 
 
 def test_models_are_cached_per_process_boundedly(toy, monkeypatch):

@@ -126,7 +126,7 @@ def test_server_error_with_nothing_cached_says_the_hub_answered_500(published, h
     code, _, err = zoo("run", "hub-gen", "--num", "1", "--out", "x.png")
     assert code == 1 and err.count("\n") == 1
     assert "the Hub answered HTTP 500" in err and "not in the cache" in err and "could not be reached" not in err
-    assert sleeps  # huggingface_hub retried before giving up
+    assert sleeps == [1.0, 2.0]  # zoo retried (3 tries, backing off) before giving up
     # ... without its retry chatter ("Retrying in 1s [Retry 1/5]") reaching the terminal
     assert not [r for r in caplog.records if r.name.startswith("huggingface_hub") and "Retry" in r.getMessage()]
 
@@ -288,12 +288,74 @@ def test_hub_error_classes_are_zoo_errors():
 
 def test_gated_repo_uses_hf_token_and_never_prints_it(published, hub, zoo, monkeypatch):
     hub.gate(REPO, "hf_right_secret")
-    monkeypatch.setenv("HF_TOKEN", "hf_wrong_secret")
-    code, out, err = zoo("pull", "hub-gen")
+    code, out, err = zoo("pull", "hub-gen")  # no token at all: say to set one
     assert code == 1 and "acme/toy-gen is gated" in err and "set HF_TOKEN" in err
+    monkeypatch.setenv("HF_TOKEN", "hf_wrong_secret")
+    code, out, err = zoo("pull", "hub-gen")  # issue 21.11: a wrong token was told to 'set HF_TOKEN'
+    assert code == 1 and "acme/toy-gen is gated" in err and "refused the token" in err
+    assert "set HF_TOKEN" not in err and err.count("\n") == 1
     assert "hf_wrong_secret" not in out + err
     monkeypatch.setenv("HF_TOKEN", "hf_right_secret")  # read at call time
     code, out, err = zoo("--debug", "pull", "hub-gen", "--json")
     assert code == 0, err
     assert json.loads(out)[0]["origin"] == "download" and "hf_right_secret" not in out + err
     assert hub.request_log[-1].headers["authorization"] == "Bearer hf_right_secret"
+
+
+def test_a_hub_that_accepts_and_never_answers_times_out_in_one_line(published, hub, zoo, monkeypatch, sleeps):
+    """Issue 21.5: 'zoo pull' against a server that accepts and never answers stayed silent for 394 s."""
+    import time
+
+    hub.set_fault(REPO, "model.safetensors", "hang")
+    monkeypatch.setenv("ZOO_HUB_TIMEOUT", "0.3")
+    started = time.monotonic()
+    code, _, err = zoo("pull", "hub-gen")
+    assert time.monotonic() - started < 5
+    assert code == 1 and err.count("\n") == 1, err
+    assert f"{hub.url} did not answer within 0.3 s for {REPO}@" in err and "(3 tries)" in err
+    assert "ZOO_HUB_TIMEOUT" in err and sleeps == [1.0, 2.0]  # a bounded retry, backing off
+
+
+def test_zoo_hub_timeout_must_be_a_number_of_seconds(published, hub, zoo, monkeypatch):
+    monkeypatch.setenv("ZOO_HUB_TIMEOUT", "soon")
+    code, _, err = zoo("pull", "hub-gen")
+    assert code == 1 and "ZOO_HUB_TIMEOUT='soon': give the seconds" in err
+
+
+def test_a_redirect_loop_is_named_and_not_worth_retrying(published, hub, zoo, sleeps):
+    """Issue 21.11: a redirect loop said 'run the command again'."""
+    hub.set_fault(REPO, "model.safetensors", "redirect_loop")
+    code, _, err = zoo("pull", "hub-gen")
+    assert code == 1 and "redirects" in err and "in a loop" in err and "retrying will not help" in err, err
+    assert "run the command again" not in err and err.count("\n") == 1 and sleeps == []
+
+
+def test_an_endpoint_that_is_not_a_hub_is_named(published, hub, zoo):
+    """Issue 21.11: an endpoint without X-Repo-Commit/ETag was 'could not be reached'."""
+    hub.set_fault(REPO, "model.safetensors", "not_a_hub")
+    code, _, err = zoo("pull", "hub-gen")
+    assert code == 1 and "without the X-Repo-Commit and ETag header a Hugging Face Hub sends" in err, err
+    assert "could not be reached" not in err and err.count("\n") == 1
+
+
+def test_a_size_that_differs_from_the_pin_is_refused_before_downloading(published, hub, zoo, tmp_path):
+    """Issue 21.11/21.5: a file whose size differs from its pin was downloaded whole before being refused."""
+    registry = tmp_path / "user.toml"
+    size = len(published["data"])
+    registry.write_text(registry.read_text().replace(f"size = {size}", f"size = {size + 1}"))
+    code, _, err = zoo("pull", "hub-gen")
+    assert code == 1 and f"is {size} bytes, but the registry pins {size + 1}; nothing was downloaded" in err, err
+    assert [m for m, path in _file_requests(hub)] == ["HEAD"]  # never a GET
+    assert zoo_hub.cached_path(REPO, published["commit"], "model.safetensors") is None
+
+
+def test_a_download_longer_than_a_second_shows_progress_on_a_terminal(published, hub, zoo, monkeypatch):
+    """Issue 21.5: a 22 s download on a terminal showed no progress."""
+    import sys
+
+    hub.set_fault(REPO, "model.safetensors", "slow")  # the body arrives over 1.5 s
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    code, _, err = zoo("pull", "hub-gen")
+    assert code == 0, err
+    assert "model.safetensors" in err and "%|" in err  # tqdm's bar, drawn once the download passed 1 s
+    assert zoo_hub.cached_path(REPO, published["commit"], "model.safetensors").read_bytes() == published["data"]

@@ -16,6 +16,7 @@ from .errors import (
     InputError,
     IntegrityError,
     ModelUnavailableError,
+    OutputError,
     PluginError,
     RegistryError,
     StateDictMismatchError,
@@ -32,6 +33,7 @@ if _typing.TYPE_CHECKING:
     from .api import get_entry, list_models, load
     from .architectures import Architecture, Option
     from .causal import AnalysisResult, CausalAnalyzer
+    from .folders import check_folder_target, staged_folder
     from .hookspecs import hookimpl
     from .interfaces import Autoencoder, Encoder, Generator, ImageToImage, Model
     from .loading import build, load_weights
@@ -46,6 +48,7 @@ _LAZY = {
     "Architecture": "architectures", "Option": "architectures",
     "AnalysisResult": "causal", "CausalAnalyzer": "causal",
     "hookimpl": "hookspecs",
+    "staged_folder": "folders", "check_folder_target": "folders",
     "Model": "interfaces", "Generator": "interfaces", "Encoder": "interfaces", "Autoencoder": "interfaces",
     "ImageToImage": "interfaces",
     "build": "loading", "load_weights": "loading",
@@ -78,6 +81,7 @@ __all__ = [
     "ModelEntry",
     "ModelUnavailableError",
     "Option",
+    "OutputError",
     "OutputPlan",
     "Outputs",
     "PluginError",
@@ -98,6 +102,7 @@ __all__ = [
     "ZooError",
     "__version__",
     "build",
+    "check_folder_target",
     "clear_model_cache",
     "get_entry",
     "hookimpl",
@@ -105,6 +110,7 @@ __all__ = [
     "load",
     "load_weights",
     "run",
+    "staged_folder",
     "warn",
 ]
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from .errors import OutputError
 
 __all__ = ["atomic_target", "write_atomic"]
 
@@ -18,22 +21,42 @@ def atomic_target(path: Path, *, mode: int = 0o644, overwrite: bool = True) -> I
     On any exception the temporary file is removed and ``path`` is left as it was. With
     ``overwrite=False`` the file is put in place only if ``path`` does not exist at that very
     moment (a hard link, which fails rather than replace): a file another process wrote since
-    the run checked is never clobbered, and ``FileExistsError`` says so.
+    the run checked is never clobbered, and ``FileExistsError`` says so. A full disk or a
+    read-only folder is an ``OutputError`` naming ``path`` (also an ``OSError``).
     """
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise OutputError.writing(path, exc) from exc
     os.close(fd)
     try:
-        yield Path(tmp)
-        os.chmod(tmp, mode)
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            _place_new(Path(tmp), path)
+        try:
+            yield Path(tmp)
+        except OSError as exc:
+            if exc.errno in _FULL_OR_READ_ONLY and not isinstance(exc, OutputError):
+                raise OutputError.writing(path, exc) from exc
+            raise
+        try:
+            os.chmod(tmp, mode)
+            if overwrite:
+                os.replace(tmp, path)
+            else:
+                _place_new(Path(tmp), path)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            raise OutputError.writing(path, exc) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+#: Errors that, while writing a temporary file, are about the place written to (not a bug).
+_FULL_OR_READ_ONLY = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
 
 
 def _place_new(tmp: Path, path: Path) -> None:

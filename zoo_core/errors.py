@@ -18,6 +18,8 @@ also subclass a builtin so that ordinary ``except`` clauses keep working:
     - StateDictMismatchError: the file's keys or shapes do not fit the architecture.
   - HubError: the Hugging Face Hub refused or failed a download.
   - InputError (also ValueError): a bad argument or input file given by the user.
+    - OutputError (also OSError): an output could not be written (a full disk, a read-only
+      folder); names the file and keeps ``errno``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ __all__ = [
     "StateDictMismatchError",
     "HubError",
     "InputError",
+    "OutputError",
 ]
 
 
@@ -102,3 +105,22 @@ class HubError(ZooError):
 
 class InputError(ZooError, ValueError):
     """A bad argument or input file given by the user."""
+
+
+class OutputError(InputError, OSError):
+    """An output file could not be written; the message names it, ``errno`` says why."""
+
+    _HINTS = {28: "free some space or write elsewhere", 122: "free some space or write elsewhere",
+              30: "the file system is read-only: write elsewhere", 13: "no permission: write elsewhere",
+              1: "not permitted: write elsewhere", 27: "the file is too large for this file system"}
+
+    def __init__(self, message: str, errno: int | None = None, strerror: str | None = None) -> None:
+        super().__init__(message)
+        self.errno, self.strerror = errno, strerror
+
+    @classmethod
+    def writing(cls, path: object, exc: OSError) -> OutputError:
+        """The error for ``exc`` while writing ``path``: one line naming the path and what to do."""
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        hint = cls._HINTS.get(exc.errno or 0)
+        return cls(f"{path}: cannot write it ({reason})" + (f"; {hint}" if hint else ""), exc.errno, reason)

@@ -15,11 +15,12 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from .errors import HubError, WeightsNotFoundError
 
 __all__ = ["hub_cache_dir", "is_offline", "cached_path", "download", "remove_cached", "fetch_command",
-           "remove_orphans"]
+           "remove_orphans", "hub_timeout", "HUB_TIMEOUT", "HUB_TRIES"]
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -114,12 +115,129 @@ def fetch_command(name: str) -> str:
     return f"run 'zoo pull {name}' where the Hub is reachable (with HF_HUB_OFFLINE unset)"
 
 
-def download(repo_id: str, filename: str, revision: str, *, name: str) -> Path:
+#: Seconds zoo waits for the Hub to connect or to send the next bytes (``ZOO_HUB_TIMEOUT`` overrides).
+HUB_TIMEOUT = 10.0
+#: Tries of the first request (the HEAD that says size and commit) before zoo gives up, and the waits between.
+HUB_TRIES = 3
+_BACKOFF = (1.0, 2.0)
+
+
+def hub_timeout() -> float:
+    """The time-out for one Hub request, in seconds (``ZOO_HUB_TIMEOUT``, else ``HUB_TIMEOUT``)."""
+    text = os.environ.get("ZOO_HUB_TIMEOUT", "").strip()
+    if not text:
+        return HUB_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1e6:
+        raise HubError(f"ZOO_HUB_TIMEOUT={text!r}: give the seconds to wait for the Hub, e.g. 30")
+    return value
+
+
+def _token_is_set() -> bool:
+    """Whether huggingface_hub will send a token (HF_TOKEN or a saved login); the token itself is never read out."""
+    from huggingface_hub import get_token
+
+    return get_token() is not None
+
+
+def _no_access(name: str, repo_id: str, what: str) -> str:
+    if _token_is_set():
+        return (f"{name}: {repo_id} {what}, and the Hub refused the token zoo sent (HF_TOKEN or 'hf auth login'): "
+                "check that it is valid and has access to the repo ('hf auth whoami')")
+    return f"{name}: {repo_id} {what}; set HF_TOKEN to a token with access to it"
+
+
+def _sleep(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
+
+
+def _probe(repo_id: str, filename: str, revision: str, *, name: str, size: int | None, endpoint: str | None) -> None:
+    """HEAD the file with zoo's time-out and a bounded retry, before any byte is downloaded.
+
+    A server that accepts and never answers, one that redirects in a loop, or one that is not a
+    Hub (no ``X-Repo-Commit``/``ETag``) is a one-line ``HubError``; a size that differs from the
+    pin is an ``IntegrityError`` (the HEAD says the size: nothing is downloaded). Other answers
+    (404, 401, ...) are left to ``hf_hub_download``, whose typed errors ``download`` words.
+    """
+    import httpx2
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+    from huggingface_hub import errors as hf_errors
+
+    from .errors import IntegrityError
+
+    where = f"{repo_id}@{revision[:12]}/{filename}"
+    host = endpoint or "https://huggingface.co"
+    timeout = hub_timeout()
+    url = hf_hub_url(repo_id, filename, revision=revision, endpoint=endpoint)
+    for attempt in range(HUB_TRIES):
+        try:
+            metadata = get_hf_file_metadata(url, timeout=timeout, endpoint=endpoint, library_name="zoo")
+            break
+        except httpx2.TooManyRedirects as exc:
+            raise HubError(f"{name}: {host} redirects {where} in a loop; HF_ENDPOINT (or a proxy) is misconfigured: "
+                           "retrying will not help") from exc
+        except (httpx2.TimeoutException, httpx2.NetworkError) as exc:
+            failure: BaseException = exc
+        except hf_errors.HfHubHTTPError as exc:
+            if (_http_status(exc) or 0) < 500 and _http_status(exc) != 429:
+                return  # a definite answer (not found, no access): hf_hub_download words it
+            failure = exc
+        if attempt + 1 < HUB_TRIES:
+            _sleep(_BACKOFF[min(attempt, len(_BACKOFF) - 1)])
+    else:  # zoo looks in the cache before it downloads: none of these has a copy to fall back on
+        if isinstance(failure, httpx2.TimeoutException):
+            raise HubError(f"{name}: {host} did not answer within {timeout:g} s for {where} ({HUB_TRIES} tries); check "
+                           "the network (and HF_ENDPOINT), then run the command again; ZOO_HUB_TIMEOUT sets the "
+                           "wait") from failure
+        status = _http_status(failure)
+        if status is not None:
+            raise HubError(f"{name}: the Hub answered HTTP {status} for {where}, also after retrying, and the file is "
+                           "not in the cache; try again later") from failure
+        raise WeightsNotFoundError(f"{name}: {where} is not in the cache ({hub_cache_dir()}) and the Hub could not be "
+                                   f"reached; {fetch_command(name)}, or pass --weights PATH") from failure
+    if metadata.commit_hash is None or metadata.etag is None:
+        missing = " and ".join(h for h, v in (("X-Repo-Commit", metadata.commit_hash), ("ETag", metadata.etag))
+                               if v is None)
+        raise HubError(f"{name}: {host} answered for {where} without the {missing} header a Hugging Face Hub sends; "
+                       "HF_ENDPOINT (or a proxy) points at something that is not a Hub")
+    if size is not None and metadata.size is not None and metadata.size != size:
+        raise IntegrityError(f"{name}: the Hub's {where} is {metadata.size} bytes, but the registry pins {size}; "
+                             "nothing was downloaded (the registry's revision or filename is wrong, or the pin is)")
+
+
+def _download_bar() -> type:
+    """A tqdm class for huggingface_hub: on a terminal only, shown once a download lasts a second."""
+    import sys
+
+    from tqdm import tqdm
+
+    show = sys.stderr.isatty() and not os.environ.get("ZOO_NO_PROGRESS")
+
+    class DownloadBar(tqdm):  # type: ignore[misc,type-arg]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.pop("name", None)
+            kwargs.update(disable=not show, delay=1.0, file=sys.stderr, leave=False, dynamic_ncols=True)
+            super().__init__(*args, **kwargs)
+
+    return DownloadBar
+
+
+def download(repo_id: str, filename: str, revision: str, *, name: str, size: int | None = None) -> Path:
     """Download one file of a pinned commit into the HF cache and return its path.
 
-    Errors become ``HubError`` (the Hub said no) or ``WeightsNotFoundError`` (offline or
-    unreachable, and not cached), each naming the model and what to do.
+    Errors become ``HubError`` (the Hub said no, or did not answer in time) or
+    ``WeightsNotFoundError`` (offline or unreachable, and not cached), each naming the model and
+    what to do; with ``size``, a file whose HEAD says another size is refused before downloading.
+    On a terminal a download that lasts over a second shows a progress bar.
     """
+    import httpx2
+    from huggingface_hub import constants as hf_constants
+    from huggingface_hub import file_download as hf_file_download
     from huggingface_hub import hf_hub_download
     from huggingface_hub import errors as hf_errors
 
@@ -127,15 +245,21 @@ def download(repo_id: str, filename: str, revision: str, *, name: str) -> Path:
     remote_missing = getattr(hf_errors, "RemoteEntryNotFoundError", hf_errors.EntryNotFoundError)
     where = f"{repo_id}@{revision[:12]}/{filename}"
     endpoint = os.environ.get("HF_ENDPOINT") or None
+    timeout = hub_timeout()
     try:
-        with _quiet_hub():
+        with _quiet_hub(), _hub_timeouts(hf_constants, hf_file_download, timeout):
+            if not is_offline():
+                _probe(repo_id, filename, revision, name=name, size=size, endpoint=endpoint)
             path = hf_hub_download(
                 repo_id, filename, revision=revision, cache_dir=hub_cache_dir(),
                 local_files_only=is_offline(), endpoint=endpoint, library_name="zoo",
+                etag_timeout=timeout, tqdm_class=_download_bar(),
             )
     except hf_errors.GatedRepoError as exc:
-        raise HubError(f"{name}: {repo_id} is gated: accept its terms on the Hub and set HF_TOKEN") from exc
+        raise HubError(_no_access(name, repo_id, "is gated (accept its terms on the Hub)")) from exc
     except hf_errors.RepositoryNotFoundError as exc:
+        if _token_is_set() and _http_status(exc) in (401, 403):
+            raise HubError(_no_access(name, repo_id, "was not found or is private")) from exc
         raise HubError(f"{name}: repository {repo_id} not found on the Hub "
                        "(if it is private, set HF_TOKEN)") from exc
     except hf_errors.RevisionNotFoundError as exc:
@@ -152,7 +276,15 @@ def download(repo_id: str, filename: str, revision: str, *, name: str) -> Path:
         raise HubError(f"{name}: file {filename} not found in {repo_id} at {revision[:12]}") from exc
     except hf_errors.HfHubHTTPError as exc:
         status = _http_status(exc)
+        if status in (401, 403):
+            raise HubError(_no_access(name, repo_id, f"refused {where} (HTTP {status})")) from exc
         raise HubError(f"{name}: the Hub answered HTTP {status or '?'} for {where}; try again later") from exc
+    except httpx2.TooManyRedirects as exc:
+        raise HubError(f"{name}: the Hub redirects {where} in a loop; HF_ENDPOINT (or a proxy) is misconfigured: "
+                       "retrying will not help") from exc
+    except httpx2.TimeoutException as exc:
+        raise HubError(f"{name}: the download of {where} stalled (no data for {timeout:g} s, also after retrying); "
+                       "check the network and run the command again; ZOO_HUB_TIMEOUT sets the wait") from exc
     except OSError as exc:
         raise HubError(f"{name}: download of {where} failed: {exc}") from exc
     except Exception as exc:
@@ -162,3 +294,20 @@ def download(repo_id: str, filename: str, revision: str, *, name: str) -> Path:
                            "run the command again to retry") from exc
         raise
     return Path(path)
+
+
+@contextlib.contextmanager
+def _hub_timeouts(constants: object, file_download: object, timeout: float) -> Iterator[None]:
+    """huggingface_hub's read time-out for download bodies and its second-chance HEAD time-out
+    (60 s, retried 5 times: 394 s of silence against a server that never answers) set to zoo's."""
+    saved = {(constants, "HF_HUB_DOWNLOAD_TIMEOUT"): getattr(constants, "HF_HUB_DOWNLOAD_TIMEOUT", None),
+             (file_download, "_ETAG_RETRY_TIMEOUT"): getattr(file_download, "_ETAG_RETRY_TIMEOUT", None)}
+    for (owner, attribute), value in saved.items():
+        if value is not None:
+            setattr(owner, attribute, timeout)
+    try:
+        yield
+    finally:
+        for (owner, attribute), value in saved.items():
+            if value is not None:
+                setattr(owner, attribute, value)

@@ -10,6 +10,7 @@ orientation, 16-bit greyscale scaled rather than clipped, and alpha kept apart.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,9 @@ def _atomic_write(path: Path, data: bytes, overwrite: bool = True) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise InputError(f"cannot write {path}: directory {directory} does not exist")
+    if path.is_symlink() and not path.exists():
+        raise InputError(f"{path}: is a link to {os.readlink(path)}, which does not exist; remove the link or "
+                         "choose another name")
     try:
         write_atomic(path, data, overwrite=overwrite)
     except FileExistsError:
@@ -157,27 +161,61 @@ def image_files(inputs: Iterable[Path]) -> list[Path]:
 
 def image_size(path: Path) -> tuple[int, int]:
     """(width, height) of an image as viewers show it (EXIF orientation applied), reading only its header."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
-            width, height = image.size
-            orientation = image.getexif().get(0x0112, 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # reading pixels checks memory
+            with Image.open(path) as image:
+                width, height = image.size
+                orientation = image.getexif().get(0x0112, 1)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError) as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from exc
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
-def _open_upright(path: Path) -> Any:
-    """The image at ``path``, turned by its EXIF orientation (as viewers show it), fully loaded."""
+def read_bytes_per_pixel(channels: int) -> int:
+    """Bytes per pixel that reading an image into ``channels`` float channels holds at its peak (6 + 12 a channel):
+    the decoded image (up to 4 bytes) kept alive, then per channel a converted copy, the bytes
+    copied out and the float32 tensors on the way to [-1, 1] (checked by ``bench/bench_memory_plan.py``)."""
+    return 6 + 12 * channels
+
+
+def _open_upright(path: Path, channels: int = 3, *, alpha: bool = False) -> Any:
+    """The image at ``path``, turned by its EXIF orientation (as viewers show it), fully loaded.
+
+    The header is read first: an image whose decoding would not fit in memory is refused in
+    one line before any pixel is decoded, and only the first frame of an animation is read
+    (with a warning).
+    """
+    import warnings
+
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    from .memory import require
+    from .plugins import warn
+
     try:
-        with Image.open(path) as opened:
-            upright = ImageOps.exif_transpose(opened)
-            upright.load()
-            return upright
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # zoo's own check below says it
+            with Image.open(path) as opened:
+                width, height = opened.size
+                kept = channels + (1 if alpha and ("A" in opened.mode or "transparency" in opened.info) else 0)
+                require(width * height * read_bytes_per_pixel(kept), device="cpu", what=f"{path}: a {width}x{height} image",
+                        fix="downscale it before giving it to zoo")
+                frames = getattr(opened, "n_frames", 1)
+                if frames > 1:
+                    warn(f"{path}: has {frames} frames (an animation); using the first")
+                upright = ImageOps.exif_transpose(opened)
+                upright.load()
+                return upright
+    except InputError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise InputError(f"{path}: too many pixels for zoo to read safely ({exc}); downscale it") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from exc
 
 
@@ -207,7 +245,7 @@ def read_pixels(path: Path, channels: int, size: int | None = None) -> torch.Ten
     is given, resized (bicubic) to size × size; an unreadable file is an ``InputError``."""
     from PIL import Image
 
-    image = _open_upright(path)
+    image = _open_upright(path, channels)
     image = image.convert("L" if channels == 1 else "RGB")
     if size is not None:
         image = image.resize((size, size), Image.Resampling.BICUBIC)
@@ -217,12 +255,12 @@ def read_pixels(path: Path, channels: int, size: int | None = None) -> torch.Ten
 
 def read_image(path: Path, channels: int) -> torch.Tensor:
     """A (1, C, H, W) tensor in [-1, 1] from an image file, upright, converted to ``channels``."""
-    return _unit_float(_open_upright(path), channels).unsqueeze(0) * 2 - 1
+    return _unit_float(_open_upright(path, channels), channels).unsqueeze(0) * 2 - 1
 
 
 def read_image_alpha(path: Path, channels: int) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``read_image`` plus the alpha channel as (1, 1, H, W) in [-1, 1], or None when the image has none."""
-    image = _open_upright(path)
+    image = _open_upright(path, channels, alpha=True)
     alpha = None
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     if has_alpha:

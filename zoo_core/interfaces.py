@@ -149,6 +149,13 @@ class Generator(Model):
     #: which diffusers clamps afterwards; ``sample`` and ``zoo run`` clamp to [-1, 1] either way.
     decode_range: ClassVar[tuple[float, float] | None] = (-1.0, 1.0)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "decode" in cls.__dict__ and not getattr(cls.decode, "__isabstractmethod__", False):
+            from .shapes import checked_decode
+
+            cls.decode = checked_decode(cls.__dict__["decode"])  # type: ignore[method-assign]
+
     @property
     @abc.abstractmethod
     def latent_shape(self) -> tuple[int, ...]:
@@ -260,6 +267,13 @@ class Encoder(Model):
 
     #: Input height and width must be multiples of this (the model's total downsampling).
     size_multiple: ClassVar[int] = 1
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "encode" in cls.__dict__ and not getattr(cls.encode, "__isabstractmethod__", False):
+            from .shapes import checked_encode
+
+            cls.encode = checked_encode(cls.__dict__["encode"])  # type: ignore[method-assign]
 
     @property
     @abc.abstractmethod

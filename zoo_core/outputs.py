@@ -156,8 +156,9 @@ class FolderPlan:
             try:
                 with Image.open(path) as image:
                     found = {k[4:]: str(v) for k, v in getattr(image, "text", {}).items() if k.startswith("zoo:")}
-            except (OSError, SyntaxError, ValueError):
-                found = {}
+            except (OSError, SyntaxError, ValueError) as exc:
+                raise InputError(f"--skip-existing: {path} is damaged, not an image this run can keep ({exc}); "
+                                 "delete it and rerun, or pass --force to overwrite every file") from None
             differ = [f"{key} {found.get(key, 'none')!r}, not {value!r}" for key, value in expected.items()
                       if found.get(key) != value]
             if differ:

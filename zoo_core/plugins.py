@@ -499,9 +499,9 @@ def _build() -> Catalogue:
         info.models.append(name)
     user_path = user_registry_path()
     if user_path is not None and not user_path.exists():
-        # 'zoo registry add --registry PATH' creates it; until then zoo works without it
-        warn(f"ZOO_REGISTRY={user_path}: no such file yet; using the other registries "
-             "('zoo registry add ... --registry' creates it)")
+        if not _creating_user_registry:  # a typo in ZOO_REGISTRY would otherwise run with the wrong models
+            raise RegistryError(f"ZOO_REGISTRY={user_path}: no such file; fix the path, unset ZOO_REGISTRY, or "
+                                "create the file with 'zoo registry add NAME ...'")
     elif user_path is not None:
         if not user_path.is_file():
             raise RegistryError(f"ZOO_REGISTRY={user_path}: not a file; point it at a registry TOML file")
@@ -515,6 +515,14 @@ def _build() -> Catalogue:
 
 
 _catalogue: Catalogue | None = None
+#: Set by 'zoo registry add', which creates the file ZOO_REGISTRY names: until then it may be missing.
+_creating_user_registry = False
+
+
+def creating_user_registry() -> None:
+    """Let the catalogue load while the file ``ZOO_REGISTRY`` names does not exist yet (``zoo registry add``)."""
+    global _creating_user_registry
+    _creating_user_registry = True
 
 
 def get_catalogue() -> Catalogue:
@@ -527,7 +535,8 @@ def get_catalogue() -> Catalogue:
 
 def reset() -> None:
     """Forget the loaded catalogue (tests, or after installing a plugin in-process)."""
-    global _catalogue
+    global _catalogue, _creating_user_registry
+    _creating_user_registry = False
     if _catalogue is not None:
         for info in _catalogue.plugins:
             plugin = _catalogue.manager.get_plugin(f"{info.distribution}:{info.name}")

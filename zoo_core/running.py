@@ -387,10 +387,10 @@ def _coerce_one(option: Option | Argument, value: Any, *, flag: str) -> Any:
     elif kind == "data":  # a file, or data already in memory (a DataFrame, a mapping of arrays)
         return Path(value) if isinstance(value, (str, os.PathLike)) else value
     elif kind == "int":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return _check_seed(value, flag)
     elif kind == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
@@ -409,7 +409,21 @@ def _coerce_one(option: Option | Argument, value: Any, *, flag: str) -> Any:
         raise InputError(f"{flag} {_shown(value)}: use one of {', '.join(choices)}")
     elif isinstance(value, str):
         return value
-    raise InputError(f"{flag} {_shown(value)}: expected {'a ' + kind if kind != 'int' else 'an int'}")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # label=3 means what --label 3 does
+    expected = {"int": "an integer", "float": "a number", "bool": "True or False", "path": "a path",
+                "str": "text"}.get(kind, f"a {kind}")
+    raise InputError(f"{flag} {_shown(value)}: expected {expected}, got {type(value).__name__}")
+
+
+#: torch and numpy seed their generators from an unsigned 64-bit number; zoo adds small offsets to seeds.
+SEED_MAX = 2**63 - 1
+
+
+def _check_seed(value: int, flag: str) -> int:
+    if flag == "--seed" and not 0 <= value <= SEED_MAX:
+        raise InputError(f"{flag} {value}: must be between 0 and {SEED_MAX} (2**63 - 1)")
+    return value
 
 
 def check_options(entry: ModelEntry, task: Task, architecture: Architecture,

@@ -405,7 +405,7 @@ def training_options(*, epochs: int = 40, patience: int = 4, batch_size: int = 1
         click.option("--patience", type=int, default=patience, show_default=True,
                      help="stop after this many epochs without a better held-out metric"),
         click.option("--batch-size", type=int, default=batch_size, show_default=True, help="per process"),
-        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True),
         click.option("--device", default="auto", show_default=True, help=DEVICE_HELP),
         click.option("--no-amp", is_flag=True, help="train in float32 on CUDA too (default: bf16 autocast)"),
         click.option("--resume", is_flag=True, help="continue from OUT/checkpoint.safetensors"),

@@ -72,7 +72,7 @@ def resolve_weights(entry: ModelEntry, explicit: Path | str | None = None, *,
             from .plugins import warn
 
             warn(f"{entry.name} is licensed {entry.license}: {NON_COMMERCIAL_NOTE}")
-        cached, origin = hub.download(w.repo_id, w.filename, w.revision, name=entry.name), "download"
+        cached, origin = hub.download(w.repo_id, w.filename, w.revision, name=entry.name, size=w.size), "download"
     hub.remove_orphans(w.repo_id, Path(cached).resolve().name)
     try:
         check_file(cached, size=w.size, sha256=w.sha256, what=what, rehash=origin == "download")

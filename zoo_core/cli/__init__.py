@@ -61,7 +61,20 @@ class ZooGroup(click.Group):
             close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else "; run 'zoo --help' for the commands"
             raise click.UsageError(f"no such command {name!r}{hint}", ctx)
-        return super().resolve_command(ctx, args)
+        found = super().resolve_command(ctx, args)
+        _check_repeats(ctx, found[1], found[2])
+        return found
+
+
+def _check_repeats(ctx: click.Context, command: click.Command | None, args: list[str]) -> None:
+    """Refuse a single-valued option given twice, in a command or a group's subcommand."""
+    from .repeats import refuse_repeated_options
+
+    if command is None:
+        return
+    refuse_repeated_options(command, args, ctx)
+    if isinstance(command, click.Group) and args and not args[0].startswith("-"):
+        refuse_repeated_options(command.get_command(ctx, args[0]) or command, args[1:], ctx)
 
 
 @click.group(cls=ZooGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -104,6 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args[: next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))]
     try:
+        if next((a for a in args if not a.startswith("-")), None) == "registry":
+            from ..plugins import creating_user_registry
+
+            creating_user_registry()  # 'zoo registry add' creates the file ZOO_REGISTRY names
         if not any(a in ("--version",) for a in args[:1]):
             _plugin_commands_collide()
         result = cli.main(args=args, prog_name="zoo", standalone_mode=False)

@@ -59,6 +59,7 @@ def add_entry(registry: Path, name: str, table: dict[str, Any], *, replace: bool
     from ..atomic import write_atomic
     from ..scaffold.toml_text import entry_toml
 
+    registry = Path(os.path.realpath(registry)) if registry.is_symlink() else registry  # write the link's target
     text = registry.read_text() if registry.exists() else _HEADER
     text, had = _without_entry(text, name)
     if had and not replace:
@@ -72,9 +73,22 @@ def add_entry(registry: Path, name: str, table: dict[str, Any], *, replace: bool
     return had
 
 
+def _entry_in(registry: Path, name: str) -> Any:
+    """The entry ``name`` in the registry file ``registry`` (None if absent or the file is unreadable)."""
+    from ..errors import ZooError
+    from ..registry import parse_registry_file
+
+    if not registry.is_file():
+        return None
+    try:
+        return next((e for e in parse_registry_file(registry) if e.name == name), None)
+    except ZooError:
+        return None
+
+
 def _bundled_path(file: Path, registry: Path) -> str:
     """FILE's path relative to the registry file's folder, as a ``bundled`` entry records it."""
-    folder = registry.expanduser().absolute().parent
+    folder = registry.expanduser().absolute().resolve().parent  # as the reader resolves it (through a link)
     try:
         relative = file.expanduser().absolute().resolve().relative_to(folder.resolve())
     except ValueError:
@@ -122,7 +136,7 @@ def add_command(name: str, repo_id: str | None, revision: str | None, file: Path
         --registry zoo_sneakers/models.toml
     """
     from ..integrity import sha256_file
-    from ..plugins import get_catalogue
+    from ..plugins import creating_user_registry, get_catalogue
     from ..registry import user_registry_path
     from ..safetensors_header import read_header, refuse_unsafe
 
@@ -147,8 +161,11 @@ def add_command(name: str, repo_id: str | None, revision: str | None, file: Path
     refuse_unsafe(file)
     read_header(file)  # a truncated or hostile file fails here, not on a user's machine
 
+    creating_user_registry()  # this command may be what creates the file ZOO_REGISTRY names
     catalogue = get_catalogue()
-    known = catalogue.registry.get(name) if name in catalogue.registry else None
+    known = _entry_in(target, name) if replace else None  # --force keeps what the replaced entry said
+    if known is None or (architecture is not None and known.architecture != architecture):
+        known = catalogue.registry.get(name) if name in catalogue.registry else None
     arch_name = architecture or (known.architecture if known else None)
     if arch_name is None:
         raise click.UsageError(f"--architecture: zoo knows no model {name!r} to copy it from; name the "

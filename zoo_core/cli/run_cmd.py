@@ -47,6 +47,9 @@ class _ModelCommand(click.Command):
     """A command whose unknown-option error lists the options the model does take."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from .repeats import refuse_repeated_options
+
+        refuse_repeated_options(self, args, ctx)  # click would keep only the last
         try:
             return super().parse_args(ctx, args)
         except click.NoSuchOption as exc:

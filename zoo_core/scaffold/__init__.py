@@ -14,13 +14,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..folders import staged_folder
 from .toml_text import entry_toml
 
 __all__ = ["Scaffold", "Templates", "kinds", "templates_for", "plan", "plan_new_task", "write_plugin"]
@@ -261,12 +260,7 @@ def write_plugin(name: str, kind: str = "generator", directory: Path | None = No
     target = target.expanduser().absolute()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InputError(f"--dir {target}: already exists and is not empty; choose a new folder")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{s.dist}.", dir=target.parent))
-    except OSError as exc:
-        raise InputError(f"--dir {target}: cannot write there ({exc.strerror or exc}); choose another folder") from None
-    try:
+    with staged_folder(target, option="--dir") as staging:  # an empty folder is filled, never replaced
         values = _values(s)
         package_dir = staging / s.package
         (staging / "tests").mkdir(parents=True)
@@ -283,11 +277,4 @@ def write_plugin(name: str, kind: str = "generator", directory: Path | None = No
             tests += _fill("test_weights.py.tmpl", values)
         (staging / "tests" / f"test_{s.package}.py").write_text(tests)  # unique name: pytest can run many plugins at once
         (package_dir / "models.toml").write_text(_registry_fragment(s, package_dir))
-        staging.chmod(0o755)
-        if target.exists():
-            target.rmdir()  # empty, checked above
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return s, target

@@ -31,10 +31,13 @@ from urllib.parse import unquote, urlsplit
 
 __all__ = ["FakeHub", "Fault", "RecordedRequest", "FAULTS"]
 
-Fault = Literal["corrupt", "truncate", "truncate_once", "500"]
+Fault = Literal["corrupt", "truncate", "truncate_once", "500", "hang", "redirect_loop", "not_a_hub", "slow"]
 """Kinds of fault :meth:`FakeHub.set_fault` can inject."""
 
-FAULTS: Final[frozenset[str]] = frozenset({"corrupt", "truncate", "truncate_once", "500"})
+FAULTS: Final[frozenset[str]] = frozenset({"corrupt", "truncate", "truncate_once", "500", "hang", "redirect_loop",
+                                           "not_a_hub", "slow"})
+#: How long a ``"slow"`` body takes to arrive, in seconds.
+SLOW_SECONDS: Final = 1.5
 
 _COMMIT_RE: Final = re.compile(r"[0-9a-f]{40}")
 
@@ -158,6 +161,7 @@ class FakeHub:
         self._counter = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()  # releases the handlers a "hang" fault holds
         self.requests: list[tuple[str, str]] = []
         """``(method, raw_path)`` of every request served, in arrival order."""
         self.request_log: list[RecordedRequest] = []
@@ -171,6 +175,7 @@ class FakeHub:
             if self._server is not None:
                 return self
             server = _Server(self)
+            self._stopping.clear()
             thread = threading.Thread(
                 target=server.serve_forever,
                 kwargs={"poll_interval": 0.05},
@@ -188,6 +193,7 @@ class FakeHub:
             self._server = self._thread = None
         if server is None or thread is None:
             return
+        self._stopping.set()
         server.shutdown()  # stops accepting; returns once serve_forever has exited
         thread.join()
         server.close_connections()  # hangs up keep-alive connections, joins handler threads
@@ -265,7 +271,11 @@ class FakeHub:
           so the client can never complete the file;
         - ``"truncate_once"``: like ``"truncate"`` for the next GET only, then the
           fault clears itself (a transient network drop the client can recover from);
-        - ``"500"``: answer HEAD and GET with 500 and no ``X-Repo-Commit``.
+        - ``"500"``: answer HEAD and GET with 500 and no ``X-Repo-Commit``;
+        - ``"hang"``: accept the connection and never answer (until :meth:`stop`);
+        - ``"redirect_loop"``: answer every request with a redirect to itself;
+        - ``"not_a_hub"``: answer 200 without ``X-Repo-Commit`` or ``ETag`` (a proxy, a web server);
+        - ``"slow"``: send the body in pieces over ``SLOW_SECONDS`` (a download long enough for progress).
         """
         if fault is not None and fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; expected one of {sorted(FAULTS)} or None")
@@ -360,6 +370,9 @@ class FakeHub:
             fault = self._faults.get((repo_id, filename))
             if fault == "500":
                 raise _HubError(500, "InternalError", "Injected fault: internal server error")
+            if fault == "redirect_loop":
+                self.requests.append((h.command, h.path))
+                self.request_log.append(RecordedRequest(h.command, h.path, dict(h.headers.items()), 302))
             repo = self._lookup_repo(h, repo_id)
             commit = self._resolve_locked(repo, revision)
             if commit is None:
@@ -370,6 +383,16 @@ class FakeHub:
             if fault == "truncate_once" and not head:
                 del self._faults[(repo_id, filename)]  # consumed by this GET
 
+        if fault == "hang":
+            self._stopping.wait()  # the client's time-out is what ends this request
+            h.close_connection = True
+            return
+        if fault == "redirect_loop":
+            h.send_response(302)
+            h.send_header("Location", h.path)
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return
         size = len(data)
         etag = f'"{hashlib.sha256(data).hexdigest()}"'
         headers = {
@@ -382,6 +405,9 @@ class FakeHub:
         }
         if fault == "corrupt":
             data = bytes(b ^ 0xFF for b in data)
+        if fault == "not_a_hub":
+            for key in ("ETag", "X-Linked-Etag", "X-Repo-Commit"):
+                del headers[key]
 
         status, start, end = 200, 0, size  # serve data[start:end]
         rng = h.headers.get("Range")
@@ -408,6 +434,15 @@ class FakeHub:
             headers["Content-Length"] = str(len(body))
             self._send(h, status, headers, body[: len(body) // 2], head=False, set_length=False)
             h.close_connection = True
+            return
+        if fault == "slow" and not head:
+            self._send(h, status, {**headers, "Content-Length": str(len(body))}, b"", head=False, set_length=False)
+            pieces = 10
+            for i in range(pieces):
+                if self._stopping.wait(SLOW_SECONDS / pieces):
+                    return
+                h.wfile.write(body[i * len(body) // pieces:(i + 1) * len(body) // pieces])
+                h.wfile.flush()
             return
         self._send(h, status, headers, body, head=head)
 

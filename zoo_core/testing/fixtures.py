@@ -36,7 +36,7 @@ def isolated_env(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record instead of performing huggingface_hub's retry sleeps.
+    """Record instead of performing huggingface_hub's (and zoo's) retry sleeps.
 
     It has no public knob for its backoff: a 5xx with nothing cached is retried 5 times
     sleeping 1+2+4+8+8 s (``utils/_http.py``), and a body cut short is re-requested 5 times
@@ -46,10 +46,13 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     import huggingface_hub.file_download as hf_file_download
     import huggingface_hub.utils._http as hf_http
 
+    import zoo_core.hub
+
     recorded: list[float] = []
     fake_time = SimpleNamespace(sleep=recorded.append)
     monkeypatch.setattr(hf_http, "time", fake_time, raising=False)
     monkeypatch.setattr(hf_file_download, "time", fake_time, raising=False)
+    monkeypatch.setattr(zoo_core.hub, "_sleep", recorded.append)  # zoo's own back-off between tries
     return recorded
 
 

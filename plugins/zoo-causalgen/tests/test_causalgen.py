@@ -104,6 +104,7 @@ def test_model_counterfactual_abducts_through_what_the_encoder_reads(monkeypatch
     model = SceneCausalGenerator(SceneCausalGeneratorConfig(**TINY)).eval()
     values, noise = pendulum.scm(1.0).sample(np.random.default_rng(4), 6)
     monkeypatch.setattr(model, "read", lambda images: ({k: torch.as_tensor(v) for k, v in values.items()}, None))
+    model._zoo_reconstruction_limit = 1.0  # the fake read knows these 6 images only: no calibration on samples
     result = model.counterfactual(torch.zeros(6, 3, 16, 16), {"light_angle": 2.0})
     truth = pendulum.true_intervention(noise, {"light_angle": 2.0}, 1.0)
     for name in pendulum.FACTORS:
@@ -358,3 +359,62 @@ def test_zoo_eval_reproduces_the_fashion_models_metrics(zoo):
     measured = json.loads(out)["metrics"]
     for key, metric in entry.metrics.items():
         assert measured[key] == pytest.approx(metric.value, rel=1e-3, abs=1e-4), key
+
+
+def test_repeated_do_and_given_are_merged_not_dropped(zoo, tiny_entry, tmp_path):
+    """Issue 21.4: '--do light_angle=1.2 --do pendulum_angle=0.1' dropped the first --do and exited 0."""
+    code, out, err = zoo("run", tiny_entry, "--do", "light_angle=1.2", "--do", "pendulum_angle=0.1", "--given",
+                         "shadow_length=8", "--num", "2", "--out", str(tmp_path / "g.png"), "--device", "cpu", "--json")
+    assert code == 0, err
+    for sample in json.loads(out)["samples"]:
+        assert sample["factors"]["light_angle"] == 1.2 and sample["factors"]["pendulum_angle"] == 0.1
+        assert sample["source"]["light_angle"] == "do" and sample["source"]["pendulum_angle"] == "do"
+    code, _, err = zoo("run", tiny_entry, "--do", "light_angle=1.2", "--do", "light_angle=1.0", "--device", "cpu")
+    assert code == 1 and "--do: light_angle is set twice" in err and err.count("\n") == 1
+    # an option that takes one value, given twice, is refused rather than silently the last
+    code, _, err = zoo("run", tiny_entry, "--num", "2", "--num", "3", "--out", str(tmp_path / "h.png"))
+    assert code == 2 and "--num given 2 times ('2', '3')" in err and err.count("\n") == 1
+    assert not (tmp_path / "h.png").exists()
+
+
+def test_counterfactuals_of_black_white_and_noise_images_are_flagged_out_of_distribution(zoo, tmp_path):
+    """Issue 21.6: a black, white or noise image got abducted factors with no warning (one noise 12.9 sd out)."""
+    from zoo_causalgen.ood import NOISE_SIGMAS
+
+    rng = np.random.default_rng(0)
+    odd = {"black": np.zeros((64, 64, 3), np.uint8), "white": np.full((64, 64, 3), 255, np.uint8),
+           "noise": rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)}
+    scene = pendulum.render({"pendulum_angle": 0.1, "light_angle": 1.5, "shadow_length": 6, "shadow_position": 10}, 64)
+    paths = []
+    for name, pixels in [*odd.items(), ("scene", scene)]:
+        Image.fromarray(pixels).save(tmp_path / f"{name}.png")
+        paths.append(str(tmp_path / f"{name}.png"))
+    code, out, err = zoo("run", "causal-pendulum", *paths, "--do", "light_angle=1.2", "--out-dir",
+                         str(tmp_path / "cf"), "--json")
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("zoo: warning:")]
+    assert len(warnings) == 1 and "black.png and 2 more look unlike the images the model learned from" in warnings[0]
+    verdicts = {Path(s["input"]).stem: s["typicality"] for s in json.loads(out)["samples"]}
+    assert {k: v["out_of_distribution"] for k, v in verdicts.items()} == {
+        "black": True, "white": True, "noise": True, "scene": False}
+    for name in odd:
+        assert verdicts[name]["reconstruction_rmse"] > verdicts[name]["reconstruction_limit"]
+    assert max(verdicts["black"]["noise_sigmas"].values()) > NOISE_SIGMAS
+    assert verdicts["scene"]["reconstruction_rmse"] < verdicts["scene"]["reconstruction_limit"] / 3
+    code, _, err = zoo("run", "causal-pendulum", paths[-1], "--do", "light_angle=1.2", "--out-dir",
+                       str(tmp_path / "cf2"))
+    assert code == 0 and "warning" not in err
+
+
+@pytest.mark.parametrize("output", ["--out", "--out-dir"])
+def test_a_num_that_cannot_fit_is_refused_at_once_naming_num(zoo, tiny_entry, tmp_path, output):
+    """Issue 21.2: '--num 100000000 --out big.png' (and --out-dir) started at once and grew past 6.7 GB in 60 s."""
+    import time
+
+    target = tmp_path / ("big.png" if output == "--out" else "big")
+    started = time.monotonic()
+    code, _, err = zoo("run", tiny_entry, "--num", "100000000", output, str(target), "--device", "cpu")
+    assert time.monotonic() - started < 10
+    assert code == 1 and err.startswith("zoo: error: --num 100000000 (100000000 images of 3x16x16") and \
+        "ask for fewer" in err and err.count("\n") == 1, err
+    assert not target.exists()

@@ -60,20 +60,75 @@ def test_fashion_folder_has_garment_index_and_class(tmp_path):
     assert ",u_garment\n" in (out / "factors.csv").read_text().split("\n", 1)[0] + "\n"
 
 
-def test_existing_folders_refused_unless_force_then_replaced_whole(tmp_path):
+def test_existing_folders_refused_unless_force_then_only_its_own_files_replaced(tmp_path):
     out = tmp_path / "d"
     out.mkdir()
-    write_dataset("pendulum", 2, 0, out, size=8)  # an empty folder is fine
+    write_dataset("pendulum", 5, 0, out, size=8)  # an empty folder is fine
     (out / "stray.txt").write_text("x")
     with pytest.raises(InputError, match="--out .*--force"):
         write_dataset("pendulum", 3, 0, out, size=8)
     assert (out / "stray.txt").exists()
     write_dataset("pendulum", 3, 0, out, size=8, force=True)
-    assert not (out / "stray.txt").exists() and len(read_dataset(out)[0]) == 3
+    assert (out / "stray.txt").read_text() == "x" and len(read_dataset(out)[0]) == 3
+    assert sorted(p.name for p in out.iterdir()) == ["00000.png", "00001.png", "00002.png", "factors.csv",
+                                                      "scene.json", "stray.txt"]  # the earlier 00003, 00004 gone
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]  # no temporary or old folder left behind
     (tmp_path / "file").write_text("x")
     with pytest.raises(InputError, match="is a file"):
         write_dataset("pendulum", 1, 0, tmp_path / "file", force=True)
+
+
+def tree_bytes(root):
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_data_out_dot_force_keeps_every_unrelated_byte_beside_and_above(tmp_path, monkeypatch):
+    """Issue 21.1: 'cd work && zoo data causal-pendulum --num 2 --out . --force' replaced the whole folder."""
+    work = tmp_path / "work"
+    (work / "src").mkdir(parents=True)
+    (work / "keep.txt").write_bytes(b"the user's notes\n")
+    (work / "src" / "main.py").write_bytes(b"print('hello')\n")
+    (work / "00007.png").write_bytes(b"the user's own picture, not listed by any zoo data run")
+    (tmp_path / "above.txt").write_bytes(b"beside the work folder\n")
+    before = tree_bytes(tmp_path)
+    monkeypatch.chdir(work)
+    result = CliRunner().invoke(data_command, ["causal-pendulum", "--num", "2", "--out", ".", "--force",
+                                               "--size", "8"])
+    assert result.exit_code == 0, result.output
+    after = tree_bytes(tmp_path)
+    assert {k: v for k, v in after.items() if k in before} == before  # every unrelated byte survives
+    assert sorted(set(after) - set(before)) == ["work/00000.png", "work/00001.png", "work/factors.csv",
+                                                "work/scene.json"]
+    assert len(read_dataset(work)[0]) == 2 and work.samefile(".")
+    refused = CliRunner().invoke(data_command, ["pendulum", "--num", "2", "--out", "..", "--force"])
+    assert isinstance(refused.exception, InputError) and "above the current folder" in str(refused.exception)
+    assert tree_bytes(tmp_path) == after
+
+
+def test_out_naming_a_link_to_a_folder_writes_into_the_folder(tmp_path):
+    """Issue 21.8: 'zoo data --out LINK' (a link to a folder) ended in 'unexpected NotADirectoryError'."""
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    write_dataset("pendulum", 2, 0, tmp_path / "link", size=8)
+    assert (tmp_path / "link").is_symlink() and len(read_dataset(real)[0]) == 2
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(InputError, match="dangling.*does not exist"):
+        write_dataset("pendulum", 2, 0, tmp_path / "dangling", size=8)
+
+
+def test_a_killed_runs_staging_folder_is_removed_by_the_next_run(tmp_path):
+    """Issue 21.9: a killed 'zoo data' left a hidden temp folder that no later run removed."""
+    import subprocess
+    import sys
+    from zoo_core.folders import _host
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = tmp_path / f".d.zoo-staging.{_host()}.{dead.pid}.abc123"
+    left.mkdir()
+    (left / "00000.png").write_bytes(b"half")
+    write_dataset("pendulum", 2, 0, tmp_path / "d", size=8)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
 
 
 def test_a_failed_write_leaves_nothing(tmp_path, monkeypatch):
@@ -147,3 +202,20 @@ def test_data_command(tmp_path):
     bad = runner.invoke(data_command, ["pendulum", "--num", "0", "--out", str(tmp_path / "z")])
     assert isinstance(bad.exception, InputError) and str(bad.exception).startswith("--num")
     assert runner.invoke(data_command, ["--help"]).exit_code == 0
+
+
+def test_a_num_whose_factors_or_images_cannot_fit_is_refused_before_drawing(tmp_path, monkeypatch):
+    """Issue 21.2: 'zoo data ... --num 100000000' started at once and grew without bound."""
+    import shutil
+    from collections import namedtuple
+
+    monkeypatch.setenv("ZOO_MEMORY_LIMIT", "1MB")
+    with pytest.raises(InputError, match=r"^--num 100000 \(the factors and noise of 100000 images\) needs about "
+                                         r"8.0 MB at once"):
+        write_dataset("pendulum", 100_000, 0, tmp_path / "d", size=8)
+    monkeypatch.delenv("ZOO_MEMORY_LIMIT")
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**6, 0, 10**5))
+    with pytest.raises(InputError, match=r"^--num 1000: the images need about .* on disk, but .* has 100.0 KB free"):
+        write_dataset("pendulum", 1000, 0, tmp_path / "d", size=8)
+    assert list(tmp_path.iterdir()) == []

@@ -15,8 +15,9 @@ from zoo_core import Option
 ZOO_PLUGIN_API = 3  # Task(outputs=...): the core adds --out, --out-dir, --force, --skip-existing, --device...
 
 OPTIONS = (
-    Option("do", help="interventions, e.g. 'light_angle=1.2, shadow_length=8'"),
-    Option("given", help="observations to condition on, e.g. 'shadow_length=8' (the causes are inferred)"),
+    Option("do", multiple=True, help="interventions, e.g. 'light_angle=1.2, shadow_length=8' (or --do once per factor)"),
+    Option("given", multiple=True,
+           help="observations to condition on, e.g. 'shadow_length=8' (the causes are inferred; repeatable)"),
     Option("num", type="int", default=16, help="number of images to generate"),
     Option("seed", type="int", default=0, help="random seed; the same seed gives the same images"),
     Option("graph", type="bool", default=False, help="print the model's causal graph (do-calculus syntax) and stop"),

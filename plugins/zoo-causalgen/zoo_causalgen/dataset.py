@@ -5,20 +5,18 @@
 a root is its own noise; the fashion scene adds ``u_garment``, the garment's index in its
 split) and ``scene.json`` (scene, seed, sigma, size, split: what regenerates the folder).
 Keeping the noise makes every row's exact intervention and counterfactual computable later.
-The folder appears whole or not at all (written beside it, then renamed into place).
+A new folder appears whole or not at all; an existing one (``--force``) keeps every file this
+did not write (``zoo_core.staged_folder``).
 ``read_dataset`` reads such a folder back; ``data_command`` is the ``zoo data`` verb.
 """
 
 from __future__ import annotations
 
 import csv
-import errno
 import io
 import json
 import math
-import os
-import shutil
-import tempfile
+import re
 from pathlib import Path
 
 import click
@@ -92,33 +90,47 @@ def _number(value: float) -> str:
     return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
 
 
-def _check_target(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: is a file; name a folder for the data set")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise InputError(f"--out {out}: already holds files; pass --force to replace the folder")
+#: Bytes a row's factor and noise values take while the data set is drawn, per factor: the factor
+#: and its noise as float64 (bench/bench_memory_plan.py: 64 bytes a pendulum row at its peak, planned 80).
+ROW_BYTES_PER_FACTOR = 16
 
 
-def _place(tmp: Path, out: Path, force: bool) -> None:
-    """Rename ``tmp`` to ``out``; with ``force``, a non-empty ``out`` is moved aside first, then removed."""
+def _check_memory(scene: str, num: int) -> None:
+    """Refuse a ``--num`` whose factor table cannot fit, before drawing it (images stream to disk)."""
+    from zoo_core.memory import human_bytes, require
+
+    per_row = ROW_BYTES_PER_FACTOR * (len(_MODULES[scene].FACTORS) + 1)
+    require(num * per_row, device="cpu", what=f"--num {num} (the factors and noise of {num} images)",
+            fix=f"ask for fewer (each takes {human_bytes(per_row)}), in several folders with different --seed")
+
+
+def _check_disk(scene: str, num: int, seed: int, sigma: float, size: int, split: str, out: Path) -> None:
+    """Refuse a ``--num`` whose images cannot fit on the disk: the first image's PNG, times ``num``, with a margin."""
+    import shutil
+
+    from zoo_core.memory import human_bytes
+
+    values, noise = draw(scene, 1, seed, sigma=sigma, split=split)
+    pixels = _image(scene, values, noise, 0, size, split)
+    encoded = io.BytesIO()
+    Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels).save(encoded, "PNG")
+    need = num * (1.5 * len(encoded.getvalue()) + 100)  # PNG sizes vary with the scene; 100: a CSV row
+    where = next(p for p in (out, *out.parents) if p.exists())
+    free = shutil.disk_usage(where).free
+    if need > free:
+        raise InputError(f"--num {num}: the images need about {human_bytes(need)} on disk, but {where} has "
+                         f"{human_bytes(free)} free; ask for fewer, or write to a larger disk")
+
+
+def _earlier_files(out: Path) -> list[str]:
+    """The images an earlier ``zoo data`` listed in ``out``'s factors.csv (numbered PNGs only), and its index."""
     try:
-        os.rename(tmp, out)  # atomic, onto nothing or an empty folder
-        return
-    except OSError as exc:
-        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not out.is_dir():
-            raise
-        if not force:
-            raise InputError(f"--out {out}: already holds files; pass --force to replace the folder") from None
-    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
-    aside = old / out.name
-    os.rename(out, aside)
-    try:
-        os.rename(tmp, out)
-    except BaseException:
-        os.rename(aside, out)  # put the old folder back (if this fails too, it stays in ``old``)
-        old.rmdir()
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+        rows = list(csv.reader(io.StringIO((out / CSV_NAME).read_text())))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+    if not rows or not rows[0] or rows[0][0] != "file" or not (out / INFO_NAME).is_file():
+        return []  # not a folder 'zoo data' wrote: nothing in it is ours to remove
+    return [row[0] for row in rows[1:] if row and re.fullmatch(r"\d+\.png", row[0])]
 
 
 def write_dataset(scene: str, num: int, seed: int, out: Path, *, sigma: float = 1.0, size: int | None = None,
@@ -128,25 +140,22 @@ def write_dataset(scene: str, num: int, seed: int, out: Path, *, sigma: float = 
     The same arguments always give the same bytes. ``split``: for the fashion scene, which
     Fashion-MNIST split the garments come from; for both scenes, ``test`` also draws from a
     stream independent of ``train``'s with the same seed. An existing non-empty ``out`` is
-    refused unless ``force`` (then replaced whole). Returns ``out``.
+    refused unless ``force``; then only the files this writes are replaced (and the images an
+    earlier data set listed there removed): nothing else in the folder is touched
+    (``zoo_core.staged_folder``). Returns ``out``.
     """
     scene = scene_of(scene)
     size = _MODULES[scene].DEFAULT_SIZE if size is None else size
     _check(num, seed, sigma, size, split)
-    out = Path(os.path.abspath(out))  # '.' or 'x/..' have a usable name and parent
-    _check_target(out, force)
+    out = zoo_core.check_folder_target(out, option="--out", force=force)
+    _check_memory(scene, num)
+    _check_disk(scene, num, seed, sigma, size, split, out)
     values, noise = draw(scene, num, seed, sigma=sigma, split=split)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-    try:
+    stale = _earlier_files(out) if out.is_dir() else []
+    with zoo_core.staged_folder(out, force=force, option="--out", last=(CSV_NAME, INFO_NAME), stale=stale) as tmp:
         _write(tmp, scene, values, noise, size, split)
         info = {"scene": scene, "num": num, "seed": seed, "sigma": sigma, "size": size, "split": split}
         (tmp / INFO_NAME).write_text(json.dumps(info, indent=2) + "\n")
-        tmp.chmod(0o755)
-        _place(tmp, out, force)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 
@@ -154,15 +163,15 @@ def _write(folder: Path, scene: str, values: Values, noise: Values, size: int, s
     num = len(next(iter(values.values())))
     digits = max(5, len(str(num - 1)))
     factors = list(_MODULES[scene].FACTORS)
-    table = io.StringIO()
-    writer = csv.writer(table, lineterminator="\n")
-    writer.writerow(["file", *factors, *(f"u_{name}" for name in noise)])
-    for i in range(num):
-        name = f"{i:0{digits}d}.png"
-        pixels = _image(scene, values, noise, i, size, split)
-        Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels).save(folder / name)
-        writer.writerow([name, *(_number(values[f][i]) for f in factors), *(_number(u[i]) for u in noise.values())])
-    (folder / CSV_NAME).write_text(table.getvalue())
+    with (folder / CSV_NAME).open("w", newline="") as table:  # row by row: the table never sits in memory
+        writer = csv.writer(table, lineterminator="\n")
+        writer.writerow(["file", *factors, *(f"u_{name}" for name in noise)])
+        for i in range(num):
+            name = f"{i:0{digits}d}.png"
+            pixels = _image(scene, values, noise, i, size, split)
+            Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels).save(folder / name)
+            writer.writerow([name, *(_number(values[f][i]) for f in factors),
+                             *(_number(u[i]) for u in noise.values())])
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -269,7 +278,7 @@ def _shape(image: np.ndarray) -> str:
 @click.option("--size", type=int, default=None, help="image side in pixels (default: the scene's, 64 or 32)")
 @click.option("--split", type=click.Choice(SPLITS), default="train", show_default=True,
               help="train or test: the garments' Fashion-MNIST split, and an independent random stream")
-@click.option("--force", is_flag=True, help="replace an existing non-empty --out folder")
+@click.option("--force", is_flag=True, help="write into a non-empty --out folder, replacing only the files this writes")
 def data_command(name: str, num: int, seed: int, out: Path, sigma: float | None, size: int | None, split: str,
                  force: bool) -> None:
     """Draw a data set of NAME's scene (a causal-generator model, or pendulum/fashion): images with

@@ -39,6 +39,8 @@ class CausalSamples:
     sources: dict[str, str]
     image_noise: torch.Tensor | None = None
     inputs: list[str] = field(default_factory=list)  # the input files of a counterfactual
+    #: for a counterfactual, per input: how far it is from the training images (see ``ood``)
+    typicality: list[dict[str, Any]] | None = None
 
     def rows(self) -> list[dict[str, Any]]:
         """One JSON-ready object per image (``file`` is filled in by whoever writes them)."""
@@ -49,6 +51,7 @@ class CausalSamples:
                 "factors": {k: round(float(v[i]), 6) for k, v in self.factors.items()},
                 "source": dict(self.sources),
                 "noise": {k: round(float(v[i]), 6) for k, v in self.noise.items()},
+                **({"typicality": self.typicality[i]} if self.typicality is not None else {}),
             })
         return rows
 
@@ -134,7 +137,10 @@ class CausalGenerator(zoo_core.Model):
 
     def counterfactual(self, images: torch.Tensor, do: Mapping[str, float]) -> CausalSamples:
         """What these very images would have shown under ``do``: read the factors, abduct the
-        noise, intervene, recompute the descendants, render with the same image noise."""
+        noise, intervene, recompute the descendants, render with the same image noise.
+
+        ``typicality`` says, per image, whether it looks like the training images (``ood``):
+        on an image that does not, the counterfactual is not to be trusted."""
         do = dict(do)
         if not do:
             raise zoo_core.InputError("--do: a counterfactual needs an intervention, e.g. --do 'light_angle=1.2'")
@@ -142,4 +148,8 @@ class CausalGenerator(zoo_core.Model):
         factual, image_noise = self.read_factors(images)
         values, noise = self.scm.counterfactual(factual, do)
         sources = {name: "do" if name in do else "abducted" for name in self.scm.factors}
-        return CausalSamples(self._render(values, image_noise), values, noise, sources, image_noise)
+        from .ood import assess
+
+        typicality = assess(self, images, factual, image_noise, noise)
+        return CausalSamples(self._render(values, image_noise), values, noise, sources, image_noise,
+                             typicality=typicality)

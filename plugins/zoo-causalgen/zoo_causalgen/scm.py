@@ -210,8 +210,14 @@ def _show(assignments: Mapping[str, float]) -> str:
     return ", ".join(f"{k}={v:g}" for k, v in assignments.items())
 
 
-def parse_assignments(text: str | None, what: str) -> dict[str, float]:
-    """'light_angle=1.2, shadow_length=8' -> {'light_angle': 1.2, 'shadow_length': 8.0}."""
+def parse_assignments(text: str | Sequence[str] | None, what: str) -> dict[str, float]:
+    """'light_angle=1.2, shadow_length=8' -> {'light_angle': 1.2, 'shadow_length': 8.0}.
+
+    Several texts (an option given more than once: ``--do a=1 --do b=2``) are read as one list;
+    a factor set twice, in one text or across them, is an error.
+    """
+    if text is not None and not isinstance(text, str):
+        text = ", ".join(part for part in text if part.strip())
     if text is None or not text.strip():
         return {}
     found: dict[str, float] = {}

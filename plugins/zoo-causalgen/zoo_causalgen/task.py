@@ -79,6 +79,9 @@ def _generate_run(context: Any, do: dict[str, float], given: dict[str, float]) -
     plan = context.plan_outputs(count=num)
     out = plan.out
     model = context.load()
+    from .plan import check_generation
+
+    check_generation(tuple(model.image_shape), num, grid=out is not None)  # before anything is drawn
     meta = _metadata(context, seed, do, given)
     plan.check_kept(meta, keys=_SAME_RUN)
     samples = model.generate(num, seed, do=do, given=given)
@@ -161,6 +164,11 @@ def _counterfactual_run(context: Any, inputs: tuple[Path, ...], do: dict[str, fl
         rows[index]["file"] = str(target)
         rows[index]["input"] = str(files[index])
     lines = [f"{f} -> {t}" for f, t in zip(files, targets)]
+    from .ood import warning_line
+
+    warning = warning_line(context.entry.name, [str(f) for f in files], samples.typicality or [])
+    if warning:
+        zoo_core.warn(warning)
     return zoo_core.RunResult(data=data, lines=lines, files=files_written, value=samples)
 
 

@@ -238,10 +238,14 @@ def estimate_discrete(ident: Identification, query: Query | Contrast, table: Tab
         probabilities = plugin.counts / plugin.total
         replicates = np.stack([answer(plugin.joint(rng.multinomial(n, probabilities).astype(np.float64)))
                                for _ in range(bootstrap)])
-        bad = ~np.isfinite(replicates)
+        # a replicate that empties a cell the data fill is left out of every row (as the note says);
+        # rows the data leave empty are undefined anyway and do not count
+        defined = np.broadcast_to(np.isfinite(point), replicates.shape[1:])
+        bad = (~np.isfinite(replicates))[:, defined].any(axis=1) if defined.any() else np.zeros(bootstrap, bool)
         if bad.any():
-            share = bad.reshape(bootstrap, -1).any(axis=1).mean()
-            result.notes.append(f"{share:.0%} of bootstrap replicates hit an empty cell and were left out")
+            result.notes.append(f"{bad.mean():.0%} of bootstrap replicates hit an empty cell and were left out"
+                                + (": no standard error" if bad.sum() > bootstrap - 2 else ""))
+        replicates = replicates[~bad]
     if all_valued:
         result.value = float(point)
         if replicates is not None:
@@ -265,7 +269,7 @@ def _distribution(plugin: _Plugin, query: Query, point: np.ndarray, replicates: 
         row["value"] = _clean(float(point[index]))
         if replicates is not None:
             good = replicates[(slice(None), *index)]
-            good = good[np.isfinite(good)]
+            good = good[np.isfinite(good)] if np.isfinite(point[index]) else good[:0]
             row["std_error"] = _clean(float(good.std(ddof=1))) if len(good) > 1 else None
         rows.append(row)
     return rows

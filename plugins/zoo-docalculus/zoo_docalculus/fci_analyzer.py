@@ -14,6 +14,7 @@ from .fci import fci
 from .pag import MARK_NAMES, check, edge_text, mag_from_pag
 from .pag_effects import adjustment, confounding, definite_ancestors
 from .pc_analyzer import _TEST_NAMES, _build_test, _pick_test
+from .header import require_columns
 from .render import check_out, write_graph
 from .table import read_table
 
@@ -39,6 +40,7 @@ class FCI(zoo_core.CausalAnalyzer):
             raise InputError("--treatment and --outcome go together: give both (e.g. --treatment X --outcome Y)")
         if out is not None:
             out = check_out(out)
+        require_columns(data, "FCI", weight_column=weight_column)  # before reading the whole file
         table = read_table(data, weight_column=weight_column, categorical=categorical)
         names = list(table.names)
         if len(names) < 2:

@@ -17,7 +17,10 @@ from zoo_core import InputError
 
 __all__ = ["ADMG", "parse_graph", "parse_names"]
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: A variable name: letters (any script: 'température' is a column pc reads), digits and _, not starting with a digit.
+_NAME = re.compile(r"[^\W\d]\w*")
+#: Written for interventions in queries, P(Y | do(X)); a node of that name could not be asked about.
+RESERVED = frozenset({"do"})
 _ARROW = re.compile(r"\s*(<->|->|<-)\s*")
 
 
@@ -77,24 +80,25 @@ class ADMG:
         return tuple(order)
 
     def _cycle(self) -> str:
+        """One directed cycle, ``a -> b -> a`` (iterative: a cycle through thousands of nodes is named too)."""
         colour: dict[str, int] = {}
-        stack: list[str] = []
-
-        def visit(node: str) -> list[str] | None:
-            colour[node] = 1
-            stack.append(node)
-            for child in sorted(self.children[node], key=self.position.__getitem__):
-                if colour.get(child) == 1:
-                    return stack[stack.index(child):] + [child]
-                if child not in colour and (found := visit(child)):
-                    return found
-            colour[node] = 2
-            stack.pop()
-            return None
-
         for start in self.nodes:
-            if start not in colour and (cycle := visit(start)):
-                return " -> ".join(cycle)
+            if start in colour:
+                continue
+            path: list[str] = [start]
+            children = [iter(sorted(self.children[start], key=self.position.__getitem__))]
+            colour[start] = 1
+            while path:
+                child = next(children[-1], None)
+                if child is None:
+                    colour[path.pop()] = 2
+                    children.pop()
+                elif colour.get(child) == 1:
+                    return _name_cycle(path[path.index(child):] + [child])
+                elif child not in colour:
+                    colour[child] = 1
+                    path.append(child)
+                    children.append(iter(sorted(self.children[child], key=self.position.__getitem__)))
         return "?"
 
     def sort(self, names: Iterable[str]) -> list[str]:
@@ -264,6 +268,13 @@ def parse_names(text: str, what: str) -> list[str]:
     return names
 
 
+def _not_reserved(names: Iterable[str], at: str) -> None:
+    for name in names:
+        if name in RESERVED:
+            raise InputError(f"{at}: a node cannot be named {name!r}: queries write interventions as do(X); "
+                             "rename the node (e.g. do_)")
+
+
 def parse_graph(spec: str | Path) -> ADMG:
     """A graph from inline text (``"Z -> X; X -> Y; X <-> Y"``) or a file (.json or text)."""
     text = str(spec)
@@ -305,6 +316,7 @@ def _from_text(text: str, where: str) -> ADMG:
                 raise InputError(f"{at}: cannot read {statement!r}; write edges as 'A -> B', 'A <- B' "
                                  "or 'A <-> B' with names made of letters, digits and _")
         names = [n.strip() for n in names]
+        _not_reserved(names, at)
         nodes += names
         for (a, b), arrow in zip(zip(names, names[1:]), arrows):
             if a == b:
@@ -339,6 +351,7 @@ def _from_json(content: str, path: Path) -> ADMG:
     for name in nodes + [n for pairs in edges.values() for p in pairs for n in p]:
         if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise InputError(f"--graph {path}: {name!r} is not a variable name (letters, digits and _)")
+    _not_reserved(nodes + [n for pairs in edges.values() for p in pairs for n in p], f"--graph {path}")
     declared = set(nodes)
     if nodes:
         for a, b in edges["directed"] + edges["bidirected"]:
@@ -347,3 +360,11 @@ def _from_json(content: str, path: Path) -> ADMG:
                     raise InputError(f"--graph {path}: edge {a} - {b} names {name!r}, which is not in \"nodes\"")
     nodes += [n for pairs in edges.values() for p in pairs for n in p]
     return ADMG(nodes, edges["directed"], edges["bidirected"])
+
+
+def _name_cycle(cycle: list[str], shown: int = 12) -> str:
+    """``a -> b -> a``; a long cycle keeps its first and last nodes and says how many it skipped."""
+    if len(cycle) <= shown:
+        return " -> ".join(cycle)
+    head, tail = cycle[:shown // 2], cycle[-(shown // 2):]
+    return " -> ".join(head) + f" -> ... ({len(cycle) - shown} more) -> " + " -> ".join(tail)

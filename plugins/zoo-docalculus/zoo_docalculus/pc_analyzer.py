@@ -13,6 +13,7 @@ from zoo_core import InputError, warn
 from .citests import FisherZ, GTest
 from .pc import pc
 from .render import check_out, write_graph
+from .header import require_columns
 from .table import Table, read_table
 
 __all__ = ["PC"]
@@ -38,6 +39,7 @@ class PC(zoo_core.CausalAnalyzer):
             raise InputError(f"--depth {depth}: must be 0 or more (the largest conditioning-set size)")
         if out is not None:
             out = check_out(out)
+        require_columns(data, "PC", weight_column=weight_column)  # before reading the whole file
         table = read_table(data, weight_column=weight_column, categorical=categorical)
         names = list(table.names)
         if len(names) < 2:

@@ -16,10 +16,10 @@ from zoo_core import InputError
 
 __all__ = ["Query", "Contrast", "parse_query", "parse_query_or_contrast"]
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_BARE = re.compile(r"[A-Za-z0-9_.+-]+")
+_NAME = re.compile(r"[^\W\d]\w*")  # as in graphs: letters of any script, digits and _
+_BARE = re.compile(r"[\w.+-]+")
 #: One token: a quoted value, a bare word (a name or a value), punctuation, an unclosed quote, anything else.
-_TOKEN = re.compile(r"""\s*(?:(?P<quoted>"[^"]*"|'[^']*')|(?P<word>[A-Za-z0-9_.+-]+)|(?P<punct>[()\[\]|,=])"""
+_TOKEN = re.compile(r"""\s*(?:(?P<quoted>"[^"]*"|'[^']*')|(?P<word>[\w.+-]+)|(?P<punct>[()\[\]|,=])"""
                     r"""|(?P<open>["'])|(?P<other>\S))""")
 _EXAMPLES = "write e.g. 'P(Y | do(X), Z)', 'P(Y=1 | do(X=0))' or 'E[Y | do(X=1)] - E[Y | do(X=0)]'"
 
