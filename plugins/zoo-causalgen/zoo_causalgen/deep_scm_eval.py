@@ -136,7 +136,7 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     x, y = a.double().numpy(), b.double().numpy()
     mu1, mu2 = x.mean(0), y.mean(0)
     s1, s2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
-    root, _ = linalg.sqrtm(s1 @ s2, disp=False)
+    root = linalg.sqrtm(s1 @ s2)
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * np.real(root)))
 
 
