@@ -112,22 +112,27 @@ class ImageEncoder(nn.Module):
 
 
 class _UpStage(nn.Module):
-    """Double the map (a transposed convolution); the attributes and noise reach every stage as a
+    """Double the map (nearest neighbour, then a 3x3 convolution: no transposed convolution's
+    checkerboard for a judge to be fooled by); the attributes and noise reach every stage as a
     per-channel scale and shift (FiLM, Perez et al. 2018), so the decoder cannot lose them."""
 
     def __init__(self, c_in: int, c_out: int, code: int) -> None:
         super().__init__()
-        self.up = nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1)
+        self.conv = nn.Conv2d(c_in, c_out, 3, padding=1)
         self.film = nn.Linear(code, 2 * c_out)
 
     def forward(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         scale, shift = self.film(code)[:, :, None, None].chunk(2, dim=1)
-        return nn.functional.silu(self.up(x) * (1 + scale) + shift)
+        x = self.conv(nn.functional.interpolate(x, scale_factor=2, mode="nearest"))
+        return nn.functional.silu(x * (1 + scale) + shift)
 
 
 class ImageDecoder(nn.Module):
-    """p(image | z, attributes): a linear map to the smallest grid, then stride-2 stages, then a
-    3x3 convolution to the pixels (tanh: [-1, 1])."""
+    """p(image | z, attributes): a linear map to the smallest grid, stride-2 stages, a 3x3
+    convolution to a picture in [0, 1], then a per-channel gain and offset of the *attributes*
+    alone (``pixel = picture * gain + offset * (1 - gain)``): a global grey level or contrast,
+    common in labelled images (a stroke's intensity, an exposure), is then one multiplication the
+    decoder applies to any shape, including shapes it never saw at that level."""
 
     def __init__(self, config: DeepSCMConfig, code: int) -> None:
         super().__init__()
@@ -141,26 +146,42 @@ class ImageDecoder(nn.Module):
         self.stages = nn.ModuleList(_UpStage(c_in, c_out, total) for c_in, c_out in zip(widths[:stages], outs))
         last = outs[stages - 1] if stages else widths[0]
         self.out = nn.Conv2d(last, config.channels, 3, padding=1)
+        self.level = nn.Linear(max(code, 1), 2 * config.channels)
+        nn.init.zeros_(self.level.weight)
+        nn.init.constant_(self.level.bias, 3.0)  # gain 0.95 at the start
+        nn.init.constant_(self.level.bias[config.channels:], -3.0)  # offset 0.05
+        self.code_size = code
 
     def forward(self, z: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         both = torch.cat([z, code], dim=1)
         x = nn.functional.silu(self.start(both)).view(len(z), *self.grid)
         for stage in self.stages:
             x = stage(x, both)
-        return torch.tanh(self.out(x))
+        picture = torch.sigmoid(self.out(x))
+        level = self.level(code if self.code_size else code.new_zeros(len(code), 1))
+        gain, offset = torch.sigmoid(level)[:, :, None, None].chunk(2, dim=1)
+        return (picture * gain + offset * (1 - gain)) * 2 - 1
 
 
 class Predictor(nn.Module):
-    """Anti-causal: image -> one attribute (its normalised value, or its categories' logits)."""
+    """Anti-causal: image -> one attribute (its normalised value, or its categories' logits).
+
+    Besides the convolutional features, each channel's spatial maximum and mean, of the image
+    and of the first feature map: a grey level or an amount of ink is then one step away (a
+    stroke's intensity was read 5 grey levels off without them)."""
 
     def __init__(self, config: DeepSCMConfig, outputs: int) -> None:
         super().__init__()
         self.trunk = ConvTrunk(config.channels, config.height, config.width, config.predictor_channels)
-        self.embed = nn.Sequential(nn.Linear(self.trunk.features, 64), nn.SiLU())
+        first = self.trunk.body[0].out_channels
+        self.embed = nn.Sequential(nn.Linear(self.trunk.features + 2 * (config.channels + first), 64), nn.SiLU())
         self.head = nn.Linear(64, outputs)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        return self.embed(self.trunk(images))
+        first = self.trunk.body[1](self.trunk.body[0](images))
+        pooled = [images.amax(dim=(2, 3)), images.mean(dim=(2, 3)), first.amax(dim=(2, 3)), first.mean(dim=(2, 3))]
+        rest = self.trunk.body[2:](first)
+        return self.embed(torch.cat([rest, *pooled], dim=1))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(images))

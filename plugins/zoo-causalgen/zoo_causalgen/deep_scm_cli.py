@@ -104,6 +104,10 @@ def _train(setup: Any, train_rows: Any, held_rows: Any, *, out_dir: Path, lr: fl
     from .deep_scm_train import DeepSCMTask
 
     images, table = setup.tensors()
+    record = {"images": str(setup.data.folder.resolve()), "attributes": str(setup.csv.resolve()),
+              "columns": [a.name for a in setup.data.attributes], "graph": setup.graph.text(),
+              "held_out": [setup.data.files[i].name for i in held_rows], "seed": seed}
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
     with training_context(device, amp=amp) as ctx:
         if ctx.device.type == "cpu":
             _cpu_threads(lambda line: click.echo(line, err=True))
@@ -111,13 +115,11 @@ def _train(setup: Any, train_rows: Any, held_rows: Any, *, out_dir: Path, lr: fl
         task = DeepSCMTask(ctx, setup.config, lr=lr, seed=seed, val=val,
                            steps_per_epoch=max(1, len(train_rows) // batch_size), cf_weight=cf_weight, beta=beta,
                            card=lambda result: model_card(setup, result, recipe, len(train_rows), len(held_rows)))
+        if not (Path(out_dir) / DATA_RECORD).exists() or force:  # what zoo eval measures on, from the start
+            write_atomic(Path(out_dir) / DATA_RECORD, json.dumps(record, indent=1) + "\n")
         result = fit(task, ctx, images[train_rows], table[train_rows], out_dir=out_dir, batch_size=batch_size,
                      max_epochs=epochs, patience=patience, seed=seed, resume=resume, force=force,
                      progress=not quiet)
-    record = {"images": str(setup.data.folder.resolve()), "attributes": str(setup.csv.resolve()),
-              "columns": [a.name for a in setup.data.attributes], "graph": setup.graph.text(),
-              "held_out": [setup.data.files[i].name for i in held_rows], "seed": seed}
-    write_atomic(Path(out_dir) / DATA_RECORD, json.dumps(record, indent=1) + "\n")
     best = result.best
     shown = ", ".join(f"{k.removeprefix('val_')} {v:.4g}" for k, v in best.items()
                       if k.startswith(("val_psnr", "val_cf_", "val_read_")))

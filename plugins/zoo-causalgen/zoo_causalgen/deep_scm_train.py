@@ -74,6 +74,9 @@ class DeepSCMTask:
         self.steps = 0
         self.card = card
         self.names = [s.name for s in config.attributes]
+        self.discrete = {s.name: s.discrete for s in config.attributes}
+        decoder = self.model.decoder
+        self.code_layers = [*decoder.level.parameters(), *(p for stage in decoder.stages for p in stage.film.parameters())]
 
     def modules(self) -> dict[str, Any]:
         return {"model": self.model}
@@ -114,6 +117,7 @@ class DeepSCMTask:
             mse, kl, z, _ = self.vae_terms(images, values)
             loss = self.elbo_loss(mse, kl) + nll / len(self.names)
             shown = {"mse": mse.mean().detach(), "kl": kl.mean().detach(), "nll": nll.detach()}
+            continuous: Any = 0
             ramp = min(1.0, self.steps / self.warmup_steps)
             if self.cf_weight > 0 and ramp > 0:
                 with torch.no_grad():
@@ -121,12 +125,21 @@ class DeepSCMTask:
                     target = model.attributes.counterfactual(values, do)
                 counterfactual = model.decoder(z, model.image_code(target))
                 model.predictors.requires_grad_(False)
-                cf = sum(predictor_losses(model, counterfactual, target).values())
+                cf = predictor_losses(model, counterfactual, target)
                 model.predictors.requires_grad_(True)
-                loss = loss + self.cf_weight * ramp * cf
-                shown["cf"] = cf.detach()  # type: ignore[union-attr]
+                discrete = sum(v for k, v in cf.items() if self.discrete[k])
+                continuous = sum(v for k, v in cf.items() if not self.discrete[k])
+                loss = loss + self.cf_weight * ramp * discrete
+                shown["cf"] = sum(cf.values()).detach()  # type: ignore[union-attr]
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        if self.cf_weight > 0 and ramp > 0 and torch.is_tensor(continuous):
+            loss.backward(retain_graph=True)
+            # a regression read-out is easily fooled by a few bright pixels the decoder could learn
+            # to draw: the continuous attributes' counterfactual term reaches only the layers that
+            # turn the attributes into per-channel scales, shifts and the output's grey level
+            (self.cf_weight * ramp * continuous).backward(inputs=self.code_layers)
+        else:
+            loss.backward()
         self.optimizer.step()
         self.steps += 1
         return shown
