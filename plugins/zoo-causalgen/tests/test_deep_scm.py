@@ -241,3 +241,16 @@ def test_a_constant_attribute(small, zoo):
 def test_discovery_names_the_edges_it_cannot_orient(small, zoo):
     line = _one_line(*_train(zoo, small, "--discover", "pc", "--columns", "thickness,intensity")[::2])
     assert "cannot orient" in line and "thickness" in line and "--graph" in line
+
+
+def test_an_interrupted_training_resumes_where_it_stopped(digits, tmp_path, zoo):
+    common = ["train", "deep-scm", "--images", str(digits), "--attributes", str(digits / "attributes.csv"),
+              "--out", str(tmp_path / "run"), "--batch-size", "8", "--latent-dim", "4", "--width", "4", "--quiet"]
+    code, _, err = zoo(*common, "--epochs", "1")
+    assert code == 0, err
+    code, _, err = zoo(*common, "--epochs", "1")
+    assert code != 0 and "--resume" in err  # never trains over a run by accident
+    code, _, err = zoo(*common, "--epochs", "2", "--resume")
+    assert code == 0, err
+    assert "resumed from" in err and "after epoch 1" in err
+    assert [h["epoch"] for h in json.loads((tmp_path / "run" / "training.json").read_text())["history"]] == [1, 2]
