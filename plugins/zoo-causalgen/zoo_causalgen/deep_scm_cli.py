@@ -163,7 +163,8 @@ def evaluate_command(name: str, num: int | None, seed: int, device: str, as_json
     model = zoo_core.load(name, device=device)
     folder = Path(name)
     images, values = held_out_data(model, folder, num)
-    metrics = evaluate(model, images, values, seed=seed)
+    reference, _ = held_out_data(model, folder, num, training=True)
+    metrics = evaluate(model, images, values, seed=seed, reference=reference)
     if as_json:
         click.echo(json.dumps({"model": name, "units": len(images), "metrics": metrics}, indent=2))
         return

@@ -45,8 +45,10 @@ from zoo_core import InputError
 __all__ = ["evaluate", "held_out_data", "report_lines", "intervention_values", "counterfactuals"]
 
 
-def held_out_data(model: Any, folder: Path, num: int | None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """The run's held-out images (N, C, H, W) in [-1, 1] and their true attributes, from data.json."""
+def held_out_data(model: Any, folder: Path, num: int | None, *, training: bool = False
+                  ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The run's held-out images (N, C, H, W) in [-1, 1] and their true attributes, from data.json
+    (``training``: as many of its training images instead, the realism floor's reference)."""
     from .deep_scm_cli import DATA_RECORD
     from .user_data import read_attributes, read_images
 
@@ -61,6 +63,9 @@ def held_out_data(model: Any, folder: Path, num: int | None) -> tuple[torch.Tens
     if missing:
         raise InputError(f"{record['attributes']}: the held-out image {missing[0]!r} is no longer listed")
     rows = [index[name] for name in record["held_out"]][: num or 1000]
+    if training:
+        held = set(rows)
+        rows = [i for i in range(len(data.files)) if i not in held][: len(rows)]
     pixels = read_images([data.files[i] for i in rows], Path(record["attributes"]))
     images = torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 127.5 - 1
     values = {a.name: torch.as_tensor(data.values[a.name][rows], dtype=torch.float32) for a in model.config.attributes}
@@ -164,7 +169,7 @@ def evaluate(model: Any, images: torch.Tensor, values: dict[str, torch.Tensor], 
         cf_images.append(cf)
         cf_read, _ = _read(model, cf)
         metrics[f"effectiveness_{name}"] = _error(spec, cf_read[name], chosen)
-        descendants = scm.descendants([name]) - {name}
+        descendants = scm.descendants([name]) - {name}  # under do(x): recomputed by the mechanisms
         for other, other_spec in specs.items():
             if other in descendants:
                 metrics[f"effect_{name}_on_{other}"] = _error(other_spec, cf_read[other], target[other])
@@ -195,6 +200,11 @@ def evaluate(model: Any, images: torch.Tensor, values: dict[str, torch.Tensor], 
     return metrics
 
 
+def metrics_kind(specs: Any, name: str) -> bool:
+    """Whether attribute ``name`` is discrete (its metrics are accuracies)."""
+    return any(s.name == name and s.discrete for s in specs)
+
+
 def report_lines(model: Any, metrics: dict[str, float], units: int) -> list[str]:
     """The metrics as a table people read: each beside its floor."""
     specs = model.config.attributes
@@ -212,10 +222,12 @@ def report_lines(model: Any, metrics: dict[str, float], units: int) -> list[str]
                              f"(floor {metrics[f'read_{other}']:.4g})")
             if key.startswith(f"preservation_{spec.name}_keeps_"):
                 other = key.removeprefix(f"preservation_{spec.name}_keeps_")
+                how = "accuracy" if metrics_kind(specs, other) else "error"
                 lines.append(f"    non-descendant {other} read-out shift: {value:.4g} (ideal 0; its read-out "
-                             f"error on real images {metrics[f'read_{other}']:.4g})")
+                             f"{how} on real images {metrics[f'read_{other}']:.4g})")
     lines.append(f"  composition L1 (0-255) after 1 / 10 null interventions: {metrics['composition_l1_1']:.3g} / "
                  f"{metrics['composition_l1_10']:.3g}")
     lines.append(f"  realism FD in the predictors' features: samples {metrics['realism_fd_samples']:.4g}, "
-                 f"counterfactuals {metrics['realism_fd_counterfactuals']:.4g} (floor {metrics['realism_fd_floor']:.4g})")
+                 f"counterfactuals {metrics['realism_fd_counterfactuals']:.4g} (floor: as many training images, "
+                 f"{metrics['realism_fd_floor']:.4g})")
     return lines
