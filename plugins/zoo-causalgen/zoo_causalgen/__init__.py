@@ -72,7 +72,7 @@ def register_architectures(register):
         name="deep-scm", task="causal-generator", target="zoo_causalgen.deep_scm:DeepSCM",
         description="a deep SCM learned from your labelled images (a folder, a CSV, a graph): attribute flows, "
                     "a conditional VAE for the image, anti-causal predictors; zoo run RUN_FOLDER --do ...",
-        train="zoo_causalgen.deep_scm_cli:train_command", evaluate="zoo_causalgen.deep_scm_cli:evaluate_command",
+        verbs={"train": "zoo_causalgen.deep_scm_cli:train_command", "eval": "zoo_causalgen.deep_scm_cli:evaluate_command"},
     ))
     register(zoo_core.Architecture(
         name="factor-regressor", task="encoder", target="zoo_causalgen.oracle:FactorRegressor",

@@ -149,7 +149,7 @@ def discover_graph(method: str, values: Mapping[str, np.ndarray], *, alpha: floa
             writer.writerow(names)
             writer.writerows(zip(*(values[n].tolist() for n in names)))
         try:
-            found = zoo_core.run(method, data=path, alpha=alpha).to_json()
+            found = zoo_core.run(method, data=path, alpha=alpha).to_dict()
         except zoo_core.UnknownModelError:
             raise InputError(f"--discover {method}: needs the zoo-docalculus plugin (pip install zoo-docalculus), "
                              "or give the graph with --graph") from None
