@@ -34,8 +34,11 @@ __all__ = ["DeepSCM", "DeepSCMConfig", "AttributeSpec"]
 
 @dataclass
 class DeepSCMConfig:
-    attributes: list[AttributeSpec] = field(default_factory=list)  # in a topological order
-    image_parents: list[str] = field(default_factory=list)
+    # in a topological order; the default (one attribute in [-1, 1] causing the image) is only a
+    # model to build and check: zoo train deep-scm fits every attribute from the data
+    attributes: list[AttributeSpec] = field(default_factory=lambda: [AttributeSpec(
+        "x", "continuous", [], -1.0, 1.0, knots_x=[-1.0, 1.0], knots_y=[-1.0, 1.0])])
+    image_parents: list[str] = field(default_factory=lambda: ["x"])
     channels: int = 1
     height: int = 28
     width: int = 28
