@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Mapping
+from typing import Any, Mapping
 
 import torch
 from torch import nn
@@ -175,7 +175,7 @@ class Predictor(nn.Module):
     def __init__(self, config: DeepSCMConfig, outputs: int) -> None:
         super().__init__()
         self.trunk = ConvTrunk(config.channels, config.height, config.width, config.predictor_channels)
-        first = self.trunk.body[0].out_channels
+        first = int(self.trunk.body[0].out_channels)  # type: ignore[arg-type]
         self.embed = nn.Sequential(nn.Linear(self.trunk.features + 2 * (config.channels + first), 64), nn.SiLU())
         self.head = nn.Linear(64, outputs)
 
@@ -230,7 +230,7 @@ class DeepSCM(CausalGenerator):
         out = {}
         for spec in self.config.attributes:
             raw = self.predictors[spec.name](images).float()
-            mechanism = self.attributes.mechanisms[spec.name]
+            mechanism: Any = self.attributes.mechanisms[spec.name]
             if spec.discrete:
                 out[spec.name] = mechanism.values[raw.argmax(dim=1)]
             else:

@@ -136,7 +136,7 @@ def _l1(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     """Frechet distance between Gaussians fitted to two feature sets (N, D)."""
-    from scipy import linalg
+    from scipy import linalg  # type: ignore[import-untyped]
 
     x, y = a.double().numpy(), b.double().numpy()
     mu1, mu2 = x.mean(0), y.mean(0)

@@ -34,7 +34,7 @@ def predictor_losses(model: DeepSCM, images: torch.Tensor, values: dict[str, tor
     losses = {}
     for spec in model.config.attributes:
         out = model.predictors[spec.name](images).float()
-        mechanism = model.attributes.mechanisms[spec.name]
+        mechanism: Any = model.attributes.mechanisms[spec.name]
         if spec.discrete:
             losses[spec.name] = torch.nn.functional.cross_entropy(out, mechanism.index(values[spec.name]))
         else:
@@ -75,7 +75,7 @@ class DeepSCMTask:
         self.card = card
         self.names = [s.name for s in config.attributes]
         self.discrete = {s.name: s.discrete for s in config.attributes}
-        decoder = self.model.decoder
+        decoder: Any = self.model.decoder
         self.code_layers = [*decoder.level.parameters(), *(p for stage in decoder.stages for p in stage.film.parameters())]
 
     def modules(self) -> dict[str, Any]:
@@ -113,7 +113,7 @@ class DeepSCMTask:
         self.predictor_optimizer.step()
 
         with self.ctx.autocast():
-            nll = -sum(v.mean() for v in model.attributes.log_prob(values).values())
+            nll = -torch.stack([v.mean() for v in model.attributes.log_prob(values).values()]).sum()
             mse, kl, z, _ = self.vae_terms(images, values)
             loss = self.elbo_loss(mse, kl) + nll / len(self.names)
             shown = {"mse": mse.mean().detach(), "kl": kl.mean().detach(), "nll": nll.detach()}
@@ -130,7 +130,7 @@ class DeepSCMTask:
                 discrete = sum(v for k, v in cf.items() if self.discrete[k])
                 continuous = sum(v for k, v in cf.items() if not self.discrete[k])
                 loss = loss + self.cf_weight * ramp * discrete
-                shown["cf"] = sum(cf.values()).detach()  # type: ignore[union-attr]
+                shown["cf"] = torch.stack(list(cf.values())).sum().detach()
         self.optimizer.zero_grad(set_to_none=True)
         if self.cf_weight > 0 and ramp > 0 and torch.is_tensor(continuous):
             loss.backward(retain_graph=True)

@@ -77,11 +77,10 @@ def fit_knots(values: torch.Tensor | list[float], knots: int = KNOTS) -> tuple[l
 
 
 def _mlp(inputs: int, hidden: int, outputs: int) -> nn.Sequential:
-    net = nn.Sequential(nn.Linear(inputs, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
-                        nn.Linear(hidden, outputs))
-    nn.init.zeros_(net[-1].weight)  # start as the marginal: loc 0, scale 1 / uniform logits
-    nn.init.zeros_(net[-1].bias)
-    return net
+    last = nn.Linear(hidden, outputs)
+    nn.init.zeros_(last.weight)  # start as the marginal: loc 0, scale 1 / uniform logits
+    nn.init.zeros_(last.bias)
+    return nn.Sequential(nn.Linear(inputs, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(), last)
 
 
 def _interp(x: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -95,6 +94,9 @@ def _interp(x: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> tuple[torch.
 
 class ContinuousMechanism(nn.Module):
     """``x = T^-1(loc(pa) + exp(log_scale(pa)) * u)``; see the module docstring."""
+
+    knots_x: torch.Tensor
+    knots_y: torch.Tensor
 
     def __init__(self, spec: AttributeSpec, parent_size: int, hidden: int) -> None:
         super().__init__()
@@ -142,6 +144,8 @@ class ContinuousMechanism(nn.Module):
 
 class CategoricalMechanism(nn.Module):
     """``x = categories[argmax(logits(pa) + g)]`` with Gumbel noise ``g``; see the module docstring."""
+
+    values: torch.Tensor
 
     def __init__(self, spec: AttributeSpec, parent_size: int, hidden: int) -> None:
         super().__init__()

@@ -14,7 +14,7 @@ import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -159,7 +159,7 @@ def _detect(csv_path: Path, column: str, cells: list[str], force_categorical: bo
     if numbers is None or force_categorical or len(distinct) == 2 or (integers and len(distinct) <= MAX_CATEGORIES):
         kind = "binary" if len(distinct) == 2 else "categorical"
         if numbers is not None:
-            labels = [_label(v) for v in distinct]
+            labels = [_label(float(v)) for v in distinct]
             attribute = Attribute(column, kind, labels, numeric_categories=True)
             return attribute, np.asarray(numbers, dtype=np.float64)
         attribute = Attribute(column, kind, [str(v) for v in distinct], numeric_categories=False)
@@ -176,7 +176,8 @@ def read_images(files: Sequence[Path], csv_path: Path | None = None) -> np.ndarr
     out: np.ndarray | None = None
     for index, path in enumerate(files):
         try:
-            with Image.open(path) as image:
+            with Image.open(path) as opened:
+                image: Any = opened
                 image.load()
                 mode, size = image.mode, image.size
                 if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
