@@ -317,10 +317,15 @@ class Registry:
         return len(self._entries)
 
     def get(self, name: str) -> ModelEntry:
-        """The entry called ``name``; ``UnknownModelError`` with a did-you-mean otherwise."""
+        """The entry called ``name``, or the run folder at path ``name``; ``UnknownModelError``
+        with a did-you-mean otherwise."""
         try:
             return self._entries[name]
         except (KeyError, TypeError):
+            from .run_folders import entry_from_folder, looks_like_folder
+
+            if looks_like_folder(name):  # a folder zoo train wrote is a model too
+                return entry_from_folder(name)
             close = close_names(str(name), list(self._entries))
             hint = f"; did you mean {', '.join(close)}?" if close else "; run 'zoo list' to see the models"
             raise UnknownModelError(f"unknown model {name!r}{hint}") from None

@@ -252,9 +252,16 @@ def _load_checkpoint(path: Path, task: TrainingTask, ctx: TrainContext) -> dict:
     return json.loads(metadata["trainer"])
 
 
-def write_model_repo(out_dir: Path, tensors: dict[str, torch.Tensor], config: dict[str, Any], card: str) -> Path:
-    """Write ``model.safetensors``, ``config.json`` and ``README.md``: a folder ``hf upload`` takes as is."""
+def write_model_repo(out_dir: Path, tensors: dict[str, torch.Tensor], config: dict[str, Any], card: str,
+                     *, architecture: tuple[str, str] | None = None) -> Path:
+    """Write ``model.safetensors``, ``config.json`` and ``README.md``: a folder ``hf upload`` takes as is.
+
+    Plus ``zoo.json`` naming the (architecture, task) that trained it, which makes the folder a
+    model ``zoo run`` takes: given here, or the one ``zoo train ARCH`` is running.
+    """
     from safetensors.torch import save_file
+
+    from .run_folders import write_marker
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -262,7 +269,22 @@ def write_model_repo(out_dir: Path, tensors: dict[str, torch.Tensor], config: di
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
     write_atomic(out_dir / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
     write_atomic(out_dir / "README.md", card)
+    architecture = architecture or _training_architecture()
+    if architecture is not None:
+        write_marker(out_dir, *architecture)
     return out_dir / "model.safetensors"
+
+
+def _training_architecture() -> tuple[str, str] | None:
+    """(architecture, task) of the ``zoo train`` command running now, from the click context."""
+    try:
+        import click
+    except ImportError:  # pragma: no cover - click is a dependency of zoo-core
+        return None
+    context = click.get_current_context(silent=True)
+    obj = context.obj if context is not None and isinstance(context.obj, dict) else {}
+    found = obj.get("zoo_architecture")
+    return (str(found[0]), str(found[1])) if isinstance(found, (list, tuple)) and len(found) == 2 else None
 
 
 def _progress(total: int, desc: str, enabled: bool):  # type: ignore[no-untyped-def]

@@ -209,7 +209,7 @@ def export_command(name: str | None, out_dir: Path | None, train_dir: Path | Non
     else:
         assert name is not None
         path, sha256 = _export_entry(name, out_dir, weights, list(datasets), list(tags), license)
-        label = name
+        label = Path(name).name if "/" in name else name  # a run folder's path: its last part names the repo
     click.echo(f"wrote {out_dir}: model.safetensors ({path.stat().st_size} bytes, sha256 {sha256[:12]}…), "
                "config.json, README.md")
     # an entry zoo knows supplies its architecture; a training folder's model is new to zoo

@@ -47,7 +47,7 @@ def train_command(architecture: str | None, args: tuple[str, ...]) -> None:
                          f"trainable: {', '.join(trainable) or 'none'}")
     command = _plugin_command(arch.train, f"zoo train {architecture}")
     command.main(args=list(args), prog_name=f"zoo train {architecture}", standalone_mode=False,
-                 obj={"zoo_argv": ["zoo", "train", architecture, *args]})
+                 obj={"zoo_argv": ["zoo", "train", architecture, *args], "zoo_architecture": (arch.name, arch.task)})
 
 
 @click.command("eval", context_settings=_PASS_THROUGH, add_help_option=False)

@@ -70,6 +70,12 @@ def register_architectures(register):
                "data": "zoo_causalgen.dataset:data_command"},
     ))
     register(zoo_core.Architecture(
+        name="deep-scm", task="causal-generator", target="zoo_causalgen.deep_scm:DeepSCM",
+        description="a deep SCM learned from your labelled images (a folder, a CSV, a graph): attribute flows, "
+                    "a conditional VAE for the image, anti-causal predictors; zoo run RUN_FOLDER --do ...",
+        verbs={"train": "zoo_causalgen.deep_scm_cli:train_command", "eval": "zoo_causalgen.deep_scm_cli:evaluate_command"},
+    ))
+    register(zoo_core.Architecture(
         name="factor-regressor", task="encoder", target="zoo_causalgen.oracle:FactorRegressor",
         description="reads a scene's factors from an image; trained on exact renders, the judge zoo eval uses",
         verbs={"train": "zoo_causalgen.train:train_oracle_command"},

@@ -50,10 +50,14 @@ class CausalSamples:
                 "file": None,
                 "factors": {k: round(float(v[i]), 6) for k, v in self.factors.items()},
                 "source": dict(self.sources),
-                "noise": {k: round(float(v[i]), 6) for k, v in self.noise.items()},
+                "noise": {k: _plain(v[i]) for k, v in self.noise.items()},  # a category's: one Gumbel each
                 **({"typicality": self.typicality[i]} if self.typicality is not None else {}),
             })
         return rows
+
+
+def _plain(value: Any) -> Any:
+    return [round(float(x), 6) for x in value] if np.ndim(value) else round(float(value), 6)
 
 
 class CausalGenerator(zoo_core.Model):

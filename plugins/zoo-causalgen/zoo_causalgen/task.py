@@ -30,6 +30,10 @@ def graph_of(entry: Any) -> str:
     from .scenes import scene_scm
 
     config = dict(entry.config or {})
+    if "attributes" in config:  # a deep SCM learned from data: its graph is in its config
+        from .user_graph import config_graph_text
+
+        return config_graph_text(config)
     return scene_scm(config.get("scene", "pendulum"), float(config.get("sigma", 1.0))).graph()
 
 
