@@ -74,8 +74,9 @@ def assess(model: Any, images: torch.Tensor, factual: Values, image_noise: torch
     moments = _prior_moments(model)
     rows = []
     for i, error in enumerate(errors):
-        sigmas = {name: abs(float(values[i]) - moments[name][0]) / moments[name][1]
-                  for name, values in noise.items() if name in moments}
+        # a categorical factor's noise is one Gumbel per category: its farthest component counts
+        sigmas = {name: float(np.max(np.abs(np.asarray(values[i], dtype=np.float64) - moments[name][0])))
+                  / moments[name][1] for name, values in noise.items() if name in moments}
         far = sorted((name for name, z in sigmas.items() if not z <= NOISE_SIGMAS), key=lambda n: -sigmas[n])
         rows.append({
             "reconstruction_rmse": round(float(error), 4),
