@@ -170,13 +170,13 @@ def _values(s: Scaffold) -> dict[str, str]:
                    f"`hf upload you/{s.model} hub/{s.model} .`, then pin the commit it made with "
                    f"`zoo registry add {s.model} --repo-id you/{s.model} --revision SHA "
                    f"--file hub/{s.model}/model.safetensors --registry PATH`.")
-        deps = '"zoo-core>=0.2", "torch>=2.2"'
+        deps = '"zoo-core>=0.3", "torch>=2.2"'
         torch_note = " (imports torch; only loaded on first use)"
     else:
         weights_note = " (no weights: it computes its answer)"
         weights_layout = ""
         publish = f" A {s.kind} has no weights to publish."
-        deps = '"zoo-core>=0.2"'
+        deps = '"zoo-core>=0.3"'
         torch_note = " (torch-free)"
     return {
         "name": s.name, "kind": s.kind, "dist": s.dist, "package": s.package, "arch": s.arch,
