@@ -152,6 +152,10 @@ def test_training_from_a_folder_writes_a_run_that_zoo_runs(trained, digits, zoo,
     assert all(s["factors"]["intensity"] == 150 for s in json.loads(out)["samples"])
     code, out, err = zoo("info", str(trained))
     assert code == 0 and "deep-scm" in out and "sha256:" in out and GRAPH in out
+    code, out, err = zoo("export", str(trained), str(tmp_path / "hub"))
+    assert code == 0, err
+    assert (tmp_path / "hub" / "model.safetensors").read_bytes() == (trained / "model.safetensors").read_bytes()
+    assert "hf upload OWNER/digits " in out  # the run folder's last part names the repo
 
 
 def test_zoo_eval_reports_every_soundness_metric_beside_its_floor(trained, zoo):
