@@ -16,11 +16,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from zoo_core import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["AttributeGraph", "parse_graph", "implied_graph", "discover_graph", "config_graph_text", "IMAGE"]
 
