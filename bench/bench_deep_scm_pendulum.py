@@ -65,6 +65,9 @@ def main() -> None:
     exact = pendulum.render_batch(factors, 64)
     images = torch.from_numpy(exact).permute(0, 3, 1, 2).float() / 127.5 - 1
     values = np.random.default_rng(17).uniform(*pendulum.PHI_PRIOR, args.num)
+    # deep-scm's support is what its training rows span, a hair inside the prior: keep v in both
+    learned = zoo_core.load(str(args.run), device="cpu").scm.by_name["light_angle"].support
+    values = np.clip(values, *learned)
     truth = np.concatenate([pendulum.render_batch(pendulum.true_intervention(
         {k: v[i:i + 1] for k, v in noise.items()}, {"light_angle": float(values[i])}, 1.0), 64) for i in range(args.num)])
     true_factors = [pendulum.true_intervention({k: v[i:i + 1] for k, v in noise.items()},
