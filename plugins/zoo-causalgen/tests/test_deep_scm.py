@@ -258,3 +258,13 @@ def test_an_interrupted_training_resumes_where_it_stopped(digits, tmp_path, zoo)
     assert code == 0, err
     assert "resumed from" in err and "after epoch 1" in err
     assert [h["epoch"] for h in json.loads((tmp_path / "run" / "training.json").read_text())["history"]] == [1, 2]
+
+
+def test_a_column_the_graph_leaves_out_is_a_cause_of_the_image():
+    from zoo_causalgen.user_graph import parse_graph
+
+    graph = parse_graph("thickness -> intensity; thickness -> image; intensity -> image", ["thickness", "intensity", "digit"])
+    assert graph.parents["digit"] == () and "digit" in graph.image_parents
+    assert graph.text() == "thickness -> intensity; thickness -> image; intensity -> image; digit -> image"
+    implied = parse_graph("thickness -> intensity", ["thickness", "intensity", "digit"])
+    assert set(implied.image_parents) == {"thickness", "intensity", "digit"}

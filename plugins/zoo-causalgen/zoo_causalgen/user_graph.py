@@ -3,9 +3,10 @@
 The text is zoo-docalculus's syntax (``"thickness -> intensity; thickness -> image"``: statements
 separated by ``;`` or new lines, chains ``a -> b -> c``, reversed arrows ``b <- a``, lone nodes,
 ``#`` comments) over the CSV's attribute columns plus one node called ``image``. Without an
-``image`` node, every attribute causes the image. A deep SCM has no latent confounders, so a
+``image`` node, every attribute causes the image; a column the graph leaves out is an
+independent cause of the image (with a note on stderr). A deep SCM has no latent confounders, so a
 bidirected edge (``<->``) is refused, as are an attribute caused by the image, a node that is no
-column, a column left out of the graph and a cycle, each in one line naming it.
+column and a cycle, each in one line naming it.
 
 ``discover`` finds the graph among the attributes from the CSV with zoo-docalculus's PC or FCI
 (through ``zoo_core.run``, as any plugin would) and refuses edges it cannot orient, listing them.
@@ -89,9 +90,14 @@ def parse_graph(source: str, columns: Sequence[str]) -> AttributeGraph:
             raise InputError(f"{where}: node {node!r} is not a column of the attributes CSV "
                              f"(columns: {', '.join(columns)})")
     missing = [c for c in columns if c not in nodes]
-    if missing:
-        raise InputError(f"{where}: column {missing[0]!r} is not in the graph; add it (e.g. '{missing[0]} -> image') "
-                         "or leave the column out with --columns")
+    if missing:  # a label the graph does not mention: a root that causes the image, said aloud
+        from zoo_core import warn
+
+        warn(f"{where}: {', '.join(missing)} not in the graph: taken as independent cause(s) of the image "
+             "(leave a column out with --columns)")
+        nodes += missing
+        if IMAGE in nodes:
+            edges += [(c, IMAGE) for c in missing]
     for a, b in edges:
         if a == IMAGE:
             raise InputError(f"{where}: '{a} -> {b}': the image causes nothing here; its attributes cause it")
