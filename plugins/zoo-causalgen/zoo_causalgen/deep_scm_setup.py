@@ -2,8 +2,9 @@
 
 Reads and checks the data (``user_data``), settles the graph (given, discovered or implied:
 ``user_graph``), orders the attributes so parents come first, and fits what the config holds
-from the data: each continuous attribute's support and quantile knots, each discrete one's
-categories. The model card describes all of it.
+from the data: each continuous attribute's support (its range, widened by 5% each side, so that
+a do() value a little past the data is drawn rather than refused) and quantile knots, each
+discrete one's categories. The model card describes all of it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from zoo_core import InputError
 from .user_data import LabelledImages, read_attributes, read_images
 from .user_graph import AttributeGraph, discover_graph, implied_graph, parse_graph
 
-__all__ = ["TrainingSetup", "prepare_training", "model_card", "attribute_specs"]
+__all__ = ["TrainingSetup", "prepare_training", "model_card", "attribute_specs", "SUPPORT_MARGIN"]
+
+#: a continuous attribute's support: the training values' range widened by this fraction each side
+SUPPORT_MARGIN = 0.05
 
 
 @dataclass
@@ -52,7 +56,9 @@ def attribute_specs(data: LabelledImages, graph: AttributeGraph) -> list[Any]:
                                        categories=categories, labels=list(attribute.categories)))
         else:
             knots_x, knots_y = fit_knots(values.tolist())
-            specs.append(AttributeSpec(name, "continuous", list(parents), float(values.min()), float(values.max()),
+            low, high = float(values.min()), float(values.max())
+            margin = SUPPORT_MARGIN * (high - low)  # do() a little past the data is allowed, far past refused
+            specs.append(AttributeSpec(name, "continuous", list(parents), low - margin, high + margin,
                                        knots_x=knots_x, knots_y=knots_y))
     return specs
 
