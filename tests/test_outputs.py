@@ -125,14 +125,14 @@ def test_a_run_that_cannot_fit_in_memory_fails_before_allocating(toy, zoo, tmp_p
 
 def test_an_untiled_pass_over_a_huge_image_suggests_tile(toy, zoo, tmp_path, monkeypatch):
     big = _picture(tmp_path / "big.png", size=(2048, 2048))
-    # the 4096x4096 float output alone is 201 MB; untiled, the pass over the whole image doubles it
-    monkeypatch.setenv("ZOO_MEMORY_LIMIT", str(300 * 10**6))
+    # held for the whole pass: the input (12 bytes a pixel) and the 4096x4096 output with its saving
+    # (130 bytes an output pixel): 2.23 GB; untiled, the pass over the whole image adds 201 MB
+    monkeypatch.setenv("ZOO_MEMORY_LIMIT", str(2330 * 10**6))
     code, _, err = zoo("run", "toy-up", str(big), "--out-dir", str(tmp_path / "up"))
     assert code == 1 and "big.png (2048x2048) needs about" in err and "pass --tile" in err, err
     code, _, err = zoo("run", "toy-up", str(big), "--out-dir", str(tmp_path / "up"), "--tile", "256")
     assert code == 0, err
-    # tiles cannot help: the output itself is too big (reading the input, planned at 176 MB, would fit)
-    monkeypatch.setenv("ZOO_MEMORY_LIMIT", str(190 * 10**6))
+    monkeypatch.setenv("ZOO_MEMORY_LIMIT", str(2000 * 10**6))  # tiles cannot help: the output itself is too big
     code, _, err = zoo("run", "toy-up", str(big), "--out-dir", str(tmp_path / "up2"), "--tile", "256")
     assert code == 1 and "the output image itself" in err, err
 

@@ -39,18 +39,31 @@ def psnr(a: Any, b: Any) -> float:
     return math.inf if mse == 0 else 10 * math.log10(1.0 / mse)
 
 
+#: Bytes per output pixel the CPU holds at the peak of a pass besides the input and the model's
+#: activations: the float32 output, the comparison with the input (autoencoders' PSNR) and the
+#: 8-bit conversion and PNG encoding when it is saved. Measured (bench/bench_memory_plan.py cases
+#: taesd-tiled): a tiled TAESD reconstruction of 1024² and 2048² peaked at 141 and 136 bytes a
+#: pixel, input and tile included, while this plan counted only the 12-byte output (0.30 of peak).
+HELD_BYTES_PER_OUTPUT_PIXEL = 130
+#: The decoded input image, float32 RGB, held for the whole pass.
+INPUT_BYTES_PER_PIXEL = 12
+
+
 def check_image_memory(model: Any, height: int, width: int, *, tile: int, what: str, scale: int = 1) -> None:
-    """Refuse one untiled pass over an image that cannot fit, suggesting ``--tile``."""
+    """Refuse one pass over an image that cannot fit (suggesting ``--tile`` when tiles would help):
+    the input, the output and what saving it holds, and one tile's (or the whole image's) activations."""
     from ..memory import require
 
     size = itemsize(model.dtype)
     out_h, out_w = height * scale, width * scale
-    output = out_h * out_w * 3 * 4  # the float32 result on the CPU: no tiling makes it smaller
-    require(output, device="cpu", what=f"{what}: the output image itself",
+    held = height * width * INPUT_BYTES_PER_PIXEL + out_h * out_w * HELD_BYTES_PER_OUTPUT_PIXEL
+    require(held, device="cpu", what=f"{what}: the output image itself",
             fix="work on a smaller image, or on a machine with more memory")
     side = max(min(tile, max(height, width)), 1) * scale if tile else None
     pixels = side * side if side else out_h * out_w
-    need = output + pixels * (model.working_bytes_per_pixel * size / 4 + 3 * size)
+    activations = pixels * (model.working_bytes_per_pixel * size / 4 + 3 * size)
+    on_cpu = str(getattr(model.device, "type", model.device)) == "cpu"
+    need = activations + (held if on_cpu else out_h * out_w * 3 * 4)
     fix = ("pass a smaller --tile" if tile else "pass --tile 512 (or smaller) to work tile by tile")
     require(need, device=model.device, what=what, fix=fix)
 

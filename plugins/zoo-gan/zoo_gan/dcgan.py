@@ -197,6 +197,10 @@ class DCGAN(zoo_core.Generator):
     """Generator and discriminator together: ``sample`` uses the first, ``score`` the second."""
 
     config_class = DCGANConfig
+    #: The generator's activations per output pixel at the peak of a float32 pass (measured:
+    #: bench/bench_memory_plan.py, 'zoo run dcgan-fashion --num 5000 --out grid.png' peaked at
+    #: 99 KB an image, 24 images' worth, while the plan without it counted 8 KB).
+    working_bytes_per_pixel = 100.0
 
     def __init__(self, config: DCGANConfig) -> None:
         super().__init__(config)
