@@ -69,16 +69,19 @@ def make_grid(images: torch.Tensor, *, columns: int | None = None, padding: int 
 
 def _atomic_write(path: Path, data: bytes, overwrite: bool = True) -> None:
     path = Path(path)
-    if path.is_dir():
-        raise InputError(f"{path} is a directory; give a file name ending in .png")
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise InputError(f"cannot write {path}: directory {directory} does not exist")
     try:
         write_atomic(path, data, overwrite=overwrite)
     except FileExistsError:
         raise InputError(f"{path}: a file of that name appeared while zoo was working (another run?); it was "
                          "left alone: pass --force to overwrite it, or choose another name") from None
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+        # checked here, on the way out, rather than before every file of a folder run
+        directory = path.parent if str(path.parent) else Path(".")
+        if path.is_dir():
+            raise InputError(f"{path} is a directory; give a file name ending in .png") from None
+        if not directory.is_dir():
+            raise InputError(f"cannot write {path}: directory {directory} does not exist") from None
+        raise exc
     except PermissionError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
 

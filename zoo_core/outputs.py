@@ -515,7 +515,7 @@ class OutputPlan:
             work(*args)
             return path
 
-        writer = BackgroundWriter(workers=workers, pending=8 * workers)
+        writer = BackgroundWriter(workers=workers, pending=8 * max(1, workers))
         try:
             with progress(folder.todo, f"{self._label} -> {directory}", unit=unit) as bar:
                 try:

@@ -20,22 +20,25 @@ __all__ = ["BackgroundWriter", "writer_threads"]
 
 
 def writer_threads() -> int:
-    """How many writer threads a run uses: the threads zoo gives torch, at most 4 (see
-    ``zoo_core.threads``); writing then uses the cores the model may use, never more."""
+    """How many writer threads a run uses: none when zoo runs on one thread (a busy machine,
+    or ``--threads 1``: there is no free core to write on, and a second thread only waits for
+    the GIL behind one the system has descheduled), else one fewer than the run's threads, 1 to 4."""
     from .threads import run_threads
 
-    return max(1, min(4, run_threads()))
+    threads = run_threads()
+    return 0 if threads <= 1 else min(4, threads - 1)
 
 
 class BackgroundWriter:
-    """Run file-writing jobs on ``workers`` threads, at most ``pending`` in flight.
+    """Run file-writing jobs on ``workers`` threads, at most ``pending`` in flight (``workers=0``:
+    each job runs in the caller's thread when it is submitted).
 
     Use as a context manager: leaving it normally waits for every job; leaving it by an
     exception abandons the jobs not yet started (see ``abandon``).
     """
 
     def __init__(self, workers: int = 1, pending: int = 16) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="zoo-writer")
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoo-writer") if workers > 0 else None
         self._futures: collections.deque[Future[Any]] = collections.deque()
         self._pending = max(1, pending)
 
@@ -49,13 +52,16 @@ class BackgroundWriter:
 
     def close(self) -> None:
         """Stop the threads (after ``finish`` or ``abandon``)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
     def submit(self, job: Callable[..., Any], *args: Any) -> list[Any]:
         """Queue ``job(*args)``; the results of the jobs retired meanwhile (in order).
 
         Waits for the oldest job while ``pending`` are in flight; raises the error of a job
         that failed."""
+        if self._pool is None:  # no writer threads: write here and now
+            return [job(*args)]
         retired = []
         while len(self._futures) >= self._pending:
             retired.append(self._retire(self._futures[0].result()))
