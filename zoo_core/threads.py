@@ -15,7 +15,7 @@ import os
 
 from .errors import InputError
 
-__all__ = ["default_threads", "parse_threads", "use_threads", "run_threads"]
+__all__ = ["default_threads", "parse_threads", "use_threads", "run_threads", "take_threads_option"]
 
 _decided: int | None = None
 
@@ -45,12 +45,12 @@ def default_threads() -> int:
     return max(1, min(cores, int(cores - busy + 0.5)))
 
 
-def use_threads(threads: int | None = None) -> int:
+def use_threads(threads: int | None = None, *, torch_now: bool = False) -> int:
     """Decide this process's thread count once (``threads``, else ``default_threads()``) and
-    give it to torch if torch is loaded (``torch.set_num_threads``); returns it.
+    give it to torch (``torch.set_num_threads``) if torch is loaded, or ``torch_now``; returns it.
 
-    Called when a run starts; later calls with no ``threads`` keep the first decision, so a
-    long run does not change its mind as its own work raises the load."""
+    Commands that run torch call it when they start; later calls with no ``threads`` keep the
+    first decision, so a long run does not change its mind as its own work raises the load."""
     global _decided
     if threads is not None:
         _decided = parse_threads(threads)
@@ -58,10 +58,34 @@ def use_threads(threads: int | None = None) -> int:
         _decided = default_threads()
     import sys
 
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.get_num_threads() != _decided:
-        torch.set_num_threads(_decided)
+    if torch_now:
+        import torch  # noqa: F401  (loaded now, so that it starts with the decided threads)
+    module = sys.modules.get("torch")
+    if module is not None and module.get_num_threads() != _decided:
+        module.set_num_threads(_decided)
     return _decided
+
+
+def take_threads_option(args: list[str]) -> tuple[int | None, list[str]]:
+    """Split ``--threads N`` (or ``--threads=N``) off a command line handed on to a plugin's own
+    command (``zoo train``, ``zoo eval``, task verbs): the core owns that option everywhere."""
+    rest: list[str] = []
+    threads = None
+    items = iter(args)
+    for item in items:
+        if item == "--":
+            rest += [item, *items]
+            break
+        if item == "--threads":
+            value = next(items, None)
+            if value is None:
+                raise InputError("--threads: give a number of threads, e.g. --threads 1")
+            threads = parse_threads(value)
+        elif item.startswith("--threads="):
+            threads = parse_threads(item.split("=", 1)[1])
+        else:
+            rest.append(item)
+    return threads, rest
 
 
 def run_threads() -> int:
