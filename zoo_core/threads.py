@@ -25,7 +25,8 @@ def parse_threads(value: object, source: str = "--threads") -> int:
     try:
         threads = int(str(value).strip())
     except ValueError:
-        raise InputError(f"{source} {value!r}: give a whole number of threads, e.g. 1") from None
+        shown = f"{source}{value}" if source.endswith("=") else f"{source} {value!r}"
+        raise InputError(f"{shown}: give a whole number of threads, e.g. 1") from None
     if threads < 1:
         raise InputError(f"{source} {threads}: give at least 1 thread")
     return threads
