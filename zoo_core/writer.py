@@ -40,6 +40,7 @@ class BackgroundWriter:
     def __init__(self, workers: int = 1, pending: int = 16) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoo-writer") if workers > 0 else None
         self._futures: collections.deque[Future[Any]] = collections.deque()
+        self._ready: list[Any] = []  # retired, not yet handed to the caller
         self._pending = max(1, pending)
 
     def __enter__(self) -> BackgroundWriter:
@@ -59,28 +60,28 @@ class BackgroundWriter:
         """Queue ``job(*args)``; the results of the jobs retired meanwhile (in order).
 
         Waits for the oldest job while ``pending`` are in flight; raises the error of a job
-        that failed."""
+        that failed (the results retired before it are then handed out by ``abandon``)."""
         if self._pool is None:  # no writer threads: write here and now
             return [job(*args)]
-        retired = []
         while len(self._futures) >= self._pending:
-            retired.append(self._retire(self._futures[0].result()))
+            self._retire()
         self._futures.append(self._pool.submit(job, *args))
         while self._futures and self._futures[0].done():
-            retired.append(self._retire(self._futures[0].result()))
-        return retired
+            self._retire()
+        return self._hand_out()
 
     def finish(self) -> Iterator[Any]:
         """Wait for every job; yields their results in order (raises the first error)."""
         while self._futures:
-            yield self._retire(self._futures[0].result())
+            self._retire()
+            yield from self._hand_out()
 
     def abandon(self) -> list[Any]:
-        """After a stop: cancel the jobs not started, wait for those running; the results of
-        those that completed, in order (failed ones are left out)."""
+        """After a stop: cancel the jobs not started, wait for those running; the results not
+        yet handed out of those that completed, in order (failed ones are left out)."""
         for future in self._futures:
             future.cancel()
-        results = []
+        results = self._hand_out()
         while self._futures:
             future = self._futures.popleft()
             if future.cancelled():
@@ -91,6 +92,12 @@ class BackgroundWriter:
                 continue
         return results
 
-    def _retire(self, result: Any) -> Any:
+    def _retire(self) -> None:
+        """Wait for the oldest job and keep its result (its error propagates; the job stays queued)."""
+        result = self._futures[0].result()
         self._futures.popleft()
-        return result
+        self._ready.append(result)
+
+    def _hand_out(self) -> list[Any]:
+        ready, self._ready = self._ready, []
+        return ready
