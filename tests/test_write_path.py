@@ -95,3 +95,13 @@ def test_a_writer_error_reaches_the_caller_and_the_rest_is_abandoned():
     assert retired == [0]  # retired in order, up to the failure
     assert writer.abandon() in ([], [2])  # the failed job is left out; the one after it cancelled or counted
     writer.close()
+
+
+def test_a_file_that_appears_after_the_plan_is_never_overwritten(tmp_path):
+    plan = OutputPlan.make(out_dir=tmp_path / "out", count=3)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "00001.png").write_bytes(b"another run's file")
+    with pytest.raises(InputError, match="00001.png: a file of that name appeared"):
+        plan.write_batches([(0, _awkward_batch()[:3])])
+    assert (tmp_path / "out" / "00001.png").read_bytes() == b"another run's file"
+    assert not [p for p in (tmp_path / "out").iterdir() if p.suffix == ".tmp"]  # no temporaries left behind

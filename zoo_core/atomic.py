@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 __all__ = ["atomic_target", "write_atomic"]
 
@@ -36,7 +39,41 @@ def atomic_target(path: Path, *, mode: int = 0o644, overwrite: bool = True) -> I
         raise
 
 
+def _rename_noreplace() -> Any:
+    """Linux's ``renameat2(..., RENAME_NOREPLACE)`` through libc, or None where there is none."""
+    global _RENAMEAT2
+    if _RENAMEAT2 is None:
+        _RENAMEAT2 = False
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                libc = ctypes.CDLL(None, use_errno=True)
+                function = libc.renameat2
+                function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+                function.restype = ctypes.c_int
+                _RENAMEAT2 = function
+            except (OSError, AttributeError):
+                pass
+    return _RENAMEAT2 or None
+
+
+_RENAMEAT2: Any = None
+_AT_FDCWD, _RENAME_NOREPLACE = -100, 1
+
+
 def _place_new(tmp: Path, path: Path) -> None:
+    renameat2 = _rename_noreplace()
+    if renameat2 is not None:  # one atomic step that fails if path exists (a link and an unlink otherwise)
+        import ctypes
+
+        if renameat2(_AT_FDCWD, os.fsencode(tmp), _AT_FDCWD, os.fsencode(path), _RENAME_NOREPLACE) == 0:
+            return
+        error = ctypes.get_errno()
+        if error == errno.EEXIST:
+            raise FileExistsError(errno.EEXIST, os.strerror(error), str(path))
+        if error not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # not a file system without it
+            raise OSError(error, os.strerror(error), str(path))
     try:
         os.link(tmp, path)  # atomic, and fails if path exists
     except FileExistsError:
