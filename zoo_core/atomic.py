@@ -92,11 +92,10 @@ def write_atomic(path: Path, data: bytes | str, *, overwrite: bool = True) -> No
     Written through the temporary file's own descriptor (no second open, no path chmod): a
     folder run writes thousands of small files, and each system call is a measurable part of
     each one."""
-    path = Path(path)
+    target = os.fspath(path)  # strings from here on: a folder run writes thousands of these
     payload = data.encode() if isinstance(data, str) else data
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(name)
+    head, name = os.path.split(target)
+    fd, tmp = tempfile.mkstemp(dir=head or ".", prefix=f".{name}.", suffix=".tmp")
     try:
         try:
             view = memoryview(payload)
@@ -109,9 +108,10 @@ def write_atomic(path: Path, data: bytes | str, *, overwrite: bool = True) -> No
         if not hasattr(os, "fchmod"):
             os.chmod(tmp, 0o644)
         if overwrite:
-            os.replace(tmp, path)
+            os.replace(tmp, target)
         else:
-            _place_new(tmp, path)
+            _place_new(Path(tmp), Path(target))
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise

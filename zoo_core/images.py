@@ -68,7 +68,6 @@ def make_grid(images: torch.Tensor, *, columns: int | None = None, padding: int 
 
 
 def _atomic_write(path: Path, data: bytes, overwrite: bool = True) -> None:
-    path = Path(path)
     try:
         write_atomic(path, data, overwrite=overwrite)
     except FileExistsError:
@@ -76,6 +75,7 @@ def _atomic_write(path: Path, data: bytes, overwrite: bool = True) -> None:
                          "left alone: pass --force to overwrite it, or choose another name") from None
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
         # checked here, on the way out, rather than before every file of a folder run
+        path = Path(path)
         directory = path.parent if str(path.parent) else Path(".")
         if path.is_dir():
             raise InputError(f"{path} is a directory; give a file name ending in .png") from None
@@ -153,8 +153,8 @@ def save_pixels(pixels: Any, path: Path, metadata: Mapping[str, str] | None = No
     from .outputs import image_format as format_for
 
     kind = image_format or format_for(Path(path), "--out")
-    _atomic_write(Path(path), _encode(pixels, metadata or {}, kind), overwrite=overwrite)
-    return Path(path)
+    _atomic_write(path, _encode(pixels, metadata or {}, kind), overwrite=overwrite)
+    return path if isinstance(path, Path) else Path(path)
 
 
 def save_pngs(images: torch.Tensor, directory: Path, metadata: Mapping[str, str] | None = None,

@@ -492,7 +492,8 @@ class OutputPlan:
             pixels = uint8_pixels(image[:1] if image.ndim == 4 else image.unsqueeze(0))[0]
         from .images import save_pixels
 
-        return save_pixels(pixels, path, metadata, overwrite=self.force)
+        kind = IMAGE_FORMATS.get(path.suffix.lower())  # None: save_pixels names the suffix it cannot write
+        return save_pixels(pixels, path, metadata, image_format=kind, overwrite=self.force)
 
     def _write_jobs(self, jobs: Iterator[tuple[Path, Callable[..., Any], tuple[Any, ...]]], unit: str) -> Written:
         """Run ``(path, job, args)`` on background writers; count and list the paths in order."""
