@@ -84,7 +84,7 @@ def test_a_folder_run_stopped_by_a_full_disk_continues_with_skip_existing(toy, z
     reference = tmp_path / "reference"
     assert zoo("run", "toy-gen", "--num", "20", "--seed", "3", "--out-dir", str(reference))[0] == 0
     folder = tmp_path / "out"
-    monkeypatch.setenv("ZOO_THREADS", "2")  # one background writer: files are written in order
+    monkeypatch.setenv("ZOO_THREADS", "4")  # one background writer: files are written in order
     with monkeypatch.context() as patch:
         _fail_after(patch, 7)
         code, _, err = zoo("run", "toy-gen", "--num", "20", "--seed", "3", "--out-dir", str(folder),

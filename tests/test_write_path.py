@@ -34,9 +34,9 @@ def test_batch_pixels_equal_the_per_image_torch_conversion(dtype):
     assert (uint8_pixels(batch) == old).all()
 
 
-@pytest.mark.parametrize("channels,threads", [(1, "1"), (3, "1"), (1, "3"), (3, "3")])
+@pytest.mark.parametrize("channels,threads", [(1, "1"), (3, "1"), (1, "8"), (3, "8")])
 def test_batched_background_writes_give_byte_identical_pngs_in_order(tmp_path, monkeypatch, channels, threads):
-    monkeypatch.setenv("ZOO_THREADS", threads)  # 1: written in the caller's thread; 3: on two writer threads
+    monkeypatch.setenv("ZOO_THREADS", threads)  # 1: written in the caller's thread; 8: on two writer threads
     batch = _awkward_batch()[:, :channels]
     meta = {"model": "m", "seed": "3"}
     plan = OutputPlan.make(out_dir=tmp_path / "out", count=len(batch))

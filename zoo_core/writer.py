@@ -20,13 +20,14 @@ __all__ = ["BackgroundWriter", "writer_threads"]
 
 
 def writer_threads() -> int:
-    """How many writer threads a run uses: none when zoo runs on one thread (a busy machine,
-    or ``--threads 1``: there is no free core to write on, and a second thread only waits for
-    the GIL behind one the system has descheduled), else one fewer than the run's threads, 1 to 4."""
+    """How many writer threads a run uses: none up to 2 threads (measured on 2 cores: next to one
+    torch thread a writer thread only queued for the GIL, 1.41x a plain serial script at load
+    2.8; next to two, it took a core from torch's OpenMP threads, 1.31x at load 1.3), else one
+    per 4 of the run's threads, at most 4 (not measured on more cores here)."""
     from .threads import run_threads
 
     threads = run_threads()
-    return 0 if threads <= 1 else min(4, threads - 1)
+    return 0 if threads <= 2 else min(4, max(1, threads // 4))
 
 
 class BackgroundWriter:
