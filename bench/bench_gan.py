@@ -6,14 +6,24 @@ same weights, threads, dtype and torch.inference_mode. Training: images/s of zoo
 training loop (zoo_core.training.fit + zoo_gan's GANTask) against a plain loop doing the
 same steps. On CUDA it also times bf16 and CUDA-graph sampling.
 
-    python bench/bench_gan.py [--device cpu|cuda] [--compile] [--batches 20]
+    python bench/bench_gan.py [--device cpu|cuda] [--compile] [--batches 5] [--rounds 7]
+                              [--steps 10] [--train-rounds 3]
+
+Every way is warmed up, then the ways run in turn, round after round (A, B, C, A, B, C...),
+so a change in the machine's load hits them alike; it prints the median rate with min-max
+over the rounds and the 1-minute load. Equality: zoo's decode equals the reference's to the
+printed max difference (fp32 summation order; < 1e-4); training runs the same steps on the
+same data (the losses differ only through zoo's own initialisation order).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -46,8 +56,6 @@ def sync(device: torch.device) -> None:
 
 
 def throughput(fn, batch: int, batches: int, device: torch.device) -> float:
-    for _ in range(3):
-        fn()
     sync(device)
     start = time.perf_counter()
     for _ in range(batches):
@@ -56,7 +64,26 @@ def throughput(fn, batch: int, batches: int, device: torch.device) -> float:
     return batch * batches / (time.perf_counter() - start)
 
 
-def bench_sampling(device: torch.device, batches: int, compile_: bool) -> None:
+def alternate(ways: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+    """Each way once to warm up, then every way in turn, ``rounds`` times: its rates."""
+    for way in ways.values():
+        way()
+    rates: dict[str, list[float]] = {name: [] for name in ways}
+    for _ in range(rounds):
+        for name, way in ways.items():
+            rates[name].append(way())
+    return rates
+
+
+def report(title: str, rates: dict[str, list[float]], base: str, load: float) -> None:
+    print(f"{title}; load {load:.1f}->{os.getloadavg()[0]:.1f}; median (min-max) of {len(rates[base])} rounds")
+    reference = statistics.median(rates[base])
+    for name, values in rates.items():
+        m = statistics.median(values)
+        print(f"  {name:34s} {m:10.0f} images/s ({min(values):.0f}-{max(values):.0f})   {m / reference:6.2f}x {base}")
+
+
+def bench_sampling(device: torch.device, batches: int, compile_: bool, rounds: int) -> None:
     from zoo_gan.dcgan import DCGAN
     from zoo_gan.tasks import init_dcgan_weights
 
@@ -73,29 +100,31 @@ def bench_sampling(device: torch.device, batches: int, compile_: bool) -> None:
                                if k.startswith("generator.net.")})
     batch = 256
     z = torch.randn(batch, 100, device=device)
+    load = os.getloadavg()[0]
     with torch.inference_mode():
         difference = (model.decode(z) - reference(z[:, :, None, None])).abs().max().item()
-        rates = {
-            "reference (eager, fp32)": throughput(lambda: reference(z[:, :, None, None]), batch, batches, device),
-            "zoo decode (fp32)": throughput(lambda: model.decode(z), batch, batches, device),
-            "zoo sample (fp32, incl. noise)": throughput(lambda: model.sample(batch, seed=1), batch, batches,
-                                                         device),
+        ways = {
+            "reference (eager, fp32)": lambda: throughput(lambda: reference(z[:, :, None, None]), batch, batches,
+                                                          device),
+            "zoo decode (fp32)": lambda: throughput(lambda: model.decode(z), batch, batches, device),
+            "zoo sample (fp32, incl. noise)": lambda: throughput(lambda: model.sample(batch, seed=1), batch,
+                                                                 batches, device),
         }
         if compile_:
             compiled = torch.compile(model.generator.fused())
             x = z[:, :, None, None].contiguous(memory_format=torch.channels_last)
-            rates["zoo fused + torch.compile (fp32)"] = throughput(lambda: compiled(x), batch, batches, device)
+            ways["zoo fused + torch.compile (fp32)"] = lambda: throughput(lambda: compiled(x), batch, batches, device)
         if device.type == "cuda":
             half = DCGAN.from_config({}).to(device)
             half.load_state_dict(model.state_dict())
             half = half.to(torch.bfloat16).eval()
             zb = z.to(torch.bfloat16)
-            rates["zoo decode (bf16)"] = throughput(lambda: half.decode(zb), batch, batches, device)
+            ways["zoo decode (bf16)"] = lambda: throughput(lambda: half.decode(zb), batch, batches, device)
             reference_bf16 = reference_generator().to(device).eval()
             reference_bf16.load_state_dict(reference.state_dict())
             reference_bf16 = reference_bf16.to(torch.bfloat16)
-            rates["reference (eager, bf16)"] = throughput(lambda: reference_bf16(zb[:, :, None, None]), batch,
-                                                          batches, device)
+            ways["reference (eager, bf16)"] = lambda: throughput(lambda: reference_bf16(zb[:, :, None, None]), batch,
+                                                                 batches, device)
             fused = half.generator.fused()
             static_in = zb[:, :, None, None].contiguous(memory_format=torch.channels_last).clone()
             stream = torch.cuda.Stream()
@@ -107,16 +136,13 @@ def bench_sampling(device: torch.device, batches: int, compile_: bool) -> None:
             graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph):
                 static_out = fused(static_in)
-            rates["zoo fused + CUDA graph (bf16)"] = throughput(graph.replay, batch, batches, device)
-            del static_out
-    base = rates["reference (eager, fp32)"]
-    print(f"sampling, batch {batch}, {device}, {torch.get_num_threads()} threads, torch {torch.__version__}; "
-          f"max |zoo - reference| = {difference:.2e}")
-    for name, rate in rates.items():
-        print(f"  {name:34s} {rate:12.0f} images/s   {rate / base:6.2f}x reference")
+            ways["zoo fused + CUDA graph (bf16)"] = lambda: throughput(graph.replay, batch, batches, device)
+        rates = alternate(ways, rounds)
+    report(f"sampling, batch {batch}, {device}, {torch.get_num_threads()} threads, torch {torch.__version__}; "
+           f"max |zoo - reference| = {difference:.2e}", rates, "reference (eager, fp32)", load)
 
 
-def bench_training(device: torch.device, steps: int) -> None:
+def bench_training(device: torch.device, steps: int, rounds: int) -> None:
     from zoo_core.training import TrainContext, fit
     from zoo_gan.dcgan import DCGANConfig
     from zoo_gan.tasks import GANTask, init_dcgan_weights
@@ -163,23 +189,24 @@ def bench_training(device: torch.device, steps: int) -> None:
                          progress=False, log=lambda message: None)
         return batch * steps / result.history[0]["seconds"]
 
-    plain_loop()  # warm up kernels and allocator
-    rates = {"plain loop": plain_loop(), "zoo fit + GANTask": zoo_loop()}
-    print(f"training, batch {batch}, {steps} steps, {device}, fp32")
-    for name, rate in rates.items():
-        print(f"  {name:34s} {rate:12.0f} images/s   {rate / rates['plain loop']:6.2f}x plain loop")
+    load = os.getloadavg()[0]
+    rates = alternate({"plain loop": plain_loop, "zoo fit + GANTask": zoo_loop}, rounds)  # both warmed up
+    report(f"training, batch {batch}, {steps} steps, {device}, fp32, {torch.get_num_threads()} threads", rates,
+           "plain loop", load)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--batches", type=int, default=20, help="timed sampling batches")
-    parser.add_argument("--steps", type=int, default=30, help="timed training steps")
+    parser.add_argument("--batches", type=int, default=5, help="sampling batches per round")
+    parser.add_argument("--rounds", type=int, default=7, help="alternated sampling rounds")
+    parser.add_argument("--steps", type=int, default=10, help="training steps per round")
+    parser.add_argument("--train-rounds", type=int, default=3, help="alternated training rounds")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile of the fused network")
     args = parser.parse_args()
     device = torch.device(args.device)
-    bench_sampling(device, args.batches, args.compile)
-    bench_training(device, args.steps)
+    bench_sampling(device, args.batches, args.compile, args.rounds)
+    bench_training(device, args.steps, args.train_rounds)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,12 @@ throughput: images/s of zoo's network and of the reference (spandrel 0.4.2's ESR
 0.0.4's UnetUpsampler) at the real configs with random weights (no weights can be downloaded
 here), and the largest difference between their outputs. memory: peak resident memory of
 one untiled float32 pass per output pixel, in a fresh process each (what
-``working_bytes_per_pixel`` records). blend: AuraSR on an image larger than one tile, zoo's
-overlapping tiles with linear blending against the reference's two half-tile-offset passes
-blended with checkerboard weights (``upscale_4x_overlapped``): how far apart they are, and
-how long each takes. With random weights (the real ones cannot be downloaded here) the
+``working_bytes_per_pixel`` records). blend: AuraSR on an image larger than one tile: first the
+same work, aura-sr's own ``upscale_4x`` (64-px tiles side by side, batched) against zoo's
+``process(tile=64, tile_overlap=0)``, both warmed up, alternated, medians with min-max; then
+the blends, zoo's overlapping tiles with linear blending against the reference's two
+half-tile-offset passes with checkerboard weights (``upscale_4x_overlapped``): how far apart
+they are, and how long each took. With random weights (the real ones cannot be downloaded here) the
 numbers say how the blends differ, not how good either looks.
 
 The references import torchvision for helpers they never call; install them with
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -165,28 +168,77 @@ def blend(args: argparse.Namespace) -> None:
 
     pil = Image.fromarray((image[0].permute(1, 2, 0).numpy() * 255).round().astype("uint8"))
 
-    def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-        mse = float(((a - b) ** 2).mean())
-        return float("inf") if mse == 0 else 10 * torch.log10(torch.tensor(1.0 / mse)).item()
-
-    started = time.perf_counter()
-    with torch.inference_mode():
-        ours = (zoo.process(image * 2 - 1, tile_overlap=8, seed=0) + 1) / 2
-    ours_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    # the reference draws its noise from the global generator: seed it as zoo's seed 0 would
-    torch.manual_seed(0)
-    theirs = reference.upscale_4x_overlapped(pil, max_batch_size=4)
-    theirs_seconds = time.perf_counter() - started
     import numpy as np
 
-    theirs_t = torch.from_numpy(np.asarray(theirs, dtype="float32") / 255).permute(2, 0, 1)[None]
-    ours_8bit = (ours * 255).floor() / 255  # the reference's ToPILImage truncates to 8 bits
-    print(f"AuraSR (random weights, real config) on a {size}x{size} ramp image -> {size * 4}x{size * 4}:")
+    def from_pil(picture) -> torch.Tensor:  # type: ignore[no-untyped-def]
+        return torch.from_numpy(np.asarray(picture, dtype="float32") / 255).permute(2, 0, 1)[None]
+
+    def eight_bit(x: torch.Tensor) -> torch.Tensor:
+        return (x * 255).floor() / 255  # the reference's ToPILImage truncates to 8 bits
+
+    def zoo_tiles() -> torch.Tensor:  # the same work as upscale_4x: 64-px tiles side by side
+        with torch.inference_mode():
+            return eight_bit((zoo.process(image * 2 - 1, tile=64, tile_overlap=0, seed=0) + 1) / 2)
+
+    def aura_tiles() -> torch.Tensor:
+        torch.manual_seed(0)  # the reference draws its noise from the global generator
+        with torch.inference_mode():
+            return from_pil(reference.upscale_4x(pil, max_batch_size=4))
+
+    ways = {"aura-sr upscale_4x": aura_tiles, "zoo tile 64, overlap 0": zoo_tiles}
+    if args.part in ("same", "both"):
+        same_work(ways, args, size)
+    if args.part == "blends":  # warm both up on one tile
+        with torch.inference_mode():
+            zoo.process(image[..., :64, :64] * 2 - 1, seed=0)
+            reference.upscale_4x(pil.crop((0, 0, 64, 64)), max_batch_size=4)
+    if args.part in ("blends", "both"):
+        blends(zoo, reference, image, pil, eight_bit, from_pil)
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = float(((a - b) ** 2).mean())
+    return float("inf") if mse == 0 else 10 * torch.log10(torch.tensor(1.0 / mse)).item()
+
+
+def same_work(ways, args, size):  # type: ignore[no-untyped-def]
+    outputs = {name: way() for name, way in ways.items()}  # warm-up, and the outputs compared
+    times: dict[str, list[float]] = {name: [] for name in ways}
+    load = os.getloadavg()[0]
+    for _ in range(args.repeats):
+        for name, way in ways.items():
+            started = time.perf_counter()
+            way()
+            times[name].append(time.perf_counter() - started)
+    tiles = (size // 64) ** 2
+    print(f"AuraSR (random weights, real config) on a {size}x{size} ramp image -> {size * 4}x{size * 4}, "
+          f"{torch.get_num_threads()} threads; load {load:.1f}->{os.getloadavg()[0]:.1f}")
+    print(f"same work ({tiles} tiles of 64 px, no overlap), {args.repeats} alternated runs after a warm-up, "
+          "median (min-max):")
+    base = statistics.median(times["aura-sr upscale_4x"])
+    for name, values in times.items():
+        m = statistics.median(values)
+        print(f"  {name:24s} {m:6.2f} s ({min(values):.2f}-{max(values):.2f})   {m / base:.2f}x aura-sr")
+    a, b = outputs.values()
+    print(f"  PSNR between the two: {psnr(a, b):.2f} dB; max |diff| {float((a - b).abs().max()):.3f} on [0, 1] "
+          "(aura-sr gives each tile of a batch its own style noise from the global generator, zoo one per seed)",
+          flush=True)
+
+
+def blends(zoo, reference, image, pil, eight_bit, from_pil):  # type: ignore[no-untyped-def]
+    with torch.inference_mode():  # both warmed up above; one run each (13 and 9 tiles)
+        started = time.perf_counter()
+        ours = eight_bit((zoo.process(image * 2 - 1, tile_overlap=8, seed=0) + 1) / 2)
+        ours_seconds = time.perf_counter() - started
+        torch.manual_seed(0)
+        started = time.perf_counter()
+        theirs = from_pil(reference.upscale_4x_overlapped(pil, max_batch_size=4))
+        theirs_seconds = time.perf_counter() - started
+    print("blends (different work, one run each):")
     print(f"  zoo: overlapping 64-px tiles (overlap 8), linear blend: {ours_seconds:.1f} s")
-    print(f"  aura-sr: two half-tile-offset passes, checkerboard blend: {theirs_seconds:.1f} s")
-    print(f"  PSNR between the two results: {psnr(ours_8bit, theirs_t):.2f} dB; max |diff| "
-          f"{float((ours_8bit - theirs_t).abs().max()):.3f} (on [0, 1])")
+    print(f"  aura-sr upscale_4x_overlapped: two half-tile-offset passes, checkerboard blend: {theirs_seconds:.1f} s")
+    print(f"  PSNR between the two results: {psnr(ours, theirs):.2f} dB; max |diff| "
+          f"{float((ours - theirs).abs().max()):.3f} (on [0, 1])")
 
 
 def main() -> None:
@@ -204,6 +256,8 @@ def main() -> None:
     m.add_argument("--sizes", default="32,64")
     b = sub.add_parser("blend")
     b.add_argument("--size", type=int, default=128)
+    b.add_argument("--repeats", type=int, default=3)
+    b.add_argument("--part", choices=("same", "blends", "both"), default="both")
     args = parser.parse_args()
     {"throughput": throughput, "memory": memory, "blend": blend}[args.what](args)
 

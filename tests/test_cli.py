@@ -46,7 +46,8 @@ def test_info_shows_entry_state_and_run_options(toy, zoo):
     assert info["status"]["weights"] == "bundled" and info["classes"] == ["zero", "one", "two"]
     names = [o["name"] for o in info["run_options"]]
     assert names == ["--num", "--seed", "--label", "--interpolate", "--frames", "--batch-size", "--out", "--out-dir",
-                     "--force", "--skip-existing", "--device", "--dtype", "--weights", "--temperature", "--json"]
+                     "--force", "--skip-existing", "--device", "--dtype", "--weights", "--threads", "--temperature",
+                     "--json"]
     code, out, _ = zoo("info", "toy-cgen")
     assert "sha256:" in out and "--temperature" in out and "1=one" in out
 

@@ -76,7 +76,8 @@ def test_the_task_is_registered_and_listed(classify, zoo):
 def test_info_and_run_help_show_the_tasks_options_and_arguments(classify, zoo):
     code, out, _ = zoo("info", "brightness-demo", "--json")
     info = json.loads(out)
-    assert [o["name"] for o in info["run_options"]] == ["--top", "--device", "--dtype", "--weights", "--json"]
+    assert [o["name"] for o in info["run_options"]] == ["--top", "--device", "--dtype", "--weights", "--threads",
+                                                        "--json"]
     assert [a["name"] for a in info["run_arguments"]] == ["inputs"]
     code, out, _ = zoo("run", "brightness-demo", "--help")
     assert code == 0 and "--top" in out and "[INPUTS]..." in out and "image-classifier" in out

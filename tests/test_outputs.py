@@ -84,6 +84,7 @@ def test_a_folder_run_stopped_by_a_full_disk_continues_with_skip_existing(toy, z
     reference = tmp_path / "reference"
     assert zoo("run", "toy-gen", "--num", "20", "--seed", "3", "--out-dir", str(reference))[0] == 0
     folder = tmp_path / "out"
+    monkeypatch.setenv("ZOO_THREADS", "4")  # one background writer: files are written in order
     with monkeypatch.context() as patch:
         _fail_after(patch, 7)
         code, _, err = zoo("run", "toy-gen", "--num", "20", "--seed", "3", "--out-dir", str(folder),
@@ -269,6 +270,7 @@ def test_a_full_disk_or_read_only_folder_is_one_line_naming_the_output(toy, zoo,
 
     monkeypatch.setattr(zoo_core.atomic.os, "replace", failing(os_module.replace))
     monkeypatch.setattr(zoo_core.atomic.os, "link", failing(os_module.link))
+    monkeypatch.setattr(zoo_core.atomic, "_rename_noreplace", lambda: None)  # the link path, where failing() acts
     (tmp_path / "out").mkdir()
     monkeypatch.chdir(tmp_path / "out")
     code, _, err = zoo("run", "toy-gen", "--num", "1", "--out", "x.png")

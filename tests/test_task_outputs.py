@@ -67,7 +67,7 @@ def test_the_core_adds_the_output_and_loading_options(patterns, zoo):
     assert code == 0
     names = [o["name"] for o in json.loads(out)["run_options"]]
     assert names == ["--num", "--seed", "--out", "--out-dir", "--force", "--skip-existing", "--device", "--dtype",
-                     "--weights", "--pause", "--json"]
+                     "--weights", "--threads", "--pause", "--json"]
     code, out, _ = zoo("run", "stripes-demo", "--help")
     assert code == 0 and "one file per pattern" in out and "--skip-existing" in out
 

@@ -42,6 +42,7 @@ if _typing.TYPE_CHECKING:
     from .registry import Metric, ModelEntry, Weights
     from .running import RunContext, RunResult, clear_model_cache, run
     from .task import TASKS, Argument, Task, TaskExtras, Verb
+    from .threads import default_threads
 
 _LAZY = {
     "load": "api", "list_models": "api", "get_entry": "api",
@@ -57,6 +58,7 @@ _LAZY = {
     "Metric": "registry", "ModelEntry": "registry", "Weights": "registry",
     "run": "running", "RunContext": "running", "RunResult": "running", "clear_model_cache": "running",
     "Task": "task", "TaskExtras": "task", "Argument": "task", "Verb": "task", "TASKS": "task",
+    "default_threads": "threads",
 }
 #: Names whose module imports torch.
 _TORCH_EXPORTS = {"Model", "Generator", "Encoder", "Autoencoder", "ImageToImage", "build", "load_weights"}
@@ -104,6 +106,7 @@ __all__ = [
     "build",
     "check_folder_target",
     "clear_model_cache",
+    "default_threads",
     "get_entry",
     "hookimpl",
     "list_models",

@@ -20,7 +20,7 @@ import torch
 from .atomic import write_atomic
 from .errors import InputError
 
-__all__ = ["to_uint8", "make_grid", "image_bytes", "save_png", "save_pngs", "save_image", "read_image",
+__all__ = ["to_uint8", "uint8_pixels", "encode_pixels", "make_grid", "image_bytes", "save_png", "save_pngs", "save_image", "save_pixels", "read_image",
            "read_image_alpha", "read_pixels", "image_files", "image_size", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
@@ -30,6 +30,29 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) in [-1, 1] → (N, H, W, C) uint8 on the CPU."""
     scaled = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round()
     return scaled.to(torch.uint8).permute(0, 2, 3, 1).cpu()
+
+
+def uint8_pixels(images: torch.Tensor) -> Any:
+    """(N, C, H, W) in [-1, 1] → (N, H, W, C) uint8 numpy array, pixel for pixel as ``to_uint8``.
+
+    The file writers use this: the same float32 steps (clamp, + 1, × 127.5, round half to
+    even) in numpy, once for a whole batch and in the thread that calls it. A torch op per
+    image started one parallel step each, which on a busy machine cost as much as the model.
+    """
+    import numpy as np
+
+    array = images.detach().cpu()
+    if array.dtype != torch.float32:
+        array = array.float()
+    values = np.clip(array.numpy(), -1.0, 1.0)
+    with np.errstate(invalid="ignore"):
+        values = np.rint((values + np.float32(1.0)) * np.float32(127.5)).astype(np.uint8)
+    return values.transpose(0, 2, 3, 1)
+
+
+def encode_pixels(pixels: Any, metadata: Mapping[str, str] | None = None, image_format: str = "PNG") -> bytes:
+    """Encode one (H, W, C) uint8 array (C = 1, 3 or 4) as ``image_format`` with zoo's metadata."""
+    return _encode(pixels, metadata or {}, image_format)
 
 
 def make_grid(images: torch.Tensor, *, columns: int | None = None, padding: int = 2) -> torch.Tensor:
@@ -46,31 +69,37 @@ def make_grid(images: torch.Tensor, *, columns: int | None = None, padding: int 
 
 
 def _atomic_write(path: Path, data: bytes, overwrite: bool = True) -> None:
-    path = Path(path)
-    if path.is_dir():
-        raise InputError(f"{path} is a directory; give a file name ending in .png")
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise InputError(f"cannot write {path}: directory {directory} does not exist")
-    if path.is_symlink() and not path.exists():
-        raise InputError(f"{path}: is a link to {os.readlink(path)}, which does not exist; remove the link or "
-                         "choose another name")
     try:
         write_atomic(path, data, overwrite=overwrite)
     except FileExistsError:
+        if Path(path).is_symlink() and not Path(path).exists():  # checked on the way out, like the ones below
+            raise InputError(f"{path}: is a link to {os.readlink(path)}, which does not exist; remove the link or "
+                             "choose another name") from None
         raise InputError(f"{path}: a file of that name appeared while zoo was working (another run?); it was "
                          "left alone: pass --force to overwrite it, or choose another name") from None
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+        # checked here, on the way out, rather than before every file of a folder run
+        path = Path(path)
+        directory = path.parent if str(path.parent) else Path(".")
+        if path.is_dir():
+            raise InputError(f"{path} is a directory; give a file name ending in .png") from None
+        if not directory.is_dir():
+            raise InputError(f"cannot write {path}: directory {directory} does not exist") from None
+        raise exc
     except PermissionError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def _png_bytes(pixels: torch.Tensor, metadata: Mapping[str, str], image_format: str = "PNG") -> bytes:
     """Encode (H, W, C) uint8 pixels (C = 1, 3 or 4) in ``image_format`` with zoo's metadata."""
+    return _encode(pixels.numpy(), metadata, image_format)
+
+
+def _encode(array: Any, metadata: Mapping[str, str], image_format: str = "PNG") -> bytes:
     import io
 
     from PIL import Image, PngImagePlugin
 
-    array = pixels.numpy()
     if array.shape[2] == 1:
         image = Image.fromarray(array[:, :, 0], mode="L")
     else:
@@ -119,8 +148,17 @@ def save_image(image: torch.Tensor, path: Path, metadata: Mapping[str, str] | No
             image = image.expand(-1, 3, -1, -1)
         image = torch.cat([image, alpha.to(image.device, image.dtype)], dim=1)
     kind = image_format or format_for(Path(path), "--out")
-    _atomic_write(Path(path), _png_bytes(to_uint8(image)[0], metadata or {}, kind), overwrite=overwrite)
-    return Path(path)
+    return save_pixels(uint8_pixels(image[:1])[0], path, metadata, image_format=kind, overwrite=overwrite)
+
+
+def save_pixels(pixels: Any, path: Path, metadata: Mapping[str, str] | None = None, *,
+                image_format: str | None = None, overwrite: bool = True) -> Path:
+    """Write one (H, W, C) uint8 array atomically in the format ``path``'s suffix names."""
+    from .outputs import image_format as format_for
+
+    kind = image_format or format_for(Path(path), "--out")
+    _atomic_write(path, _encode(pixels, metadata or {}, kind), overwrite=overwrite)
+    return path if isinstance(path, Path) else Path(path)
 
 
 def save_pngs(images: torch.Tensor, directory: Path, metadata: Mapping[str, str] | None = None,
@@ -131,13 +169,13 @@ def save_pngs(images: torch.Tensor, directory: Path, metadata: Mapping[str, str]
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create output directory {directory}: {exc.strerror or exc}") from exc
-    pixels = to_uint8(images)
+    pixels = uint8_pixels(images)
     stems = list(names) if names is not None else [f"{i:05d}" for i in range(len(images))]
     paths = []
     for index, stem in enumerate(stems):
         meta = dict(metadata or {}, index=str(index))
         path = directory / f"{stem}.png"
-        _atomic_write(path, _png_bytes(pixels[index], meta))
+        _atomic_write(path, _encode(pixels[index], meta))
         paths.append(path)
     return paths
 

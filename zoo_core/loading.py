@@ -14,7 +14,8 @@ These two are zoo's public loading API (``zoo_core.build``, ``zoo_core.load_weig
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
@@ -62,11 +63,44 @@ def compare_layout(expected: Mapping[str, tuple[int, ...]], found: Mapping[str, 
     raise StateDictMismatchError(f"{where} does not fit architecture {architecture!r}: " + "; ".join(parts))
 
 
+#: ``torch.nn.init`` functions that only fill a tensor: on the meta device there is nothing to fill.
+_INIT_FUNCTIONS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
+                   "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_",
+                   "sparse_")
+
+
+@contextlib.contextmanager
+def _no_meta_init() -> Iterator[None]:
+    """Skip ``torch.nn.init``'s fills of meta tensors while a model is built on the meta device.
+
+    Each fill of a meta tensor still runs torch's Python decomposition under the device mode,
+    and they were most of a build: an empty shell then took longer than mapping 100 MB of
+    weights. Tensors on real devices (another thread building a model to train) are filled
+    as ever: the wrappers test each tensor.
+    """
+    originals = {name: getattr(torch.nn.init, name) for name in _INIT_FUNCTIONS if hasattr(torch.nn.init, name)}
+
+    def skipping(original: Any) -> Any:
+        def init(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+            if tensor.is_meta:
+                return tensor
+            return original(tensor, *args, **kwargs)
+        return init
+
+    for name, original in originals.items():
+        setattr(torch.nn.init, name, skipping(original))
+    try:
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(torch.nn.init, name, original)
+
+
 def build_model(model_class: type[Model], config: Any, *, architecture: str) -> Model:
-    """Construct ``model_class`` from ``config`` on the meta device (no allocation)."""
+    """Construct ``model_class`` from ``config`` on the meta device (no allocation, no init)."""
     if not (isinstance(model_class, type) and issubclass(model_class, Model)):
         raise PluginError(f"architecture {architecture!r}: {model_class!r} is not a zoo_core.Model subclass")
-    with torch.device("meta"):
+    with torch.device("meta"), _no_meta_init():
         return model_class.from_config(config)
 
 
@@ -231,7 +265,14 @@ def load_weights_into(model: M, path: Path, *, device: torch.device, dtype: torc
                           "(non-persistent buffers must be created lazily in forward)")
     for name in leftover:  # non-strict: what the file lacked starts as zeros
         _materialise(model, name, device=device, dtype=dtype)
-    return model.to(device=device).eval()
+    if any(t.device != device for t in _tensors(model)):  # a walk of every module, only when one is elsewhere
+        model.to(device=device)
+    return model.eval()
+
+
+def _tensors(model: Model) -> Iterator[torch.Tensor]:
+    yield from model.parameters()
+    yield from model.buffers()
 
 
 def _materialise(model: Model, name: str, *, device: torch.device, dtype: torch.dtype) -> None:

@@ -436,33 +436,102 @@ class OutputPlan:
 
         ``write(path, item)`` writes one file through this plan (e.g. ``plan.save_image``);
         by default ``item`` is a (1, C, H, W) image in [-1, 1] saved with ``metadata`` (a
-        mapping, or a function ``(index, path) -> mapping``). A progress bar counts the files;
-        a stop part way (Ctrl-C, a full disk) becomes one ``InputError`` saying how many are
-        whole, and a run that wrote nothing leaves no empty folder behind.
+        mapping, or a function ``(index, path) -> mapping``). Files are encoded and written on
+        background threads while ``items`` makes the next ones (``write`` runs there too, so
+        it must not touch the runner's state). A progress bar counts the files; a stop part
+        way (Ctrl-C, a full disk) waits for the files being written, becomes one
+        ``InputError`` saying how many are whole, and a run that wrote nothing leaves no
+        empty folder behind.
         """
+        def jobs() -> Iterator[tuple[Path, Callable[..., Any], tuple[Any, ...]]]:
+            for index, item in items:
+                path = self._folder_target(index)
+                if path is None:
+                    continue
+                if write is not None:
+                    yield path, write, (path, item)
+                else:
+                    meta = metadata(index, path) if callable(metadata) else (metadata or {})
+                    yield path, self._save_image_pixels, (None, item, path, meta)
+
+        return self._write_jobs(jobs(), unit)
+
+    def write_batches(self, batches: Iterable[tuple[int, Any]], *,
+                      metadata: Mapping[str, str] | Callable[[int, Path], Mapping[str, str]] | None = None,
+                      unit: str = "image") -> Written:
+        """Write batches of images into ``--out-dir``: each ``(start, images)`` holds (N, C, H, W)
+        images in [-1, 1] for outputs ``start`` ... ``start + N - 1``.
+
+        As ``write_each``, but each batch is turned into 8-bit pixels once (one numpy pass,
+        pixel for pixel what ``save_image`` writes), then each image is encoded and written in
+        the background while the next batch is made.
+        """
+        from .images import uint8_pixels
+
+        def jobs() -> Iterator[tuple[Path, Callable[..., Any], tuple[Any, ...]]]:
+            for start, images in batches:
+                wanted = [(start + offset, self._folder_target(start + offset)) for offset in range(len(images))]
+                if all(path is None for _, path in wanted):
+                    continue
+                pixels = uint8_pixels(images)
+                for offset, (index, path) in enumerate(wanted):
+                    if path is not None:
+                        meta = metadata(index, path) if callable(metadata) else (metadata or {})
+                        yield path, self._save_image_pixels, (pixels[offset], None, path, meta)
+
+        return self._write_jobs(jobs(), unit)
+
+    def _folder_target(self, index: int) -> Path | None:
+        if self.folder is None or self.out_dir is None:
+            raise InputError("this run has no --out-dir to write into")
+        return self.folder.target(index)
+
+    def _save_image_pixels(self, pixels: Any, image: Any, path: Path, metadata: Mapping[str, str]) -> Path:
+        if pixels is None:
+            from .images import uint8_pixels
+
+            pixels = uint8_pixels(image[:1] if image.ndim == 4 else image.unsqueeze(0))[0]
+        from .images import save_pixels
+
+        kind = IMAGE_FORMATS.get(path.suffix.lower())  # None: save_pixels names the suffix it cannot write
+        return save_pixels(pixels, path, metadata, image_format=kind, overwrite=self.force)
+
+    def _write_jobs(self, jobs: Iterator[tuple[Path, Callable[..., Any], tuple[Any, ...]]], unit: str) -> Written:
+        """Run ``(path, job, args)`` on background writers; count and list the paths in order."""
+        from .writer import BackgroundWriter, writer_threads
+
         if self.folder is None or self.out_dir is None:
             raise InputError("this run has no --out-dir to write into")
         folder, directory = self.folder, self.out_dir
-
-        def save(index: int, path: Path, item: Any) -> object:
-            if write is not None:
-                return write(path, item)
-            meta = metadata(index, path) if callable(metadata) else (metadata or {})
-            return self.save_image(item, path, meta)
-
         created = not directory.exists()
         make_folder(directory)
         written = Written(kept=len(folder.kept))
         progress = self._progress or _no_progress
+        workers = writer_threads()
+
+        def done(path: Path, bar: Any) -> None:
+            written.add(path)
+            bar.update(1)
+
+        def job(path: Path, work: Callable[..., Any], args: tuple[Any, ...]) -> Path:
+            work(*args)
+            return path
+
+        writer = BackgroundWriter(workers=workers, pending=8 * max(1, workers))
         try:
             with progress(folder.todo, f"{self._label} -> {directory}", unit=unit) as bar:
-                for index, item in items:
-                    path = folder.target(index)
-                    if path is None:
-                        continue
-                    save(index, path, item)
-                    written.add(path)
-                    bar.update(1)
+                try:
+                    for path, work, args in jobs:
+                        for finished in writer.submit(job, path, work, args):
+                            done(finished, bar)
+                    for finished in writer.finish():
+                        done(finished, bar)
+                except BaseException:
+                    for finished in writer.abandon():  # the files being written when it stopped are whole
+                        done(finished, bar)
+                    raise
+                finally:
+                    writer.close()
         except BaseException as exc:
             if created and not written.count:
                 with contextlib.suppress(OSError):

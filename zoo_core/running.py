@@ -269,6 +269,9 @@ class RunContext:
         if model is not None and self.task.loads_weights() and hasattr(model, "device"):
             record["device"] = str(model.device)
             record["dtype"] = str(model.dtype).replace("torch.", "")
+            import torch
+
+            record["threads"] = torch.get_num_threads()  # what the model ran on (see zoo_core.threads)
         record["seconds"] = round(seconds, 4)
         return record
 
@@ -550,6 +553,10 @@ def prepare(name: str | tuple[ModelEntry, Architecture, Task], arguments: Sequen
 def execute(context: RunContext) -> RunResult:
     """Run the task's runner on ``context`` and record the provenance."""
     runner = resolve(context.task.runner, what=f"task {context.task.name!r} runner")
+    if context.options.get("threads") is not None:
+        from .threads import use_threads
+
+        use_threads(context.options["threads"])
     started = time.perf_counter()
     result = runner(context)
     if not isinstance(result, RunResult):

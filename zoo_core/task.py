@@ -250,6 +250,7 @@ LOADING_OPTIONS = (
     Option("device", default="auto", help="auto, cpu, cuda, cuda:N or mps"),
     Option("dtype", type="choice", choices=DTYPES, default="float32", help="floating-point precision"),
     Option("weights", type="path", help="use this .safetensors file instead of the registry's weights"),
+    Option("threads", type="int", help="CPU threads for the model (default: ZOO_THREADS, else one per core not busy)"),
 )
 
 

@@ -177,9 +177,11 @@ def _check_loads(architecture: str, config: dict[str, Any], weights: Path) -> An
 @click.option("--tag", "tags", multiple=True, help="extra tag for the card's metadata (repeatable)")
 @click.option("--license", help="licence id for the card (default: the registry entry's)")
 @click.option("--force", is_flag=True, help="overwrite model.safetensors, config.json and README.md in DIR")
+@click.option("--threads", type=int, help="CPU threads for loading the weights (default: ZOO_THREADS, else one per "
+                                          "core not busy)")
 def export_command(name: str | None, out_dir: Path | None, train_dir: Path | None, architecture: str | None,
                    weights: Path | None, datasets: tuple[str, ...], tags: tuple[str, ...], license: str | None,
-                   force: bool) -> None:
+                   force: bool, threads: int | None) -> None:
     """Write a Hub model repo for NAME into DIR: model.safetensors, config.json, README.md (model card).
 
     \b
@@ -198,6 +200,9 @@ def export_command(name: str | None, out_dir: Path | None, train_dir: Path | Non
         raise click.UsageError("give a model NAME and a DIR to write the repo into (or --from TRAIN_DIR DIR)")
     elif architecture is not None:
         raise click.UsageError("--architecture goes with --from; a registry model knows its architecture")
+    from ..threads import use_threads
+
+    use_threads(threads, torch_now=True)
     assert out_dir is not None
     for dataset in datasets:
         if not _HUB_ID.match(dataset):

@@ -72,6 +72,10 @@ def _run(entry: ModelEntry, arch: Architecture, task: Task, values: dict[str, An
     given = {k: v for k, v in values.items() if v not in (None, ())}
     if task.default_outputs is not None:
         given.update(task.default_outputs(entry.name, {**given, "inputs": positional}))
+    if task.loads_weights():  # the command runs torch: its threads are decided once, now (zoo_core.threads)
+        from ..threads import use_threads
+
+        use_threads(given.get("threads"), torch_now=True)
     # with --json, whatever the model's own code prints goes to stderr: stdout is one JSON document
     quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     with quiet:

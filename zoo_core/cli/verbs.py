@@ -30,6 +30,17 @@ def _plugin_command(target: str, what: str) -> click.Command:
     return command
 
 
+def _with_threads(args: tuple[str, ...]) -> tuple[str, ...]:
+    """Decide the threads of a command that runs torch (``--threads N``, else ``ZOO_THREADS``,
+    else one per core not busy) and hand the rest of its arguments on."""
+    from ..threads import take_threads_option, use_threads
+
+    threads, rest = take_threads_option(list(args))
+    if "--help" not in rest and "-h" not in rest:
+        use_threads(threads, torch_now=True)
+    return tuple(rest)
+
+
 @click.command("train", context_settings=_PASS_THROUGH, add_help_option=False)
 @click.argument("architecture", required=False)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
@@ -46,6 +57,7 @@ def train_command(architecture: str | None, args: tuple[str, ...]) -> None:
         raise InputError(f"architecture {architecture!r} ({arch.plugin}) cannot be trained with zoo train; "
                          f"trainable: {', '.join(trainable) or 'none'}")
     command = _plugin_command(arch.train, f"zoo train {architecture}")
+    args = _with_threads(args)
     command.main(args=list(args), prog_name=f"zoo train {architecture}", standalone_mode=False,
                  obj={"zoo_argv": ["zoo", "train", architecture, *args], "zoo_architecture": (arch.name, arch.task)})
 
@@ -66,6 +78,7 @@ def eval_command(name: str | None, args: tuple[str, ...]) -> None:
     if not arch.evaluate:
         raise InputError(f"{name}: architecture {arch.name!r} ({arch.plugin}) provides no evaluation")
     command = _plugin_command(arch.evaluate, f"zoo eval {name}")
+    args = _with_threads(args)
     command.main(args=[name, *args], prog_name=f"zoo eval {name}", standalone_mode=False,
                  obj={"zoo_argv": ["zoo", "eval", name, *args]})
 
@@ -120,6 +133,7 @@ def verb_command(name: str) -> click.Command:
             raise InputError(f"{what} {target!r} ({arch.plugin}) provides no 'zoo {name}'; "
                              f"those that do: {', '.join(providers) or 'none installed'}")
         plugin_command = _plugin_command(arch.verbs[name], f"zoo {name} {target}")
+        args = _with_threads(args)
         passed = [target, *args] if what == "model" else list(args)
         plugin_command.main(args=passed, prog_name=f"zoo {name} {target}", standalone_mode=False,
                             obj={"zoo_argv": ["zoo", name, target, *args]})

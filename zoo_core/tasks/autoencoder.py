@@ -97,6 +97,8 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
     scores: dict[str, float] = {}  # the first LISTED_FILES, by file; the mean covers every image
     total = {"psnr": 0.0, "count": 0}
 
+    fitted: set[tuple[int, ...]] = set()
+
     def results(first: int) -> Iterator[tuple[int, Any]]:
         from ..progress import tile_progress
 
@@ -108,8 +110,10 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
                 model.check_images(image)
             except InputError as exc:
                 raise InputError(f"{path}: {exc}") from None
-            check_image_memory(model, *image.shape[-2:], tile=tile, what=f"{path} ({image.shape[-1]}x"
-                                                                          f"{image.shape[-2]})")
+            if tuple(image.shape[-2:]) not in fitted:  # one check per size: a folder of thumbnails is not
+                check_image_memory(model, *image.shape[-2:], tile=tile,  # re-checked file by file
+                                   what=f"{path} ({image.shape[-1]}x{image.shape[-2]})")
+                fitted.add(tuple(image.shape[-2:]))
             with context.progress(_tiles(image, tile, overlap) * 2, f"{path.name}", unit="tile") as bar, \
                     tile_progress(bar), torch.inference_mode():
                 batch = image.to(model.device, model.dtype)

@@ -154,17 +154,16 @@ def sample_run(context: RunContext, decode: Callable[[Any, Any, Any], Any] | Non
                 batch = run_decode(model, latents, labels).clamp(-1, 1).float().cpu()
                 if keep_all:
                     kept.append(batch)
-                for offset in range(len(batch)):
-                    yield start + offset, batch[offset:offset + 1]
+                yield start, batch
 
     if out_dir is not None:
-        written = plan.write_each(images(), metadata=lambda index, path: dict(meta, index=path.stem))
+        written = plan.write_batches(images(), metadata=lambda index, path: dict(meta, index=path.stem))
         files += written.listed
         written.describe(data, out_dir, "images")
     else:
         with context.progress(count, context.entry.name, unit="image") as bar:
-            for _ in images():
-                bar.update(1)
+            for _, batch in images():
+                bar.update(len(batch))
     value = torch.cat(kept) if kept else None
     if out is not None and value is not None:
         columns = len(value) if to_seed is not None else None  # an interpolation is one strip

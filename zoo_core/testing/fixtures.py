@@ -71,8 +71,20 @@ def zoo(capsys):
     from zoo_core.cli import main
 
     def run(*args: str) -> tuple[int, str, str]:
+        import sys
+
+        from zoo_core import threads
+
         capsys.readouterr()
-        code = main(list(args))
+        torch = sys.modules.get("torch")
+        before, decided = (torch.get_num_threads() if torch else None), threads._decided
+        try:
+            code = main(list(args))
+        finally:  # each command decides its threads at its start, as a fresh process would
+            threads._decided = decided
+            torch = sys.modules.get("torch")
+            if torch is not None and before is not None and torch.get_num_threads() != before:
+                torch.set_num_threads(before)
         captured = capsys.readouterr()
         return code, captured.out, captured.err
 

@@ -93,8 +93,8 @@ def _generate_run(context: Any, do: dict[str, float], given: dict[str, float]) -
     files: list[Path] = []
     data: dict[str, Any] = {"samples": rows}
     if plan.folder is not None:
-        written = plan.write_each(((i, samples.images[i:i + 1]) for i in range(num)),
-                                  metadata=lambda index, path: dict(meta, index=str(index)))
+        written = plan.write_batches(((i, samples.images[i:i + 64]) for i in range(0, num, 64)),
+                                     metadata=lambda index, path: dict(meta, index=str(index)))
         written.describe(data, plan.out_dir, "images")
         files += written.listed
         for index in range(num):
@@ -157,8 +157,8 @@ def _counterfactual_run(context: Any, inputs: tuple[Path, ...], do: dict[str, fl
     data: dict[str, Any] = {"samples": rows}
     if plan.folder is not None:
         targets = [plan.folder.directory / name for name in plan.folder.names]
-        written = plan.write_each(((i, samples.images[i:i + 1]) for i in range(len(files))),
-                                  metadata=lambda index, path: dict(meta, input=files[index].name))
+        written = plan.write_batches(((i, samples.images[i:i + 64]) for i in range(0, len(files), 64)),
+                                     metadata=lambda index, path: dict(meta, input=files[index].name))
         written.describe(data, plan.out_dir, "images")
         files_written = written.listed
     else:

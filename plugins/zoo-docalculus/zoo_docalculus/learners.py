@@ -36,24 +36,13 @@ LEARNERS = ("auto", "linear", "logistic", "boosting", "forest")
 
 
 def fitting_threads() -> int:
-    """Threads for the learners: ``ZOO_THREADS`` if set, else one per core not already busy
-    (from the 1-minute load average), at least one. OpenMP learners that take every core on a
-    busy machine spin-wait: histogram boosting ran 29x slower with 2 threads than with 1 here
-    at a load of 2-3."""
-    import os
+    """Threads for the learners: zoo's policy for every command (``zoo_core.default_threads``:
+    ``ZOO_THREADS`` if set, else one per core not already busy). OpenMP learners that take
+    every core on a busy machine spin-wait: histogram boosting ran 29x slower with 2 threads
+    than with 1 here at a load of 2-3."""
+    import zoo_core
 
-    given = os.environ.get("ZOO_THREADS", "").strip()
-    if given:
-        try:
-            return max(1, int(given))
-        except ValueError:
-            raise InputError(f"ZOO_THREADS={given!r}: give a whole number of threads, e.g. 1") from None
-    cores = os.cpu_count() or 1
-    try:
-        busy = os.getloadavg()[0]
-    except OSError:  # not on this platform
-        busy = 0.0
-    return max(1, min(cores, int(cores - busy + 0.5)))
+    return zoo_core.default_threads()
 
 
 def thread_limit(threads: int | None = None) -> Any:
