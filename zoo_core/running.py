@@ -553,10 +553,10 @@ def prepare(name: str | tuple[ModelEntry, Architecture, Task], arguments: Sequen
 def execute(context: RunContext) -> RunResult:
     """Run the task's runner on ``context`` and record the provenance."""
     runner = resolve(context.task.runner, what=f"task {context.task.name!r} runner")
-    if context.options.get("threads") is not None:
-        from .threads import use_threads
+    if context.options.get("threads") is not None or os.environ.get("ZOO_THREADS", "").strip():
+        from .threads import use_threads  # what the user said; the library never imposes the load-based guess
 
-        use_threads(context.options["threads"])
+        use_threads(context.options.get("threads"))
     started = time.perf_counter()
     result = runner(context)
     if not isinstance(result, RunResult):

@@ -51,12 +51,13 @@ def use_threads(threads: int | None = None, *, torch_now: bool = False) -> int:
     give it to torch (``torch.set_num_threads``) if torch is loaded, or ``torch_now``; returns it.
 
     Commands that run torch call it when they start; later calls with no ``threads`` keep the
-    first decision, so a long run does not change its mind as its own work raises the load."""
+    first load-based decision, so a long run does not change its mind as its own work raises
+    the load (``ZOO_THREADS``, set, is read every time: it is the user's word, not a guess)."""
     global _decided
     if threads is not None:
         _decided = parse_threads(threads)
-    elif _decided is None:
-        _decided = default_threads()
+    elif _decided is None or os.environ.get("ZOO_THREADS", "").strip():
+        _decided = default_threads()  # an explicit ZOO_THREADS always wins; the load-based default is decided once
     import sys
 
     if torch_now:
