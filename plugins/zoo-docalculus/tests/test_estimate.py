@@ -121,10 +121,12 @@ def test_linear_adjustment_on_continuous_data(tmp_path):
     y = 2.0 * x - 1.5 * z + rng.normal(size=n)
     path = write_rows(tmp_path / "c.csv", ["Z", "X", "Y"], [z, x, y])
     graph = "Z -> X; Z -> Y; X -> Y"
-    estimate = DoCalculus().estimate(graph, "E[Y | do(X=1)] - E[Y | do(X=0)]", path, estimator="linear")
+    estimate = DoCalculus().estimate(graph, "E[Y | do(X=1)] - E[Y | do(X=0)]", path, estimator="linear",
+                                     learner="linear")
     assert abs(estimate.value - 2.0) < 4 * estimate.std_error and estimate.std_error < 0.05
     assert "adjusting for Z" in estimate.method
-    naive = DoCalculus().estimate("X -> Y", "E[Y | do(X=1)] - E[Y | do(X=0)]", path, estimator="linear")
+    naive = DoCalculus().estimate("X -> Y", "E[Y | do(X=1)] - E[Y | do(X=0)]", path, estimator="linear",
+                                  learner="linear")
     assert abs(naive.value - 2.0) > 10 * estimate.std_error
     # a front-door estimand: its estimators take a discrete treatment, and X here is continuous
     with pytest.raises(InputError, match="front-door estimators take a discrete treatment"):
@@ -161,7 +163,8 @@ def test_a_continuous_confounder_of_binary_treatment_and_outcome_gets_linear_adj
     x = (rng.random(4000) < 1 / (1 + np.exp(-z))).astype(int)
     y = (rng.random(4000) < np.clip(0.4 + 0.2 * x + 0.1 * z, 0, 1)).astype(int)
     path = write_rows(tmp_path / "c.csv", ["Z", "X", "Y"], [np.round(z, 4), x, y])
-    estimate = DoCalculus().estimate("Z -> X; Z -> Y; X -> Y", "E[Y | do(X=1)] - E[Y | do(X=0)]", path)
+    estimate = DoCalculus().estimate("Z -> X; Z -> Y; X -> Y", "E[Y | do(X=1)] - E[Y | do(X=0)]", path,
+                                     learner="linear")
     assert "adjusting for Z" in estimate.method
     assert abs(estimate.value - 0.2) < max(4 * estimate.std_error, 0.01)
 
@@ -221,7 +224,7 @@ def test_a_text_column_with_too_many_values_says_so_for_p_and_e_queries_alike(tm
     path = write_rows(tmp_path / "ids_z.csv", ["X", "Y", "Z"], [ids, [i % 2 for i in range(50000)], z])
     for query in ["P(Y=1 | do(X=id1))", "E[Y | do(X=id1)] - E[Y | do(X=id2)]"]:
         with pytest.raises(InputError, match="column 'X' is text with 50000 distinct values"):
-            DoCalculus().estimate("Z -> X; Z -> Y; X -> Y", query, path, bootstrap=0)
+            DoCalculus().estimate("Z -> X; Z -> Y; X -> Y", query, path, bootstrap=0, learner="linear")
 
 
 def test_a_few_text_levels_with_continuous_data_never_advise_what_then_fails(tmp_path):
@@ -249,7 +252,8 @@ def test_a_few_text_levels_with_continuous_data_never_advise_what_then_fails(tmp
     numbers = write_rows(tmp_path / "n.csv", ["Z", "X", "Y"], [z, x, y])
     with pytest.raises(InputError, match="ask E\\[Y \\| do\\(X=1\\)\\] - E\\[Y \\| do\\(X=0\\)\\]"):
         DoCalculus().estimate(graph, "P(Y | do(X=1))", numbers)
-    assert DoCalculus().estimate(graph, "E[Y | do(X=1)] - E[Y | do(X=0)]", numbers).value == pytest.approx(1, abs=0.3)
+    assert DoCalculus().estimate(graph, "E[Y | do(X=1)] - E[Y | do(X=0)]", numbers,
+                                 learner="linear").value == pytest.approx(1, abs=0.3)
     # no back-door set: P(...) is not sent to E[...] either
     with pytest.raises(InputError) as caught:
         DoCalculus().estimate("X -> Z; Z -> Y; X <-> Y", "P(Y | do(X=1))", numbers)
