@@ -207,6 +207,7 @@ def test_linear_adjustment_weights_counts_probabilities_and_zeros(tmp_path):
                                                        [z, x, y, np.zeros(200)]), weight_column="w")
 
 
+@pytest.mark.slow  # 50,000-row CSVs, read four times
 def test_a_text_column_with_too_many_values_says_so_for_p_and_e_queries_alike(tmp_path):
     # an ID column of 50,000 strings: neither categories (too many) nor numbers (no regression);
     # both kinds of query get the same real reason instead of sending the user from one to the other

@@ -97,6 +97,7 @@ def _random_cases(count, max_nodes, seed0):
             yield seed, graph, nodes[:ny], nodes[ny:ny + nx], nodes[ny + nx:ny + nx + nz]
 
 
+@pytest.mark.slow  # 4 s: hundreds of random graphs, each estimand evaluated exactly
 def test_random_graphs_every_estimand_is_exact_and_every_hedge_is_a_hedge():
     identified = hedges = 0
     for seed, graph, y, x, z in _random_cases(400, 10, 0):
