@@ -11,7 +11,6 @@ warm-up round of each first, which also fills the page cache):
              full cost is printed separately)
   bf16       zoo_core.load_weights(..., dtype=bfloat16) against load_file + .to(bfloat16) +
              assign (zoo streams: peak memory is the model plus its largest tensor)
-  torch.load torch.load(weights_only=True) of the same state dict + meta build + assign
 Each is timed twice: until the model is returned ("ready"), and until every weight has been
 read once ("touched": safetensors maps the file, so pages are read on first touch). Equality:
 every variant's state dict equals the saved one exactly. Goal: zoo / reference <= 1.0.
@@ -106,8 +105,6 @@ def main() -> None:
         source = net_class.from_config({})
         weights = root / "model.safetensors"
         save_file(source.state_dict(), str(weights))
-        pickle_path = root / "model.pt"
-        torch.save(source.state_dict(), pickle_path)
         data = weights.read_bytes()
         with FakeHub() as hub:
             commit = hub.publish("bench/mlp", {"model.safetensors": data})
@@ -152,12 +149,6 @@ revision = "{commit}"
             model.load_state_dict(state, assign=True)
             return model.eval()
 
-        def pickle_load():
-            with torch.device("meta"):
-                model = net_class.from_config({})
-            model.load_state_dict(torch.load(pickle_path, weights_only=True, map_location=device), assign=True)
-            return model.eval()
-
         def touched(fn):
             def run():
                 model = fn()
@@ -166,7 +157,7 @@ revision = "{commit}"
                 return model
             return run
 
-        ways = {"reference": reference, "zoo": zoo_build_load, "zoo.load": zoo_load, "torch.load": pickle_load,
+        ways = {"reference": reference, "zoo": zoo_build_load, "zoo.load": zoo_load,
                 "ref bf16": reference_bf16, "zoo bf16": zoo_bf16}
         variants = {f"{name}{suffix}": (touched(fn) if suffix else fn)
                     for suffix in ("", "+touch") for name, fn in ways.items()}
