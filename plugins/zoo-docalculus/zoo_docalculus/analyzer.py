@@ -174,12 +174,14 @@ class DoCalculus(CausalAnalyzer):
         if len(modes) > 1:
             raise InputError(f"{' and '.join(modes)}: ask one question per run")
         if covariates is not None:
-            graph, query = self._shorthand(graph, query, data, treatment, outcome, covariates, categorical, weight_column)
+            graph, query, data = self._shorthand(graph, query, data, treatment, outcome, covariates, categorical,
+                                                 weight_column)
         elif graph is None:
             raise InputError("--graph is required (or, to adjust for every covariate, --treatment T --outcome Y "
                              "--covariates all --data FILE)")
         elif data is not None and query is None and not modes and treatment and outcome:
-            query = self._default_query(data, treatment, outcome, categorical, weight_column)
+            data = self._table(data, categorical, weight_column)  # read once, used again by the estimate
+            query = self._default_query(data, treatment, outcome)
         if not modes and query is None:
             raise InputError("nothing to answer: give --query, --dsep, --adjustment-sets, --backdoor, --front-door or --rule")
         if data is not None and (modes or query is None):
@@ -230,9 +232,9 @@ class DoCalculus(CausalAnalyzer):
         return self._query(admg, query, latex, data, weight_column, bootstrap, seed, categorical, estimation)
 
     def _shorthand(self, graph: str | None, query: str | None, data: Any, treatment: str | None, outcome: str | None,
-                   covariates: str, categorical: str | None, weight_column: str | None) -> tuple[str, str]:
-        """--covariates: the graph 'each covariate -> treatment and -> outcome, treatment -> outcome'."""
-        from .frames import load_table
+                   covariates: str, categorical: str | None, weight_column: str | None) -> tuple[str, str, Any]:
+        """--covariates: the graph 'each covariate -> treatment and -> outcome, treatment -> outcome',
+        the query, and the data as a table (read once)."""
         from .table import parse_columns
 
         if graph is not None:
@@ -240,7 +242,7 @@ class DoCalculus(CausalAnalyzer):
                              "--graph, not both")
         if not treatment or not outcome or data is None:
             raise InputError("--covariates needs --treatment T, --outcome Y and --data FILE")
-        table = load_table(data, weight_column=weight_column, categorical=categorical)
+        table = self._table(data, categorical, weight_column)
         (t,), (y,) = parse_names(treatment, "--treatment"), parse_names(outcome, "--outcome")
         table.require([t, y])
         names = [c for c in table.names if c not in (t, y)] if covariates.strip() == "all" \
@@ -257,14 +259,16 @@ class DoCalculus(CausalAnalyzer):
         # so without claiming a direction (and without the independence a graph with none would claim)
         edges = [f"{c} -> {t}; {c} -> {y}" for c in names] + [f"{t} -> {y}"]
         edges += [f"{c} <-> {d}" for i, c in enumerate(names) for d in names[i + 1:]]
-        return "; ".join(edges), query or self._default_query(table, t, y, categorical, weight_column)
+        return "; ".join(edges), query or self._default_query(table, t, y), table
 
-    def _default_query(self, data: Any, treatment: str, outcome: str, categorical: str | None,
-                       weight_column: str | None) -> str:
-        """E[Y | do(T=high)] - E[Y | do(T=low)] for a treatment with two values."""
+    @staticmethod
+    def _table(data: Any, categorical: str | None, weight_column: str | None) -> Any:
         from .frames import load_table
 
-        table = load_table(data, weight_column=weight_column, categorical=categorical)
+        return load_table(data, weight_column=weight_column, categorical=categorical)
+
+    def _default_query(self, table: Any, treatment: str, outcome: str) -> str:
+        """E[Y | do(T=high)] - E[Y | do(T=low)] for a treatment with two values."""
         (t,), (y,) = parse_names(treatment, "--treatment"), parse_names(outcome, "--outcome")
         table.require([t, y])
         _, levels = table.discrete(t, table.present([t]))
@@ -404,20 +408,13 @@ def _diagnostics_text(d: dict[str, Any]) -> list[str]:
         before = max(abs(b["smd_before"]) for b in bal)
         after = max((abs(b["smd_after"]) for b in bal if b["smd_after"] == b["smd_after"]), default=float("nan"))
         lines.append(f"  balance: largest |standardized mean difference| {before:.3f} before weighting, {after:.3f} after")
-    lin = d.get("linear")
-    if lin and "value" in lin and not d.get("flexible"):
-        text = f"  linear adjustment for comparison: {lin['value']:.6g}"
-        if lin.get("interval"):
-            text += f" [{lin['interval'][0]:.4g}, {lin['interval'][1]:.4g}]"
-        mis = d.get("misspecification") or {}
-        if mis.get("flagged") is not None:
-            text += " - disagrees: the linear model is misspecified" if mis["flagged"] else " - agrees"
-        lines.append(text)
-    flex = d.get("flexible")
-    if flex:
-        text = f"  flexible (aipw) for comparison: {flex['value']:.6g}"
-        if flex.get("interval"):
-            text += f" [{flex['interval'][0]:.4g}, {flex['interval'][1]:.4g}]"
+    lin, flex = d.get("linear"), d.get("flexible")
+    shown = flex or (lin if lin and "value" in lin else None)  # the other estimate: the flexible one beside linear
+    if shown:
+        label = "flexible (aipw)" if flex else "linear adjustment"
+        text = f"  {label} for comparison: {shown['value']:.6g}"
+        if shown.get("interval"):
+            text += f" [{shown['interval'][0]:.4g}, {shown['interval'][1]:.4g}]"
         mis = d.get("misspecification") or {}
         if mis.get("flagged") is not None:
             text += " - disagrees: the linear model is misspecified" if mis["flagged"] else " - agrees"

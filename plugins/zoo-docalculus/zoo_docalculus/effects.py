@@ -29,7 +29,7 @@ import numpy as np
 from zoo_core import InputError
 
 from .adjustment import is_frontdoor, minimal_backdoor_sets
-from .backdoor import TARGETS, EffectNumbers, estimate_arms, estimate_continuous, fit_arms
+from .backdoor import TARGETS, EffectNumbers, estimate_arms, estimate_continuous, fit_arms, target_weights
 from .diagnostics import balance, e_value, misspecification, overlap, robustness_value, warnings_for
 from .graph import ADMG
 from .identify import Identification
@@ -309,14 +309,13 @@ def _estimate_effect(graph: ADMG, ident: Identification, parsed: Query | Contras
                 phi = fit.mu1 + fit.treated * (fit.y - fit.mu1) / fit.e1
                 numbers = EffectNumbers(float(phi.mean()), float(phi.std(ddof=1) / math.sqrt(len(phi))), float(phi.mean()))
         weights = numbers.weights if numbers is not None and numbers.weights is not None else \
-            _target_weights(fit)
+            target_weights(fit)
         arm_labels = [(f"{plan.treatment}={_show(a)}", rows1),
                       (f"{plan.treatment}={_show(b)}" if b is not None else f"{plan.treatment}!={_show(a)}", rows0)]
         diagnostics["overlap"] = overlap(fit.e1, arm_labels, weights, fit.trimmed, options.trim)
         if X.shape[1]:
             diagnostics["balance"] = balance(X, labels, rows1, rows0, weights)
         if modifiers:
-            diagnostics["conditional"] = None  # filled below
             result.conditional = _conditional(table, modifiers, rows, fit, warn)
         if options.plot is not None and X.shape[1]:
             from .effect_plot import write_effect_plot
@@ -333,7 +332,6 @@ def _estimate_effect(graph: ADMG, ident: Identification, parsed: Query | Contras
         if estimator != "linear":
             method += (f" adjusting for {', '.join(plan.variables)}" if plan.variables else "") + \
                 f", {options.folds}-fold cross-fitted {learners.describe()} models"
-        diagnostics.pop("conditional", None)
 
         def compute(idx: np.ndarray) -> float:
             f = fit_arms(y[idx], t[idx], X[idx], a, b if b is not None else _other(t, a), learners,
@@ -406,12 +404,6 @@ def _other(t: np.ndarray, a: Any) -> Any:
     if not others:
         raise InputError(f"every row has the treatment value {a}: there is nothing to compare")
     return others[0]
-
-
-def _target_weights(fit: Any) -> np.ndarray:
-    from .backdoor import target_weights
-
-    return target_weights(fit)
 
 
 def _show(value: Any) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 
 from zoo_core import InputError
 
-from .table import MISSING, Table, parse_columns, read_table
+from .table import MISSING, Table, read_table, table_from_cells
 
 __all__ = ["load_table", "PANDAS_SUFFIXES"]
 
@@ -118,21 +118,4 @@ def _from_columns(label: Path, columns: dict[str, np.ndarray], weight_column: st
             cells[name] = text
         else:
             cells[name] = np.array([_text(v) for v in values], dtype=object)
-    declared = parse_columns(categorical)
-    unknown = [c for c in declared if c not in cells]
-    if unknown:
-        raise InputError(f"--categorical {','.join(declared)}: {label} has no column {', '.join(map(repr, unknown))} "
-                         f"(columns: {', '.join(names)})")
-    weights = np.ones(n)
-    if weight_column is not None:
-        if weight_column not in cells:
-            raise InputError(f"--weight-column {weight_column}: {label} has no such column (columns: {', '.join(names)})")
-        column = cells.pop(weight_column)
-        names.remove(weight_column)
-        try:
-            weights = np.array([float(v) for v in column], dtype=np.float64)
-        except ValueError:
-            weights = np.array([-1.0])
-        if (weights < 0).any() or not np.isfinite(weights).all():
-            raise InputError(f"--weight-column {weight_column}: every weight must be a non-negative number")
-    return Table(label, names, cells, weights, frozenset(declared))
+    return table_from_cells(label, names, cells, weight_column=weight_column, categorical=categorical)

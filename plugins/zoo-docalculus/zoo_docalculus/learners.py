@@ -140,14 +140,11 @@ def resolve_learners(spec: Any = None) -> Learners:
         return Learners(outcome, propensity, "custom")
     if isinstance(spec, Sequence) and len(spec) == 2:
         return Learners(_one(spec[0], "outcome"), _one(spec[1], "propensity"), "custom")
-    if hasattr(spec, "fit"):
-        role = "propensity" if hasattr(spec, "predict_proba") and not hasattr(spec, "score") \
-            else "outcome"
-        given = _one(spec, role)
+    if hasattr(spec, "fit"):  # one estimator: a classifier is the propensity model, a regressor the outcome's
         default = resolve_learners("auto")
-        if hasattr(spec, "predict_proba"):  # a classifier: the propensity model
+        if hasattr(spec, "predict_proba"):
             return Learners(default.outcome, _one(spec, "propensity"), "custom")
-        return Learners(given, default.propensity, "custom")
+        return Learners(_one(spec, "outcome"), default.propensity, "custom")
     raise InputError(f"learner {spec!r}: give a name ({', '.join(LEARNERS)}), a scikit-learn estimator, or "
                      "{'outcome': ..., 'propensity': ...}")
 

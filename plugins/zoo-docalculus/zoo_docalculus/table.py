@@ -188,8 +188,17 @@ def read_table(path: str | Path, *, weight_column: str | None = None,
         if len(row) != len(header):
             raise InputError(f"--data {path}: line {line} has {len(row)} fields, the header {len(header)}")
     body = np.array([[cell.strip() for cell in row] for row in rows[1:]], dtype=object)
-    cells = {name: body[:, i] for i, name in enumerate(header)}
-    weights = np.ones(len(body))
+    return table_from_cells(path, header, {name: body[:, i] for i, name in enumerate(header)},
+                            weight_column=weight_column, categorical=categorical)
+
+
+def table_from_cells(path: Path, header: list[str], cells: dict[str, np.ndarray], *,
+                     weight_column: str | None = None,
+                     categorical: str | list[str] | tuple[str, ...] | None = None) -> Table:
+    """A ``Table`` from columns of stripped strings (a CSV's, or a DataFrame's as text), with
+    ``--categorical`` and ``--weight-column`` checked against them."""
+    header = list(header)
+    weights = np.ones(len(next(iter(cells.values()))) if cells else 0)
     declared = parse_columns(categorical)
     unknown = [c for c in declared if c not in cells]
     if unknown:
