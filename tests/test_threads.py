@@ -18,8 +18,12 @@ def two_cores(monkeypatch):
     monkeypatch.delenv("ZOO_THREADS", raising=False)
     monkeypatch.setattr(threads, "_cores", lambda: 2)
 
-    def with_load(load):
+    def with_load(load, runnable=None):
+        """The 1-minute average ``load``; the run queue now ``runnable`` (None: as loaded)."""
         monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+        monkeypatch.setattr(threads, "_sampled", None)
+        now = load if runnable is None else runnable
+        monkeypatch.setattr(threads, "_sample_run_queue", lambda time: now)
 
     return with_load
 
@@ -36,6 +40,28 @@ def test_the_default_leaves_busy_cores_alone(two_cores, monkeypatch):
     monkeypatch.setenv("ZOO_THREADS", "many")
     with pytest.raises(InputError, match="ZOO_THREADS"):
         zoo_core.default_threads()
+
+
+def test_a_run_that_just_ended_does_not_count(two_cores):
+    """The 1-minute average still counts the previous command for a minute or more; what is
+    runnable now decides, so back-to-back commands on an idle machine get every core."""
+    two_cores(1.7, runnable=0)
+    assert zoo_core.default_threads() == 2
+    two_cores(1.7, runnable=2)  # and a job that is still running still counts
+    assert zoo_core.default_threads() == 1
+    two_cores(0.1, runnable=3)  # a job started a moment ago: the average has not seen it yet
+    assert zoo_core.default_threads() == 2  # (the smaller wins: the lag after a run is the common case)
+
+
+def test_the_run_queue_is_read_from_the_kernel(monkeypatch):
+    """On Linux the sample is a real count (this process excluded), at least 0."""
+    monkeypatch.setattr(threads, "_sampled", None)
+    now = threads._runnable_now()
+    if not os.path.exists("/proc/stat"):
+        assert now is None
+    else:
+        assert now is not None and now >= 0
+        assert threads.busy_cores() <= os.getloadavg()[0] + 1e-9
 
 
 def test_docalculus_learners_follow_the_same_policy(two_cores, monkeypatch):
