@@ -11,7 +11,10 @@ loaded — against a plain script with the same loaded model: make the images th
 task does, convert each batch to 8-bit once, and save each with PIL (``Image.save`` with the
 same text chunks), serially, the way a user would write it. Both are warmed up once, then
 run alternately (A, B, A, B...) into fresh folders; it prints the median wall time of each
-with min-max, their ratio and the 1-minute load before and after. Equality: every file zoo
+with min-max, their ratio and the 1-minute load before and after, and the ratio of their
+median CPU time (this process's user + system time, every thread): on a shared machine the
+wall times swing with the other jobs (here by up to 1.7x between repeats of the same run),
+while the CPU time says how much work each side did. Equality: every file zoo
 wrote is byte-identical to the script's (tolerance: none).
 
 Both use the same torch threads (``--threads``, else zoo's default: one per core not busy).
@@ -173,19 +176,22 @@ def measure(case: Case, repeats: int, scratch: Path) -> None:
     same = names == sorted(p.name for p in plain_dir.iterdir()) and all(
         (zoo_dir / n).read_bytes() == (plain_dir / n).read_bytes() for n in names)
     times: dict[str, list[float]] = {"zoo": [], "plain": []}
+    cpu: dict[str, list[float]] = {"zoo": [], "plain": []}
     before = os.getloadavg()[0]
     for _ in range(repeats):
         for which in ("zoo", "plain"):
             folder = fresh(which)
             if which == "plain":
                 folder.mkdir()
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             case.zoo(folder) if which == "zoo" else case.plain(folder, meta)
             times[which].append(time.perf_counter() - start)
+            cpu[which].append(time.process_time() - start_cpu)
     after = os.getloadavg()[0]
     z, p = median(times["zoo"]), median(times["plain"])
     print(f"{case.name:20s} {case.count:5d} files  zoo {z:7.3f} s ({min(times['zoo']):.3f}-{max(times['zoo']):.3f})"
           f"  plain {p:7.3f} s ({min(times['plain']):.3f}-{max(times['plain']):.3f})  ratio {z / p:.2f}x"
+          f" (CPU time {median(cpu['zoo']) / median(cpu['plain']):.2f}x)"
           f"  identical bytes: {'yes' if same else 'NO'}  load {before:.1f}->{after:.1f}", flush=True)
 
 

@@ -5,6 +5,7 @@ with --skip-existing, and refuses runs that cannot fit in memory before allocati
 from __future__ import annotations
 
 import errno
+import os
 import json
 import sys
 
@@ -285,14 +286,12 @@ def test_a_full_disk_or_read_only_folder_is_one_line_naming_the_output(toy, zoo,
 
 
 def test_a_folder_that_refuses_the_temporary_file_is_named(tmp_path, monkeypatch):
-    import tempfile
-
     import zoo_core.atomic
 
-    def refuse(*args, **kwargs):
+    def refuse(*args, **kwargs):  # what creating the temporary file meets in a read-only folder (root ignores modes)
         raise OSError(30, "Read-only file system")
 
-    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(zoo_core.atomic, "_create_temporary", refuse)
     with pytest.raises(zoo_core.OutputError, match=r"out.png: cannot write it \(Read-only file system\); the file "):
         zoo_core.atomic.write_atomic(tmp_path / "out.png", b"x")
 
@@ -304,3 +303,28 @@ def test_a_dangling_link_as_out_is_named_not_blamed_on_another_run(toy, zoo, tmp
     code, _, err = zoo("run", "toy-gen", "--num", "1", "--out", str(link))
     assert code == 1 and "is a link to" in err and "which does not exist" in err and "another run" not in err, err
     assert link.is_symlink() and err.count("\n") == 1
+
+
+def test_atomic_writes_leave_no_temporary_file_and_survive_a_stale_one(tmp_path):
+    """The temporary name is predictable (.NAME.PID-N.tmp); one left by a crashed process with
+    the same PID must neither block the write nor be taken over."""
+    import zoo_core.atomic
+
+    target = tmp_path / "out.png"
+    serial = next(zoo_core.atomic._serial) + 1
+    stale = tmp_path / f".out.png.{os.getpid()}-{serial}.tmp"
+    stale.write_bytes(b"someone else's")
+    zoo_core.atomic.write_atomic(target, b"new", overwrite=False)
+    assert target.read_bytes() == b"new" and stale.read_bytes() == b"someone else's"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([stale.name, "out.png"])
+    with pytest.raises(FileExistsError):
+        zoo_core.atomic.write_atomic(target, b"newer", overwrite=False)
+    assert target.read_bytes() == b"new" and len(list(tmp_path.iterdir())) == 2
+    zoo_core.atomic.write_atomic(target, b"newest")
+    assert target.read_bytes() == b"newest" and (target.stat().st_mode & 0o777) == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import sys
 import tempfile
@@ -84,7 +85,7 @@ _RENAMEAT2: Any = None
 _AT_FDCWD, _RENAME_NOREPLACE = -100, 1
 
 
-def _place_new(tmp: Path, path: Path) -> None:
+def _place_new(tmp: str | Path, path: str | Path) -> None:
     renameat2 = _rename_noreplace()
     if renameat2 is not None:  # one atomic step that fails if path exists (a link and an unlink otherwise)
         import ctypes
@@ -101,24 +102,27 @@ def _place_new(tmp: Path, path: Path) -> None:
     except FileExistsError:
         raise
     except OSError:  # a file system without hard links: the best that remains is check, then rename
-        if path.exists():
+        if os.path.lexists(path):
             raise FileExistsError(f"{path} exists") from None
         os.replace(tmp, path)
         return
-    tmp.unlink(missing_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
 
 
 def write_atomic(path: Path, data: bytes | str, *, overwrite: bool = True) -> None:
     """Write ``data`` to ``path`` atomically (``overwrite=False``: never over a file that exists).
 
-    Written through the temporary file's own descriptor (no second open, no path chmod): a
-    folder run writes thousands of small files, and each system call is a measurable part of
-    each one."""
+    A folder run writes thousands of small files, and each step is a measurable part of each
+    one, so this does the least that keeps the guarantee: one exclusive create of a hidden
+    temporary file named after the target, this process and a counter (``mkstemp``'s random
+    names only where that name is taken), writes through that descriptor, one rename. The file
+    gets the mode a plain ``open`` would give it (0o666 less the umask)."""
     target = os.fspath(path)  # strings from here on: a folder run writes thousands of these
     payload = data.encode() if isinstance(data, str) else data
     head, name = os.path.split(target)
     try:
-        fd, tmp = tempfile.mkstemp(dir=head or ".", prefix=f".{name}.", suffix=".tmp")
+        fd, tmp = _create_temporary(head or ".", name)
     except (FileNotFoundError, NotADirectoryError):
         raise  # the caller names the missing folder
     except OSError as exc:  # a read-only or full folder: one line naming the file
@@ -128,21 +132,17 @@ def write_atomic(path: Path, data: bytes | str, *, overwrite: bool = True) -> No
             view = memoryview(payload)
             while view:
                 view = view[os.write(fd, view):]
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, 0o644)
         except OSError as exc:
             if exc.errno in _FULL_OR_READ_ONLY:
                 raise OutputError.writing(Path(target), exc) from exc
             raise
         finally:
             os.close(fd)
-        if not hasattr(os, "fchmod"):
-            os.chmod(tmp, 0o644)
         try:
             if overwrite:
                 os.replace(tmp, target)
             else:
-                _place_new(Path(tmp), Path(target))
+                _place_new(tmp, target)
         except (FileExistsError, FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise  # the caller says which (another run's file, a folder in the way)
         except OSError as exc:
@@ -151,3 +151,20 @@ def write_atomic(path: Path, data: bytes | str, *, overwrite: bool = True) -> No
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+_OPEN_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_serial = itertools.count()
+
+
+def _create_temporary(directory: str, name: str) -> tuple[int, str]:
+    """Open a new hidden file beside ``name`` for writing: ``.NAME.PID-N.tmp``, or a random name
+    (``mkstemp``) where that one exists (left by a process that crashed and had this PID)."""
+    tmp = os.path.join(directory, f".{name}.{os.getpid()}-{next(_serial)}.tmp")
+    try:
+        return os.open(tmp, _OPEN_NEW, 0o666), tmp
+    except FileExistsError:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o644)  # mkstemp's 0o600 is for secrets; these are a user's outputs
+        return fd, tmp
