@@ -328,3 +328,20 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def test_temporaries_of_dead_runs_are_removed_and_a_live_writers_are_not(tmp_path):
+    import subprocess
+
+    from zoo_core.outputs import remove_stale_temporaries
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    crashed = tmp_path / f".00001.png.{dead.pid}-7.tmp"
+    live = tmp_path / f".00002.png.{os.getpid()}-3.tmp"  # a writer at work in this very folder
+    old_style = tmp_path / ".00003.png.a1B2c3_d.tmp"
+    foreign = tmp_path / f".notes.txt.{dead.pid}-1.tmp"  # not a file this run writes
+    for path in (crashed, live, old_style, foreign):
+        path.write_bytes(b"half")
+    removed = remove_stale_temporaries(tmp_path, ["00001.png", "00002.png", "00003.png"])
+    assert removed == 2 and sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, foreign.name])

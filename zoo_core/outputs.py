@@ -242,7 +242,8 @@ SKIP_EXISTING = Option("skip-existing", type="bool", default=False,
                        help="keep outputs that exist already and write the rest (continues an interrupted run)")
 
 #: The temporary files ``zoo_core.atomic`` writes beside a target: ``.NAME.XXXXXXXX.tmp``.
-_TEMPORARY = re.compile(r"\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp")
+#: ``write_atomic``'s temporaries: ``.NAME.PID-N.tmp``, or mkstemp's ``.NAME.XXXXXXXX.tmp``.
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?:(?P<pid>\d+)-\d+|[A-Za-z0-9_]{8})\.tmp")
 
 
 @dataclass(frozen=True)
@@ -303,9 +304,10 @@ class Outputs:
 def remove_stale_temporaries(directory: Path, names: Sequence[str] | Callable[[str], bool]) -> int:
     """Delete zoo's own temporary files for ``names`` in ``directory``; how many were removed.
 
-    A run killed outright (SIGKILL, a power cut) cannot clean up the ``.NAME.XXXXXXXX.tmp`` it
+    A run killed outright (SIGKILL, a power cut) cannot clean up the ``.NAME.PID-N.tmp`` it
     was writing; the next run on the same outputs removes them. Only temporaries of the files
-    this run itself would write are touched (``names``: those names, or a test on a name).
+    this run itself would write are touched (``names``: those names, or a test on a name), and
+    none of a process that is still running (one writing the same folder now).
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -315,11 +317,23 @@ def remove_stale_temporaries(directory: Path, names: Sequence[str] | Callable[[s
     with os.scandir(directory) as entries:
         for entry in entries:
             match = _TEMPORARY.fullmatch(entry.name)
-            if match and wanted(match["name"]) and entry.is_file(follow_symlinks=False):
+            if match and wanted(match["name"]) and entry.is_file(follow_symlinks=False) \
+                    and not (match["pid"] and _running(int(match["pid"]))):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
                     removed += 1
     return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (a signal-0 probe)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process, or a number we cannot ask about: leave its file
+    return True
 
 
 @dataclass
