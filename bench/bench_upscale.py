@@ -86,7 +86,8 @@ def _pair(name: str):  # type: ignore[no-untyped-def]
 
 def throughput(args: argparse.Namespace) -> None:
     device = torch.device(args.device)
-    print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, load "
+          f"{os.getloadavg()[0]:.1f}; medians of {args.repeats} alternated runs after one warm-up each (min-max)")
     for name in args.models.split(","):
         zoo, reference, run_zoo, run_ref, fixed = _pair(name)
         size = fixed if fixed > 1 else args.size
@@ -115,8 +116,10 @@ def throughput(args: argparse.Namespace) -> None:
             zoo_ips = args.batch / sorted(times["zoo"])[len(times["zoo"]) // 2]
             ref_ips = args.batch / sorted(times["reference"])[len(times["reference"]) // 2]
             diff = float((outputs["zoo"].float() - outputs["reference"].float()).abs().max())
-            print(f"{name:7} {dtype_name:9} {size}->{size * 4}  zoo {zoo_ips:8.3f} img/s  reference {ref_ips:8.3f} "
-                  f"img/s  ratio {zoo_ips / ref_ips:.2f}x  max |diff| {diff:.2e}")
+            spread = {impl: f"{min(t):.3f}-{max(t):.3f} s" for impl, t in times.items()}
+            print(f"{name:7} {dtype_name:9} {size}->{size * 4}  zoo {zoo_ips:8.3f} img/s ({spread['zoo']})  reference "
+                  f"{ref_ips:8.3f} img/s ({spread['reference']})  ratio {zoo_ips / ref_ips:.2f}x  max |diff| {diff:.2e}"
+                  f"  load {os.getloadavg()[0]:.1f}", flush=True)
 
 
 _MEMORY_CHILD = r"""

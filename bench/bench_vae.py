@@ -80,9 +80,11 @@ def timed(fn, device: torch.device) -> float:
 
 def throughput(args: argparse.Namespace) -> None:
     device, dtype = torch.device(args.device), DTYPES[args.dtype]
-    print(f"# throughput: {args.device}, {args.dtype}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(f"# throughput: {args.device}, {args.dtype}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+          f"load {os.getloadavg()[0]:.1f}; medians of {args.repeats} alternated runs after one warm-up each, "
+          "(min-max) in seconds")
     print(f"{'model':6} {'op':7} {'size':>5} {'batch':>5} {'zoo img/s':>10} {'diffusers img/s':>16} {'ratio':>6} "
-          f"{'max |diff|':>11} finite")
+          f"{'max |diff|':>11} finite  zoo s (min-max)  diffusers s (min-max)  load")
     for kind in args.models.split(","):
         reference, zoo = models(kind, device, dtype)
         for size in map(int, args.sizes.split(",")):
@@ -111,7 +113,8 @@ def throughput(args: argparse.Namespace) -> None:
                         ref_times.append(timed(theirs, device))
                     z, r = median(zoo_times), median(ref_times)
                     print(f"{kind:6} {op:7} {size:5d} {batch:5d} {batch / z:10.2f} {batch / r:16.2f} {r / z:6.2f} "
-                          f"{diff:11.2e} {finite}", flush=True)
+                          f"{diff:11.2e} {finite}  {z:.3f} ({min(zoo_times):.3f}-{max(zoo_times):.3f})  "
+                          f"{r:.3f} ({min(ref_times):.3f}-{max(ref_times):.3f})  {os.getloadavg()[0]:.1f}", flush=True)
 
 
 def _peak_child(kind: str, size: int, tile: int, device: str, dtype: str) -> None:
