@@ -126,7 +126,8 @@ def bench_startup(runs: int) -> None:
     listed = statistics.median(times["zoo list"])
     answered = statistics.median(times["zoo run do-calculus"])
     print(f"\nstart-up, {runs} alternated runs, medians: zoo list {listed * 1000:.0f} ms, "
-          f"zoo run do-calculus (front-door query) {answered * 1000:.0f} ms: {answered / listed:.2f}x (goal <= 1.5x)")
+          f"zoo run do-calculus (front-door query) {answered * 1000:.0f} ms: {answered / listed:.2f}x (goal <= 1.5x); "
+          f"load {os.getloadavg()[0]:.1f}")
 
 
 def parse_sizes(items: list[str]) -> dict[str, list[int]]:

@@ -16,6 +16,7 @@ Minimal adjustment sets: every minimal back-door set (capped at --max-sets) on 4
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -69,7 +70,7 @@ def time_y0(graph, outcome, treatment) -> tuple[float, bool | None]:
 
 def bench_id(sizes: list[int], count: int, degree: float, bidirected: float, y0_limit: int) -> None:
     print(f"ID, P(Y | do(X)) on random ADMGs (degree {degree}, bidirected {bidirected} per node), "
-          f"{count} queries per size; medians per query")
+          f"{count} queries per size; medians per query; load {os.getloadavg()[0]:.1f}")
     print(f"{'nodes':>6} {'zoo ms':>9} {'y0 ms':>9} {'ratio':>7} {'identifiable':>13} {'agree':>6}")
     for n in sizes:
         zoo_times, y0_times, verdicts, agree, compared = [], [], [], 0, 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import sys
 import time
 from pathlib import Path
@@ -107,7 +108,8 @@ def main() -> None:
     run_causal_learn(warm, 0.05)
 
     print(f"FCI, fisherz, alpha={args.alpha}, {args.rows} rows, expected degree {args.degree}, "
-          f"{args.bidirected} hidden confounders per node, median of {args.repeat} runs each")
+          f"{args.bidirected} hidden confounders per node, median of {args.repeat} alternated runs each; "
+          f"load {os.getloadavg()[0]:.1f}")
     print("vs truth: edges wrong in the skeleton / marks wrong on the edges shared with the true PAG")
     print(f"{'vars':>4} {'seed':>4} {'zoo s':>8} {'c-l s':>8} {'speed-up':>8} {'skeleton':>9} {'marks':>10} {'tests':>7} "
           f"{'zoo vs truth':>12} {'c-l vs truth':>12}")
@@ -136,7 +138,7 @@ def main() -> None:
         totals[n_vars] = (zoo_total, cl_total)
     for n_vars, (zoo_total, cl_total) in totals.items():
         print(f"{n_vars} vars: zoo {zoo_total / args.graphs:.4f} s, causal-learn {cl_total / args.graphs:.4f} s "
-              f"per graph: zoo is {cl_total / zoo_total:.1f}x causal-learn's speed")
+              f"per graph: zoo is {cl_total / zoo_total:.1f}x causal-learn's speed (load {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

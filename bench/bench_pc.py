@@ -19,6 +19,7 @@ causal-learn is a bench-only dependency: ``pip install causal-learn==0.1.4.8``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -97,7 +98,7 @@ def main() -> None:
     run_causal_learn(np.random.default_rng(0).standard_normal((100, 3)), 0.05)
 
     print(f"PC-stable, {args.test}, alpha={args.alpha}, {args.rows} rows, expected degree {args.degree}, "
-          f"median of {args.repeat} runs each")
+          f"median of {args.repeat} alternated runs each; load {os.getloadavg()[0]:.1f}")
     print(f"{'vars':>4} {'seed':>4} {'zoo s':>8} {'c-l s':>8} {'speed-up':>8} {'skeleton':>9} {'tests':>7} "
           f"{'true edges':>10} {'missed':>6} {'extra':>5}")
     totals = {}
@@ -124,7 +125,7 @@ def main() -> None:
         totals[n_vars] = (zoo_total, cl_total)
     for n_vars, (zoo_total, cl_total) in totals.items():
         print(f"{n_vars} vars: zoo {zoo_total / args.graphs:.4f} s, causal-learn {cl_total / args.graphs:.4f} s "
-              f"per graph: zoo is {cl_total / zoo_total:.1f}x causal-learn's speed")
+              f"per graph: zoo is {cl_total / zoo_total:.1f}x causal-learn's speed (load {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":
