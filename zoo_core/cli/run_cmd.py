@@ -85,6 +85,11 @@ def _run(entry: ModelEntry, arch: Architecture, task: Task, values: dict[str, An
         emit_json(result.to_dict())
     else:
         _print(result)
+    failure = result.failure_message()
+    if failure is not None:  # the rest was done and reported; the exit code says something was not
+        from ..errors import InputError
+
+        raise InputError(failure)
 
 
 def model_command(entry: ModelEntry, arch: Architecture, task: Task) -> click.Command:

@@ -14,17 +14,27 @@ from typing import TYPE_CHECKING, Any
 
 from ..architectures import Option
 from ..errors import InputError
+from ..resize import DEFAULT_RESIZE, RESIZE_MODES
 from ..task import Argument
 
 if TYPE_CHECKING:
     from ..running import RunContext
 
-__all__ = ["BATCH", "INPUT", "IMAGES", "tiling_options", "input_files", "check_positive", "itemsize"]
+__all__ = ["BATCH", "INPUT", "IMAGES", "RESIZE", "ALPHA", "tiling_options", "input_files", "check_positive",
+           "itemsize"]
 
 BATCH = Option("batch-size", type="int", help="images per forward pass (default: all at once)")
 INPUT = Option("input", type="path", multiple=True,
                help="image files or folders (repeatable; they may also be given as arguments)")
 IMAGES = Argument("inputs", type="path", multiple=True, help="image files or folders")
+RESIZE = Option("resize", type="choice", choices=RESIZE_MODES, default=DEFAULT_RESIZE,
+                help="for a model that takes one size only, how inputs of other sizes are brought to it: fit = "
+                     "scale to fit inside keeping the aspect ratio, pad with black (the default: nothing is cut "
+                     "off or distorted); crop = scale to cover keeping the aspect ratio, centre-crop; pad = pad "
+                     "with black or centre-crop, no scaling; stretch = scale each side alone, ignoring the aspect "
+                     "ratio (what zoo train does)")
+ALPHA = Option("alpha", type="choice", choices=("keep", "drop"), default="keep",
+               help="an input's alpha channel: run it separately through the model and keep it, or drop it")
 
 
 def tiling_options(default_overlap: int | None = 32) -> list[Option]:

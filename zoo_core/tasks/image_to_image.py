@@ -37,10 +37,10 @@ def _options(architecture: Architecture | None) -> list[Option]:
 def run(context: RunContext) -> RunResult:
     import torch
 
-    from ..images import read_image_alpha
     from ..progress import tile_progress
     from ..running import RunResult, process_shard
     from ..tiling import tile_count
+    from .reading import InputImages
 
     options = context.options
     files = input_files(context)
@@ -65,6 +65,7 @@ def run(context: RunContext) -> RunResult:
     no_alpha = out is not None and Path(out).suffix.lower() in (".jpg", ".jpeg")  # decided before any work
 
     side, side_overlap = model.tiling(tile, overlap)  # checked before any image is read
+    reader = InputImages(context, model, files)
 
     def upscale(image: Any, path: Path) -> Any:
         height, width = image.shape[-2:]
@@ -78,7 +79,10 @@ def run(context: RunContext) -> RunResult:
         for index, path in enumerate(files):
             if not plan.needs(index):
                 continue
-            image, alpha = read_image_alpha(path, model.input_channels)
+            read = reader.read(path)
+            if read is None:  # unreadable: named on stderr, the others go on
+                continue
+            image, alpha = read
             try:
                 model.check_images(image)
             except InputError as exc:
@@ -95,6 +99,7 @@ def run(context: RunContext) -> RunResult:
             if len(sizes) < LISTED_FILES:
                 sizes[str(path)] = [int(output.shape[-1]), int(output.shape[-2])]
             yield index, (output, out_alpha)
+        reader.check_some_read()
 
     wrote: list[Path] = []
     outputs: list[Any] = []
