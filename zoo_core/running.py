@@ -474,7 +474,7 @@ def check_options(entry: ModelEntry, task: Task, architecture: Architecture,
     Unknown names are an ``InputError`` listing the options the model takes (with a
     did-you-mean); so is a missing required option.
     """
-    declared = [o for o in merged_options(task, architecture) if o.name != "json"]
+    declared = [o for o in merged_options(task, architecture, entry) if o.name != "json"]
     by_name = {o.name.replace("-", "_"): o for o in declared}
     for name in options:
         if name not in by_name:

@@ -95,7 +95,7 @@ def _run(entry: ModelEntry, arch: Architecture, task: Task, values: dict[str, An
 def model_command(entry: ModelEntry, arch: Architecture, task: Task) -> click.Command:
     """The click command that ``zoo run NAME`` runs for ``entry``."""
     params: list[click.Parameter] = [_click_argument(a) for a in task.arguments]
-    params += [_click_option(o) for o in merged_options(task, arch)]
+    params += [_click_option(o) for o in merged_options(task, arch, entry)]
 
     def callback(**values: Any) -> None:
         from click.core import ParameterSource

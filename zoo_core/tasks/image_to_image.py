@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..outputs import LISTED_FILES, Outputs
 from ..task import Task, TaskExtras
 from .autoencoder import check_image_memory
-from .common import IMAGES, INPUT, input_files, tiling_options
+from .common import IMAGES, INPUT, check_fixed_tile, input_files, tiling_options
 
 if TYPE_CHECKING:
     from ..running import RunContext, RunResult
@@ -30,7 +30,11 @@ _ALPHA = Option("alpha", type="choice", choices=("keep", "drop"), default="keep"
 
 
 def _options(architecture: Architecture | None) -> list[Option]:
-    tiles = tiling_options(default_overlap=None) if architecture is not None and architecture.tiling else []
+    tiles: list[Option] = []
+    if architecture is not None and architecture.tiling:  # (an entry whose config fixes the tile gets that)
+        tiles = tiling_options(default_overlap=None)
+    elif architecture is not None and architecture.fixed_tile is not None:
+        tiles = tiling_options(default_overlap=None, fixed=architecture.fixed_tile)
     return [INPUT, _ALPHA, *tiles]
 
 
@@ -55,6 +59,7 @@ def run(context: RunContext) -> RunResult:
     out, out_dir = plan.out, plan.out_dir
     tile = options.get("tile") or 0
     overlap = options.get("tile_overlap")
+    check_fixed_tile(options.get("tile"), context.architecture.tile_for(context.entry.config), context.entry.name)
     model = context.load()
     own = context.model_options
     meta = context.provenance()
