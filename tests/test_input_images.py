@@ -119,3 +119,22 @@ def test_a_model_that_takes_any_size_is_not_resized(toy, zoo, tmp_path):
     assert code == 0 and "zoo: note:" not in err
     with Image.open(out / "tall.png") as image:
         assert image.size == (6, 10)
+
+
+def test_a_size_that_is_not_a_multiple_is_padded_and_cropped_back(toy, zoo, tmp_path):
+    """toy-ae takes multiples of 2 (it used to refuse 7x9): padded by reflection, reconstructed,
+    cropped back to the input's size, said once."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.new("RGB", (7, 9), (10, 200, 30)).save(folder / "a.png")
+    Image.new("RGB", (5, 5), (10, 20, 30)).save(folder / "b.png")
+    out = tmp_path / "out"
+    code, stdout, err = zoo("run", "toy-ae", str(folder), "--out-dir", str(out), "--json")
+    assert code == 0, err
+    assert [line for line in err.splitlines() if line.startswith("zoo: note:")] == [
+        "zoo: note: toy-ae takes sizes that are multiples of 2: other sizes are padded by reflection and the "
+        "reconstruction cropped back (first: a.png, 7x9)"]
+    for name, size in (("a.png", (7, 9)), ("b.png", (5, 5))):
+        with Image.open(out / name) as image:
+            assert image.size == size
+    assert json.loads(stdout)["mean_psnr_db"] > 0

@@ -103,14 +103,41 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
     reader = InputImages(context, model, files)
     alpha_kept = out_dir is not None and options.get("alpha") != "drop"
 
+    multiple = max(1, int(getattr(model, "size_multiple", 1)))
+
+    def padded(image: Any, path: Path) -> Any:
+        """``image`` padded by reflection at the bottom and right to a multiple of ``size_multiple``."""
+        from ..interfaces import _reflect_pad
+
+        height, width = image.shape[-2:]
+        need_h, need_w = -(-height // multiple) * multiple, -(-width // multiple) * multiple
+        if (need_h, need_w) == (height, width):
+            return image
+        context.note(f"{context.entry.name} takes sizes that are multiples of {multiple}: other sizes are padded by "
+                     f"reflection and the reconstruction cropped back (first: {path.name}, {width}x{height})",
+                     key="multiple")
+        return _reflect_pad(image, need_h, need_w)
+
     def reconstruct(image: Any, path: Path) -> Any:
+        """The reconstruction of ``image`` at its own size (padded for the model, then cropped back)."""
         from ..progress import tile_progress
 
+        height, width = image.shape[-2:]
+        image = padded(image, path)
         with context.progress(_tiles(image, tile, overlap) * 2, f"{path.name}", unit="tile") as bar, \
                 tile_progress(bar), torch.inference_mode():
             batch = image.to(model.device, model.dtype)
             tiles = {"tile": tile, "tile_overlap": overlap} if tile else {}
-            return model.reconstruct(batch, **tiles, **own).float().cpu()
+            return model.reconstruct(batch, **tiles, **own).float().cpu()[..., :height, :width]
+
+    def check(image: Any, path: Path) -> None:
+        height, width = image.shape[-2:]
+        need = (-(-height // multiple) * multiple, -(-width // multiple) * multiple)
+        try:  # on the shape the model will get (a zero-stride view: nothing is padded twice)
+            shaped = image.new_zeros(()).expand(*image.shape[:2], *need) if need != (height, width) else image
+            model.check_images(shaped)
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from None
 
     def results(first: int) -> Iterator[tuple[int, Any]]:
         for index, path in enumerate(files):
@@ -120,10 +147,7 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
             if read is None:  # unreadable: named on stderr, the others go on
                 continue
             image, alpha = read
-            try:
-                model.check_images(image)
-            except InputError as exc:
-                raise InputError(f"{path}: {exc}") from None
+            check(image, path)
             if tuple(image.shape[-2:]) not in fitted:  # one check per size: a folder of thumbnails is not
                 check_image_memory(model, *image.shape[-2:], tile=tile,  # re-checked file by file
                                    what=f"{path} ({image.shape[-1]}x{image.shape[-2]})")
