@@ -102,7 +102,6 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
     fitted: set[tuple[int, ...]] = set()
     reader = InputImages(context, model, files)
     alpha_kept = out_dir is not None and options.get("alpha") != "drop"
-
     multiple = max(1, int(getattr(model, "size_multiple", 1)))
 
     def padded(image: Any, path: Path) -> Any:
@@ -225,8 +224,10 @@ def run(context: RunContext) -> RunResult:
         return _reconstruct(context, files)
     tile, overlap = context.options.get("tile") or 0, context.options.get("tile_overlap") or 0
     own = context.model_options
-    for name in sorted({"resize", "alpha"} & context.given):
-        raise InputError(f"--{name} applies to input images; without images the autoencoder samples from the prior")
+    for_images = sorted({"resize", "alpha"} & context.given)
+    if for_images:
+        raise InputError(f"--{for_images[0]} applies to input images; without images the autoencoder samples from "
+                         "the prior")
 
     def decode(model: Any, latents: Any, labels: Any) -> Any:
         if labels is not None:
