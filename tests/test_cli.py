@@ -168,9 +168,8 @@ def test_autoencoder_without_input_samples_like_a_generator(toy, zoo, tmp_path):
     assert code == 0 and json.loads(out)["image_shape"] == [3, 8, 8]
 
 
-@pytest.mark.parametrize("make,message", [
+@pytest.mark.parametrize("make,message", [  # (an odd size is padded and cropped back: tests/test_input_images.py)
     (lambda d: (d / "notes.png").write_text("not an image"), "not a readable image"),
-    (lambda d: Image.new("RGB", (7, 8)).save(d / "odd.png"), "must be a positive multiple of 2"),
 ])
 def test_autoencoder_bad_inputs(toy, zoo, tmp_path, make, message):
     make(tmp_path)

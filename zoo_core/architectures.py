@@ -69,6 +69,10 @@ class Architecture:
         evaluate: the same as ``verbs={"eval": ...}`` (plugin API 2 spelling, still accepted).
         tiling: the model is fully convolutional, so the core may run it tile by tile
             (``--tile``/``--tile-overlap`` for autoencoders and image-to-image models).
+        fixed_tile: for an image-to-image model that only takes inputs of one size and so always
+            runs on tiles of it (``ImageToImage.fixed_input_size``): that size in pixels, or the
+            name of the config key that holds it (read from the registry entry, without torch).
+            ``--tile`` then defaults to it, accepts nothing else, and ``--help`` says so.
         example: ``zoo run`` options that make a meaningful run without weights or files the
             user must supply (a causal analyzer's ``{"graph": "X -> Y", ...}``): the
             conformance kit and ``zoo plugins --check`` run it, ``zoo info`` shows it.
@@ -86,6 +90,7 @@ class Architecture:
     train: str | None = None
     evaluate: str | None = None
     tiling: bool = False
+    fixed_tile: int | str | None = None
     example: Mapping[str, Any] = field(default_factory=dict, hash=False)
     verbs: Mapping[str, str] = field(default_factory=dict, hash=False)
     plugin: str = field(default="", compare=False)  # distribution name, set by the core
@@ -107,6 +112,11 @@ class Architecture:
                 raise PluginError(
                     f"architecture {self.name!r}: {what} {value!r} must look like 'package.module:Name'"
                 )
+        if self.fixed_tile is not None and not (
+                isinstance(self.fixed_tile, str) and self.fixed_tile.isidentifier()
+                or isinstance(self.fixed_tile, int) and not isinstance(self.fixed_tile, bool) and self.fixed_tile > 0):
+            raise PluginError(f"architecture {self.name!r}: fixed_tile must be a positive number of pixels or the "
+                              f"name of a config key, got {self.fixed_tile!r}")
         object.__setattr__(self, "options", tuple(self.options))
         object.__setattr__(self, "example", dict(self.example))
         verbs = dict(self.verbs)
@@ -120,6 +130,16 @@ class Architecture:
             if not isinstance(option, Option):
                 raise PluginError(f"architecture {self.name!r}: options must be zoo_core.Option, "
                                   f"got {type(option).__name__} {option!r}")
+
+    def tile_for(self, config: Mapping[str, Any] | None) -> int | None:
+        """The fixed tile side of a model of this architecture with ``config`` (None: not fixed, or
+        a config key the config does not set)."""
+        if isinstance(self.fixed_tile, int):
+            return self.fixed_tile
+        if self.fixed_tile is None or config is None:
+            return None
+        value = config.get(self.fixed_tile)
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
     def load_class(self) -> type:
         """Import and return the model class (this may import torch)."""

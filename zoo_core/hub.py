@@ -20,7 +20,8 @@ from typing import Any
 from .errors import HubError, WeightsNotFoundError
 
 __all__ = ["hub_cache_dir", "is_offline", "cached_path", "download", "remove_cached", "fetch_command",
-           "remove_orphans", "hub_timeout", "HUB_TIMEOUT", "HUB_TRIES"]
+           "remove_orphans", "hub_timeout", "HUB_TIMEOUT", "HUB_TRIES", "REACH_TIMEOUT", "unreachable_reason",
+           "not_cached_error"]
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -112,7 +113,77 @@ def _http_status(exc: BaseException) -> int | None:
 
 
 def fetch_command(name: str) -> str:
-    return f"run 'zoo pull {name}' where the Hub is reachable (with HF_HUB_OFFLINE unset)"
+    """How to bring ``name``'s weights to a machine without them: the three ways, in one clause."""
+    return (f"to bring the file: run 'zoo pull {name}' on a machine with network and copy its Hugging Face cache "
+            f"here (or point HF_HUB_CACHE at the copy), or pass --weights PATH to the .safetensors file, or pin a "
+            f"local file with 'zoo registry add {name} --file DIR/model.safetensors --registry DIR/my.toml' and "
+            "set ZOO_REGISTRY=DIR/my.toml")
+
+
+def not_cached_error(name: str, where: str, reason: str) -> WeightsNotFoundError:
+    """The one error for weights that are neither cached nor reachable, whatever the cause
+    (``reason``: HF_HUB_OFFLINE, no DNS, no route, refused): what is missing and how to bring it."""
+    return WeightsNotFoundError(f"{name}: {where} is not in the cache ({hub_cache_dir()}) and the Hub is out of "
+                                f"reach ({reason}); {fetch_command(name)}")
+
+
+#: Seconds the reachability check waits for DNS and a TCP connection to the Hub (or the proxy
+#: in front of it) before calling it unreachable; ``ZOO_HUB_TIMEOUT``, when set, replaces it.
+REACH_TIMEOUT = 1.0
+
+
+def _connect_target(endpoint: str | None) -> tuple[str, int, str]:
+    """``(host, port, what)`` a download opens its first connection to: the endpoint's host, or
+    the proxy the environment names for it (HTTPS_PROXY, ALL_PROXY; NO_PROXY respected)."""
+    import urllib.parse
+    import urllib.request
+
+    url = urllib.parse.urlsplit(endpoint or "https://huggingface.co")
+    host = url.hostname or "huggingface.co"
+    port = url.port or (443 if url.scheme == "https" else 80)
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if proxy and not urllib.request.proxy_bypass(host):  # NO_PROXY, read from the environment
+        parsed = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        if parsed.hostname:
+            return parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80), f"the proxy {proxy}"
+    return host, port, f"{url.scheme}://{url.netloc}"
+
+
+def unreachable_reason(endpoint: str | None = None) -> str | None:
+    """Why the Hub at ``endpoint`` cannot be reached (a name that does not resolve, no route, a
+    refused or unanswered connection), or None when a TCP connection to it opens in time.
+
+    It costs at most ``REACH_TIMEOUT`` seconds, so that no network fails in about a second
+    rather than after the download's retries (``HUB_TRIES`` time-outs of ``hub_timeout()``
+    each); a Hub that connects but answers slowly is left to the download's own time-outs.
+    Nothing is remembered: a download is rare, one connection costs milliseconds, and a
+    remembered answer would outlive a network that came back (or went).
+    """
+    import socket
+    import threading
+
+    host, port, what = _connect_target(endpoint)
+    wait = hub_timeout() if os.environ.get("ZOO_HUB_TIMEOUT", "").strip() else REACH_TIMEOUT
+    outcome: list[str | None] = []
+
+    def attempt() -> None:  # in a thread: name resolution itself has no time-out
+        try:
+            socket.create_connection((host, port), timeout=wait).close()
+            outcome.append(None)
+        except socket.gaierror as exc:
+            outcome.append(f"{host} does not resolve: {exc.strerror or exc}")
+        except ConnectionRefusedError:
+            outcome.append(f"{what} refused the connection")
+        except TimeoutError:
+            outcome.append(f"{what} did not answer within {wait:g} s")
+        except OSError as exc:
+            outcome.append(f"no route to {what}: {exc.strerror or exc}")
+
+    worker = threading.Thread(target=attempt, name="zoo-hub-reach", daemon=True)
+    worker.start()
+    worker.join(wait + 0.05)
+    return outcome[0] if outcome else f"{what} did not answer within {wait:g} s"
 
 
 #: Seconds zoo waits for the Hub to connect or to send the next bytes (``ZOO_HUB_TIMEOUT`` overrides).
@@ -198,8 +269,7 @@ def _probe(repo_id: str, filename: str, revision: str, *, name: str, size: int |
         if status is not None:
             raise HubError(f"{name}: the Hub answered HTTP {status} for {where}, also after retrying, and the file is "
                            "not in the cache; try again later") from failure
-        raise WeightsNotFoundError(f"{name}: {where} is not in the cache ({hub_cache_dir()}) and the Hub could not be "
-                                   f"reached; {fetch_command(name)}, or pass --weights PATH") from failure
+        raise not_cached_error(name, where, f"{host} could not be reached: {type(failure).__name__}") from failure
     if metadata.commit_hash is None or metadata.etag is None:
         missing = " and ".join(h for h, v in (("X-Repo-Commit", metadata.commit_hash), ("ETag", metadata.etag))
                                if v is None)
@@ -235,26 +305,37 @@ def download(repo_id: str, filename: str, revision: str, *, name: str, size: int
     what to do; with ``size``, a file whose HEAD says another size is refused before downloading.
     On a terminal a download that lasts over a second shows a progress bar.
     """
+    where = f"{repo_id}@{revision[:12]}/{filename}"
+    endpoint = os.environ.get("HF_ENDPOINT") or None
+    if is_offline():  # the cache was looked at before: nothing to download, nothing to import
+        found = cached_path(repo_id, revision, filename)
+        if found is not None:
+            return found
+        raise not_cached_error(name, where, "HF_HUB_OFFLINE is set")
+    reason = unreachable_reason(endpoint)
+    if reason is not None:
+        raise not_cached_error(name, where, reason)
+
     import httpx2
     from huggingface_hub import constants as hf_constants
     from huggingface_hub import file_download as hf_file_download
     from huggingface_hub import hf_hub_download
     from huggingface_hub import errors as hf_errors
 
+    from .errors import ZooError
+
     # RemoteEntryNotFoundError arrived in huggingface_hub 1.0; before, EntryNotFoundError was raised
     remote_missing = getattr(hf_errors, "RemoteEntryNotFoundError", hf_errors.EntryNotFoundError)
-    where = f"{repo_id}@{revision[:12]}/{filename}"
-    endpoint = os.environ.get("HF_ENDPOINT") or None
     timeout = hub_timeout()
     try:
         with _quiet_hub(), _hub_timeouts(hf_constants, hf_file_download, timeout):
-            if not is_offline():
-                _probe(repo_id, filename, revision, name=name, size=size, endpoint=endpoint)
+            _probe(repo_id, filename, revision, name=name, size=size, endpoint=endpoint)
             path = hf_hub_download(
                 repo_id, filename, revision=revision, cache_dir=hub_cache_dir(),
-                local_files_only=is_offline(), endpoint=endpoint, library_name="zoo",
-                etag_timeout=timeout, tqdm_class=_download_bar(),
+                endpoint=endpoint, library_name="zoo", etag_timeout=timeout, tqdm_class=_download_bar(),
             )
+    except ZooError:  # already worded (some are OSErrors too, which the clause below would re-wrap)
+        raise
     except hf_errors.GatedRepoError as exc:
         raise HubError(_no_access(name, repo_id, "is gated (accept its terms on the Hub)")) from exc
     except hf_errors.RepositoryNotFoundError as exc:
@@ -265,13 +346,11 @@ def download(repo_id: str, filename: str, revision: str, *, name: str, size: int
     except hf_errors.RevisionNotFoundError as exc:
         raise HubError(f"{name}: revision {revision} not found in {repo_id}") from exc
     except hf_errors.LocalEntryNotFoundError as exc:
-        status = None if is_offline() else _http_status(exc)
+        status = _http_status(exc)
         if status is not None:
             raise HubError(f"{name}: the Hub answered HTTP {status} for {where}, also after retrying, and the file is "
                            f"not in the cache; try again later") from exc
-        reason = "HF_HUB_OFFLINE is set" if is_offline() else "the Hub could not be reached"
-        raise WeightsNotFoundError(f"{name}: {where} is not in the cache ({hub_cache_dir()}) and {reason}; "
-                                   f"{fetch_command(name)}, or pass --weights PATH") from exc
+        raise not_cached_error(name, where, f"{endpoint or 'https://huggingface.co'} could not be reached") from exc
     except remote_missing as exc:
         raise HubError(f"{name}: file {filename} not found in {repo_id} at {revision[:12]}") from exc
     except hf_errors.HfHubHTTPError as exc:

@@ -21,7 +21,7 @@ from .atomic import write_atomic
 from .errors import InputError
 
 __all__ = ["to_uint8", "uint8_pixels", "encode_pixels", "make_grid", "image_bytes", "save_png", "save_pngs", "save_image", "save_pixels", "read_image",
-           "read_image_alpha", "read_pixels", "image_files", "image_size", "IMAGE_SUFFIXES"]
+           "read_image_alpha", "read_image_colour", "read_pixels", "image_files", "image_size", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 
@@ -298,11 +298,29 @@ def read_image(path: Path, channels: int) -> torch.Tensor:
 
 def read_image_alpha(path: Path, channels: int) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``read_image`` plus the alpha channel as (1, 1, H, W) in [-1, 1], or None when the image has none."""
+    image, alpha, _ = read_image_colour(path, channels)
+    return image, alpha
+
+
+def read_image_colour(path: Path, channels: int) -> tuple[torch.Tensor, torch.Tensor | None, bool]:
+    """``read_image_alpha`` plus whether the file holds colour (False: greyscale, whatever
+    ``channels`` it was converted to), so that a run can say when it converts one to the other."""
     image = _open_upright(path, channels, alpha=True)
+    colour = _is_colour(image)
     alpha = None
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     if has_alpha:
         rgba = image.convert("RGBA")
         alpha = _unit_float(rgba.getchannel("A"), 1).unsqueeze(0) * 2 - 1
         image = rgba
-    return _unit_float(image, channels).unsqueeze(0) * 2 - 1, alpha
+    return _unit_float(image, channels).unsqueeze(0) * 2 - 1, alpha, colour
+
+
+def _is_colour(image: Any) -> bool:
+    """Whether a PIL image holds colour: its mode has colour bands, or its palette is not all grey."""
+    if image.mode in ("1", "L", "LA", "La", "I", "F") or image.mode.startswith("I;"):
+        return False
+    if image.mode in ("P", "PA"):
+        palette = image.getpalette() or []
+        return any(palette[i] != palette[i + 1] or palette[i] != palette[i + 2] for i in range(0, len(palette) - 2, 3))
+    return True

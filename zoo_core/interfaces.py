@@ -280,6 +280,12 @@ class Encoder(Model):
     def input_channels(self) -> int:
         """Channels the encoder expects (1 for greyscale, 3 for RGB)."""
 
+    @property
+    def input_size(self) -> tuple[int, int] | None:
+        """(height, width) of the only images the model takes, or None when it takes any size (a
+        multiple of ``size_multiple``). ``zoo run`` brings inputs of other sizes to it (``--resize``)."""
+        return None
+
     @abc.abstractmethod
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """Latents for images (N, C, H, W) in [-1, 1] (a VAE returns its posterior mean)."""

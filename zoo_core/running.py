@@ -75,6 +75,22 @@ class RunResult:
     value: Any = None
     seed: int | None = None  # the seed the run drew noise from, if any (recorded in ``run``)
     run: dict[str, Any] = field(default_factory=dict)
+    #: inputs the run skipped because they could not be read, path -> why (the others were done);
+    #: ``zoo run`` exits non-zero when there are any
+    failed: dict[str, str] = field(default_factory=dict)
+    #: how many inputs the run was given (with ``failed``: "1 of 12 inputs could not be read")
+    inputs: int = 0
+
+    def failure_message(self) -> str | None:
+        """One line saying how many inputs could not be read, or None when none failed."""
+        if not self.failed:
+            return None
+        count = len(self.failed)
+        first = next(iter(self.failed))
+        others = max(self.inputs - count, 0)
+        return (f"{count} of {self.inputs or count} inputs could not be read ({first}"
+                + (f" and {count - 1} more, each named above" if count > 1 else "") + f"); the other {others} "
+                + ("were" if others != 1 else "was") + " done")
 
     def to_dict(self) -> dict[str, Any]:
         """The document ``zoo run --json`` prints, as a dict: ``data`` plus the ``run`` provenance."""
@@ -196,6 +212,28 @@ class RunContext:
     _model: Any = None
     #: in-memory inputs written as files (``_Scratch``; removed after the run)
     _scratch: Any = field(default_factory=lambda: _Scratch())
+    #: what this run said once (``note``), the inputs it skipped (``skip_input``) and how many it had
+    notes: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    inputs_total: int = 0
+    _noted: set[str] = field(default_factory=set)
+
+    def note(self, message: str, *, key: str | None = None) -> None:
+        """Say ``message`` once in this run: ``zoo: note: MESSAGE`` on stderr and in the JSON
+        document's ``notes``. Messages of the same ``key`` (default: the message) are said once,
+        the first one: "colour inputs are converted (first: a.png)" is not repeated for b.png."""
+        key = message if key is None else key
+        if key not in self._noted:
+            self._noted.add(key)
+            self.notes.append(message)
+            print(f"zoo: note: {message}", file=sys.stderr, flush=True)
+
+    def skip_input(self, path: Path, error: BaseException) -> None:
+        """Skip an input that cannot be read: one line naming it on stderr now, the others go on,
+        and the run's result lists it in ``failed`` (``zoo run`` then exits non-zero)."""
+        reason = str(error)
+        self.skipped[str(path)] = reason
+        print(f"zoo: skipped: {reason}", file=sys.stderr, flush=True)
 
     def load(self) -> Any:
         """The model, loaded once per run (and from the per-process cache when allowed).
@@ -436,7 +474,7 @@ def check_options(entry: ModelEntry, task: Task, architecture: Architecture,
     Unknown names are an ``InputError`` listing the options the model takes (with a
     did-you-mean); so is a missing required option.
     """
-    declared = [o for o in merged_options(task, architecture) if o.name != "json"]
+    declared = [o for o in merged_options(task, architecture, entry) if o.name != "json"]
     by_name = {o.name.replace("-", "_"): o for o in declared}
     for name in options:
         if name not in by_name:
@@ -565,6 +603,11 @@ def execute(context: RunContext) -> RunResult:
         raise PluginError(f"task {context.task.name!r} ({context.task.plugin}): its runner returned "
                           f"{type(result).__name__}, not a zoo_core.RunResult")
     result.run = context.run_record(result.seed, time.perf_counter() - started)
+    if context.notes:
+        result.data["notes"] = [*result.data.get("notes", []), *context.notes]
+    if context.skipped:
+        result.failed, result.inputs = dict(context.skipped), context.inputs_total
+        result.data["failed"] = dict(context.skipped)
     return result
 
 

@@ -25,6 +25,7 @@ from .outputs import Outputs
 
 if TYPE_CHECKING:
     from .architectures import Architecture
+    from .registry import ModelEntry
 
 __all__ = ["Task", "TaskExtras", "Argument", "Verb", "TASKS", "TASK_NAME", "resolve", "RegisteredTasks", "merged_options",
            "LOADING_OPTIONS", "standard_options"]
@@ -268,14 +269,20 @@ def task_options(task: Task, architecture: Architecture | None) -> list[Option]:
     return [*own, *(o for o in standard_options(task) if o.name not in names)]
 
 
-def merged_options(task: Task, architecture: Architecture | None) -> list[Option]:
+def merged_options(task: Task, architecture: Architecture | None, entry: ModelEntry | None = None) -> list[Option]:
     """Every option ``zoo run`` accepts for a model of ``task`` and ``architecture``.
 
     The task's options and the standard ones the core adds (outputs, loading), then the
     architecture's own (an own option named like a task option is dropped: the task's wins),
-    then ``--json``, which every task has.
+    then ``--json``, which every task has. Given the registry ``entry``, an architecture whose
+    fixed tile its config sets (``Architecture.fixed_tile``) gets ``--tile`` with that size.
     """
     common = task_options(task, architecture)
+    size = architecture.tile_for(entry.config) if entry is not None and architecture is not None else None
+    if size is not None:
+        from .tasks.common import fixed_tile_option
+
+        common = [fixed_tile_option(size) if o.name == "tile" else o for o in common]
     taken = {o.name for o in common} | {JSON_OPTION.name}
     own = [o for o in (architecture.options if architecture else ()) if o.name not in taken]
     return [*common, *own, JSON_OPTION]

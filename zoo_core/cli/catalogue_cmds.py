@@ -56,7 +56,7 @@ def info_command(name: str, as_json: bool) -> None:
     task = catalogue.tasks.get(arch.task if arch else entry.task)
     options = [{"name": f"--{o.name}", "type": o.type, "default": o.default, "help": o.help,
                 "choices": list(o.choices), "required": o.required, "multiple": o.multiple}
-               for o in (merged_options(task, arch) if task else [])]
+               for o in (merged_options(task, arch, entry) if task else [])]
     arguments: list[dict[str, Any]] = [{"name": a.name, "type": a.type, "help": a.help, "multiple": a.multiple}
                                        for a in (task.arguments if task else ())]
     example = _example_command(entry.name, arch.example) if arch and arch.example else None

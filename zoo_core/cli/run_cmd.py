@@ -85,12 +85,17 @@ def _run(entry: ModelEntry, arch: Architecture, task: Task, values: dict[str, An
         emit_json(result.to_dict())
     else:
         _print(result)
+    failure = result.failure_message()
+    if failure is not None:  # the rest was done and reported; the exit code says something was not
+        from ..errors import InputError
+
+        raise InputError(failure)
 
 
 def model_command(entry: ModelEntry, arch: Architecture, task: Task) -> click.Command:
     """The click command that ``zoo run NAME`` runs for ``entry``."""
     params: list[click.Parameter] = [_click_argument(a) for a in task.arguments]
-    params += [_click_option(o) for o in merged_options(task, arch)]
+    params += [_click_option(o) for o in merged_options(task, arch, entry)]
 
     def callback(**values: Any) -> None:
         from click.core import ParameterSource

@@ -16,7 +16,7 @@ from ..architectures import Architecture, Option
 from ..errors import InputError
 from ..outputs import LISTED_FILES, Outputs
 from ..task import Task, TaskExtras
-from .common import IMAGES, INPUT, input_files, itemsize, tiling_options
+from .common import ALPHA, IMAGES, INPUT, RESIZE, input_files, itemsize, tiling_options
 from .generator import sample_run, sampling_options
 
 #: Options that only mean something when sampling from the prior.
@@ -30,7 +30,7 @@ __all__ = ["AUTOENCODER", "psnr", "check_image_memory"]
 
 def _options(architecture: Architecture | None) -> list[Option]:
     tiles = tiling_options() if architecture is not None and architecture.tiling else []
-    return [INPUT, *sampling_options(architecture), *tiles]
+    return [INPUT, *sampling_options(architecture), *tiles, RESIZE, ALPHA]
 
 
 def psnr(a: Any, b: Any) -> float:
@@ -71,9 +71,10 @@ def check_image_memory(model: Any, height: int, width: int, *, tile: int, what: 
 def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
     import torch
 
-    from ..images import image_size, make_grid, read_image
+    from ..images import make_grid
     from ..running import RunResult
     from ..tiling import check_tiles
+    from .reading import InputImages, model_input_size
 
     options = context.options
     tile, overlap = options.get("tile") or 0, options.get("tile_overlap") or 0
@@ -83,9 +84,10 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
                          "the prior; given images, the autoencoder reconstructs them instead")
     plan = context.plan_outputs(inputs=files)
     out, out_dir = plan.out, plan.out_dir
-    if out is not None and len({image_size(f) for f in files}) > 1:  # before any work: a grid needs one size
-        raise InputError("--out: the inputs differ in size, so they cannot share one grid; use --out-dir")
+    mixed = out is not None and len(_sizes(files)) > 1  # before any work: a grid needs one size...
     model = context.load()
+    if mixed and model_input_size(model) is None:  # ... unless the model takes one size, which all are brought to
+        raise InputError("--out: the inputs differ in size, so they cannot share one grid; use --out-dir")
     if tile:  # before any image is read, in pixels
         check_tiles(tile, overlap, multiple=int(model.size_multiple))
     meta = context.provenance()
@@ -98,28 +100,64 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
     total = {"psnr": 0.0, "count": 0}
 
     fitted: set[tuple[int, ...]] = set()
+    reader = InputImages(context, model, files)
+    alpha_kept = out_dir is not None and options.get("alpha") != "drop"
+    multiple = max(1, int(getattr(model, "size_multiple", 1)))
 
-    def results(first: int) -> Iterator[tuple[int, Any]]:
+    def padded(image: Any, path: Path) -> Any:
+        """``image`` padded by reflection at the bottom and right to a multiple of ``size_multiple``."""
+        from ..interfaces import _reflect_pad
+
+        height, width = image.shape[-2:]
+        need_h, need_w = -(-height // multiple) * multiple, -(-width // multiple) * multiple
+        if (need_h, need_w) == (height, width):
+            return image
+        context.note(f"{context.entry.name} takes sizes that are multiples of {multiple}: other sizes are padded by "
+                     f"reflection and the reconstruction cropped back (first: {path.name}, {width}x{height})",
+                     key="multiple")
+        return _reflect_pad(image, need_h, need_w)
+
+    def reconstruct(image: Any, path: Path) -> Any:
+        """The reconstruction of ``image`` at its own size (padded for the model, then cropped back)."""
         from ..progress import tile_progress
 
+        height, width = image.shape[-2:]
+        image = padded(image, path)
+        with context.progress(_tiles(image, tile, overlap) * 2, f"{path.name}", unit="tile") as bar, \
+                tile_progress(bar), torch.inference_mode():
+            batch = image.to(model.device, model.dtype)
+            tiles = {"tile": tile, "tile_overlap": overlap} if tile else {}
+            return model.reconstruct(batch, **tiles, **own).float().cpu()[..., :height, :width]
+
+    def check(image: Any, path: Path) -> None:
+        height, width = image.shape[-2:]
+        need = (-(-height // multiple) * multiple, -(-width // multiple) * multiple)
+        try:  # on the shape the model will get (a zero-stride view: nothing is padded twice)
+            shaped = image.new_zeros(()).expand(*image.shape[:2], *need) if need != (height, width) else image
+            model.check_images(shaped)
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from None
+
+    def results(first: int) -> Iterator[tuple[int, Any]]:
         for index, path in enumerate(files):
             if not plan.needs(index) and not keep:
                 continue
-            image = read_image(path, model.input_channels)
-            try:
-                model.check_images(image)
-            except InputError as exc:
-                raise InputError(f"{path}: {exc}") from None
+            read = reader.read(path)
+            if read is None:  # unreadable: named on stderr, the others go on
+                continue
+            image, alpha = read
+            check(image, path)
             if tuple(image.shape[-2:]) not in fitted:  # one check per size: a folder of thumbnails is not
                 check_image_memory(model, *image.shape[-2:], tile=tile,  # re-checked file by file
                                    what=f"{path} ({image.shape[-1]}x{image.shape[-2]})")
                 fitted.add(tuple(image.shape[-2:]))
-            with context.progress(_tiles(image, tile, overlap) * 2, f"{path.name}", unit="tile") as bar, \
-                    tile_progress(bar), torch.inference_mode():
-                batch = image.to(model.device, model.dtype)
-                tiles = {"tile": tile, "tile_overlap": overlap} if tile else {}
-                output = model.reconstruct(batch, **tiles, **own)
-            output = output.float().cpu()
+            output = reconstruct(image, path)
+            out_alpha = None
+            if alpha is not None and alpha_kept:  # as the upscalers do: through the model as a grey image
+                out_alpha = reconstruct(alpha.expand(-1, model.input_channels, -1, -1), path).mean(1, keepdim=True)
+            elif alpha is not None:
+                why = "--alpha drop" if out_dir is not None else "a grid has none"
+                context.note(f"the alpha channel of inputs is dropped ({why}; first: {path.name})", key="alpha")
             score = psnr(image, output)
             total["psnr"] += score
             total["count"] += 1
@@ -128,12 +166,17 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
             if keep:
                 originals.append(image)
                 outputs.append(output)
-            yield index, output
+            yield index, (output, out_alpha)
+        reader.check_some_read()
+
+    def write(target: Path, item: Any) -> None:
+        output, out_alpha = item
+        plan.save_image(output, target, dict(meta, input=target.stem), alpha=out_alpha)
 
     files_written: list[Path] = []
     written = None
     if out_dir is not None:
-        written = plan.write_each(results(0), metadata=lambda index, path: dict(meta, input=path.stem))
+        written = plan.write_each(results(0), write)
         files_written += written.listed
     else:
         for _ in results(0):
@@ -145,7 +188,7 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
     lines = []
     if out is not None:
         pairs = torch.cat([torch.cat([o, r]) for o, r in zip(originals, outputs)])
-        files_written.append(plan.save_image(make_grid(pairs, columns=2 * min(4, len(files))), out, meta))
+        files_written.append(plan.save_image(make_grid(pairs, columns=2 * min(4, len(outputs))), out, meta))
         data["grid"] = str(out)
         lines.append(f"wrote {out}")
     if out_dir is not None and written is not None:
@@ -154,6 +197,19 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
         lines.append(f"PSNR {mean:.2f} dB (mean over {total['count']} images)")
     value = outputs if keep else None
     return RunResult(data=data, lines=lines, files=files_written, value=value)
+
+
+def _sizes(files: list[Path]) -> set[tuple[int, int]]:
+    """The sizes of the readable ``files`` (an unreadable one is reported when it is read)."""
+    from ..images import image_size
+
+    sizes = set()
+    for path in files:
+        try:
+            sizes.add(image_size(path))
+        except InputError:
+            pass
+    return sizes
 
 
 def _tiles(image: Any, tile: int, overlap: int) -> int:
@@ -168,6 +224,10 @@ def run(context: RunContext) -> RunResult:
         return _reconstruct(context, files)
     tile, overlap = context.options.get("tile") or 0, context.options.get("tile_overlap") or 0
     own = context.model_options
+    for_images = sorted({"resize", "alpha"} & context.given)
+    if for_images:
+        raise InputError(f"--{for_images[0]} applies to input images; without images the autoencoder samples from "
+                         "the prior")
 
     def decode(model: Any, latents: Any, labels: Any) -> Any:
         if labels is not None:

@@ -15,7 +15,7 @@ from ..architectures import Architecture, Option
 from ..errors import InputError
 from ..outputs import Outputs
 from ..task import Task, TaskExtras
-from .common import BATCH, IMAGES, INPUT, input_files
+from .common import BATCH, IMAGES, INPUT, RESIZE, input_files
 
 if TYPE_CHECKING:
     from ..running import RunContext, RunResult
@@ -23,14 +23,14 @@ if TYPE_CHECKING:
 __all__ = ["ENCODER"]
 
 def _options(architecture: Architecture | None) -> list[Option]:
-    return [INPUT, BATCH]
+    return [INPUT, BATCH, RESIZE]
 
 
 def run(context: RunContext) -> RunResult:
     import torch
 
-    from ..images import read_image
     from ..running import RunResult
+    from .reading import InputImages
 
     files = input_files(context)
     out = context.options.get("out")
@@ -41,9 +41,17 @@ def run(context: RunContext) -> RunResult:
     if batch_size is not None and batch_size <= 0:
         raise InputError(f"--batch-size must be positive, got {batch_size}")
     model = context.load()
-    images = [read_image(f, model.input_channels) for f in files]
+    reader = InputImages(context, model, files)
+    read = [(f, reader.read(f)) for f in files]
+    reader.check_some_read()
+    files = [f for f, item in read if item is not None]
+    images = [item[0] for _, item in read if item is not None]
+    if any(item[1] is not None for _, item in read if item is not None):
+        context.note(f"{context.entry.name} encodes colour only: the alpha channel of inputs is ignored")
     if len({i.shape for i in images}) != 1:
-        raise InputError("the input images differ in size; encode them in separate runs")
+        sizes = sorted({f"{i.shape[-1]}x{i.shape[-2]}" for i in images})
+        raise InputError(f"the input images differ in size ({', '.join(sizes[:3])}); this model takes any size, "
+                         "so they are not resized: encode each size in a separate run")
     batch = torch.cat(images)
     try:
         model.check_images(batch)

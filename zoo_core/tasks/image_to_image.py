@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..outputs import LISTED_FILES, Outputs
 from ..task import Task, TaskExtras
 from .autoencoder import check_image_memory
-from .common import IMAGES, INPUT, input_files, tiling_options
+from .common import IMAGES, INPUT, check_fixed_tile, input_files, tiling_options
 
 if TYPE_CHECKING:
     from ..running import RunContext, RunResult
@@ -30,17 +30,21 @@ _ALPHA = Option("alpha", type="choice", choices=("keep", "drop"), default="keep"
 
 
 def _options(architecture: Architecture | None) -> list[Option]:
-    tiles = tiling_options(default_overlap=None) if architecture is not None and architecture.tiling else []
+    tiles: list[Option] = []
+    if architecture is not None and architecture.tiling:  # (an entry whose config fixes the tile gets that)
+        tiles = tiling_options(default_overlap=None)
+    elif architecture is not None and architecture.fixed_tile is not None:
+        tiles = tiling_options(default_overlap=None, fixed=architecture.fixed_tile)
     return [INPUT, _ALPHA, *tiles]
 
 
 def run(context: RunContext) -> RunResult:
     import torch
 
-    from ..images import read_image_alpha
     from ..progress import tile_progress
     from ..running import RunResult, process_shard
     from ..tiling import tile_count
+    from .reading import InputImages
 
     options = context.options
     files = input_files(context)
@@ -55,6 +59,7 @@ def run(context: RunContext) -> RunResult:
     out, out_dir = plan.out, plan.out_dir
     tile = options.get("tile") or 0
     overlap = options.get("tile_overlap")
+    check_fixed_tile(options.get("tile"), context.architecture.tile_for(context.entry.config), context.entry.name)
     model = context.load()
     own = context.model_options
     meta = context.provenance()
@@ -65,6 +70,7 @@ def run(context: RunContext) -> RunResult:
     no_alpha = out is not None and Path(out).suffix.lower() in (".jpg", ".jpeg")  # decided before any work
 
     side, side_overlap = model.tiling(tile, overlap)  # checked before any image is read
+    reader = InputImages(context, model, files)
 
     def upscale(image: Any, path: Path) -> Any:
         height, width = image.shape[-2:]
@@ -78,7 +84,10 @@ def run(context: RunContext) -> RunResult:
         for index, path in enumerate(files):
             if not plan.needs(index):
                 continue
-            image, alpha = read_image_alpha(path, model.input_channels)
+            read = reader.read(path)
+            if read is None:  # unreadable: named on stderr, the others go on
+                continue
+            image, alpha = read
             try:
                 model.check_images(image)
             except InputError as exc:
@@ -95,6 +104,7 @@ def run(context: RunContext) -> RunResult:
             if len(sizes) < LISTED_FILES:
                 sizes[str(path)] = [int(output.shape[-1]), int(output.shape[-2])]
             yield index, (output, out_alpha)
+        reader.check_some_read()
 
     wrote: list[Path] = []
     outputs: list[Any] = []

@@ -68,6 +68,8 @@ CHECKS = {
     "decode": "decode() of given latents (and labels) returns finite images",
     "encode": "encode() of images in [-1, 1] returns finite latents",
     "any size": "process() takes an image of a size transform() cannot and returns it scaled",
+    "fixed tile": "a model that takes one input size only declares it as Architecture(fixed_tile=...), so that "
+                  "zoo run --help describes --tile without loading it",
     "analyze": "analyze() with the architecture's example (or the options' defaults) returns an AnalysisResult",
     "registry entry": "the entry's task matches its architecture and its config builds the model",
     "bundled weights": "every weights file the distribution bundles matches its size and sha256 pin and loads "

@@ -307,10 +307,23 @@ def check_image_to_image(checks: ModelChecks) -> None:
         require(tuple(result.shape) == want, f"process() of a {odd.shape[-1]}x{odd.shape[-2]} image gave "
                                              f"{tuple(result.shape)}, expected {want}")
 
+    def fixed_tile() -> None:  # zoo run --help describes --tile from the descriptor, without the model
+        import dataclasses
+
+        config = model.config
+        values = dataclasses.asdict(config) if dataclasses.is_dataclass(config) and not isinstance(config, type) else {}
+        declared, fixed = checks.architecture.tile_for(values), model.fixed_input_size or None
+        require(declared == fixed, f"the model takes {fixed}-pixel inputs only (fixed_input_size), but its "
+                                   "architecture declares no fixed_tile: zoo run --help offers --tile 0 (the whole "
+                                   "image), which the model refuses; declare Architecture(fixed_tile=...)"
+                if declared is None else f"Architecture(fixed_tile={checks.architecture.fixed_tile!r}) says "
+                                         f"{declared}-pixel tiles, but the model's fixed_input_size is {fixed}")
+
     checks.run("output dtype", dtype)
     checks.run("value range", value_range)
     checks.run("determinism", determinism)
     checks.run("any size", any_size)
+    checks.run("fixed tile", fixed_tile)
     _moves(checks, run, out, "transform()")
 
 

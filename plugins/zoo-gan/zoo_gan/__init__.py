@@ -30,7 +30,8 @@ def register_architectures(register):
                     "ESRGAN key layouts)",
     ))
     register(zoo_core.Architecture(
-        name="aurasr", task="image-to-image", target="zoo_gan.aurasr:AuraSR", tiling=True,
+        name="aurasr", task="image-to-image", target="zoo_gan.aurasr:AuraSR",
+        fixed_tile="input_image_size",  # the only tiles it takes: --tile defaults to it (64 for aura-sr-v2)
         description="AuraSR, fal's GigaGAN upsampler: style-modulated U-Net on 64-pixel tiles, 4x",
         options=(zoo_core.Option("seed", type="int", default=0,
                                  help="chooses the style noise: the same seed gives the same upscale on any device"),),

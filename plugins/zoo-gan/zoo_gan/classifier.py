@@ -54,6 +54,10 @@ class FeatureClassifier(zoo_core.Encoder):
     def input_channels(self) -> int:
         return self.config.channels
 
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return (self.config.image_size, self.config.image_size)
+
     def check_images(self, images: torch.Tensor) -> None:
         size = self.config.image_size
         if images.ndim != 4 or tuple(images.shape[1:]) != (self.config.channels, size, size):

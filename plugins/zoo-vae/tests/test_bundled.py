@@ -51,10 +51,14 @@ def test_reconstruction_is_better_than_a_flat_guess(zoo, tmp_path):
     assert psnr > float(flat) + 3
 
 
-def test_wrong_image_size_is_one_line_error(zoo, tmp_path):
+def test_another_image_size_is_resized_with_one_note(zoo, tmp_path):
+    """It used to be refused ("takes images of shape (N, 1, 28, 28)"); now --resize brings it to 28x28."""
     Image.new("L", (32, 32)).save(tmp_path / "big.png")
-    code, out, err = zoo("run", NAME, "--input", str(tmp_path / "big.png"))
-    assert code == 1 and "big.png" in err and "(N, 1, 28, 28)" in err and len(err.strip().splitlines()) == 1
+    code, out, err = zoo("run", NAME, "--input", str(tmp_path / "big.png"), "--out", str(tmp_path / "pair.png"))
+    assert code == 0, err
+    assert err.strip().splitlines() == [f"zoo: note: {NAME} takes 28x28 images: other sizes are scaled to fit "
+                                        "inside, keeping the aspect ratio, and padded with black (--resize fit; "
+                                        "first: big.png, 32x32)"]
 
 
 @pytest.mark.slow  # reads the real Fashion-MNIST

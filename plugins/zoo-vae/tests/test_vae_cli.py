@@ -99,11 +99,15 @@ def test_non_image_input_is_one_line_error(published, zoo, tmp_path):
     assert len(err.strip().splitlines()) == 1
 
 
-def test_image_too_small_for_the_downsampling_is_one_line_error(published, zoo, tmp_path):
+def test_image_smaller_than_the_downsampling_is_padded_and_cropped_back(published, zoo, tmp_path):
+    """It used to be refused ("must be a positive multiple of 8"); issue 19 asks for any size."""
     small = _photo(tmp_path / "small.png", size=(4, 4))
-    code, out, err = zoo("run", "tiny-hub", "--input", str(small), "--device", "cpu")
-    assert code == 1
-    assert "small.png" in err and "multiple of 8" in err and len(err.strip().splitlines()) == 1
+    out = tmp_path / "out"
+    code, _, err = zoo("run", "tiny-hub", "--input", str(small), "--device", "cpu", "--out-dir", str(out))
+    assert code == 0, err
+    assert "multiples of 8: other sizes are padded by reflection" in err and len(err.strip().splitlines()) == 1
+    with Image.open(out / "small.png") as image:
+        assert image.size == (4, 4)
 
 
 def test_bad_tile_is_one_line_error(published, zoo, tmp_path):

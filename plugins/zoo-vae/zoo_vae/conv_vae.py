@@ -86,6 +86,10 @@ class ConvVAE(zoo_core.Autoencoder):
     def image_shape(self) -> tuple[int, int, int]:
         return (self.config.channels, self.config.image_size, self.config.image_size)
 
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return (self.config.image_size, self.config.image_size)  # fully connected layers: one size only
+
     def check_images(self, images: torch.Tensor) -> None:
         expected = self.image_shape
         if images.ndim != 4 or tuple(images.shape[1:]) != expected:

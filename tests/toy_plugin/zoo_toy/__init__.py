@@ -31,6 +31,7 @@ def register_architectures(register):
     register(zoo_core.Architecture(
         name="toy-upscaler", task="image-to-image", target="zoo_toy.models:ToyUpscaler",
         description="nearest-neighbour x2 plus a learned 3x3 correction", tiling=True,
+        fixed_tile="fixed",  # a config with fixed = N takes N-pixel tiles only
     ))
     register(zoo_core.Architecture(
         name="toy-parents", task="causal-analyzer", target="zoo_toy.causal:ParentsAnalyzer",
