@@ -306,11 +306,14 @@ def test_a_dangling_link_as_out_is_named_not_blamed_on_another_run(toy, zoo, tmp
     assert link.is_symlink() and err.count("\n") == 1
 
 
-def test_atomic_writes_leave_no_temporary_file_and_survive_a_stale_one(tmp_path):
+@pytest.mark.parametrize("unnamed", [True, False], ids=["unnamed-file", "temporary-name"])
+def test_atomic_writes_leave_no_temporary_file_and_survive_a_stale_one(tmp_path, monkeypatch, unnamed):
     """The temporary name is predictable (.NAME.PID-N.tmp); one left by a crashed process with
     the same PID must neither block the write nor be taken over."""
     import zoo_core.atomic
 
+    if not unnamed:  # where O_TMPFILE or /proc is missing: the named temporary file
+        monkeypatch.setattr(zoo_core.atomic, "_unnamed_works", False)
     target = tmp_path / "out.png"
     serial = next(zoo_core.atomic._serial) + 1
     stale = tmp_path / f".out.png.{os.getpid()}-{serial}.tmp"
@@ -346,3 +349,23 @@ def test_temporaries_of_dead_runs_are_removed_and_a_live_writers_are_not(tmp_pat
         path.write_bytes(b"half")
     removed = remove_stale_temporaries(tmp_path, ["00001.png", "00002.png", "00003.png"])
     assert removed == 2 and sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, foreign.name])
+
+
+def test_a_new_file_that_fails_part_way_leaves_nothing(tmp_path, monkeypatch):
+    """Whichever way a new file is written, a failure while writing leaves no file and no
+    temporary behind (a full disk here; a kill leaves an unnamed file nothing, too)."""
+    import zoo_core.atomic
+
+    real_write = os.write
+
+    def full(fd, data):
+        real_write(fd, bytes(data[:3]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    for unnamed in (True, False):
+        monkeypatch.setattr(zoo_core.atomic, "_unnamed_works", unnamed and bool(zoo_core.atomic._O_TMPFILE))
+        monkeypatch.setattr(zoo_core.atomic.os, "write", full)
+        with pytest.raises(zoo_core.OutputError, match="out.png"):
+            zoo_core.atomic.write_atomic(tmp_path / "out.png", b"0123456789", overwrite=False)
+        monkeypatch.setattr(zoo_core.atomic.os, "write", real_write)
+        assert list(tmp_path.iterdir()) == []

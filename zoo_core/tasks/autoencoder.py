@@ -108,6 +108,8 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
         """``image`` padded by reflection at the bottom and right to a multiple of ``size_multiple``."""
         from ..interfaces import _reflect_pad
 
+        if multiple == 1:
+            return image
         height, width = image.shape[-2:]
         need_h, need_w = -(-height // multiple) * multiple, -(-width // multiple) * multiple
         if (need_h, need_w) == (height, width):
@@ -123,15 +125,18 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
 
         height, width = image.shape[-2:]
         image = padded(image, path)
+        if not tile:  # one pass: no tiles to count (a folder of thumbnails pays for every step per file)
+            with torch.inference_mode():
+                output = model.reconstruct(image.to(model.device, model.dtype), **own).float().cpu()
+            return output if tuple(output.shape[-2:]) == (height, width) else output[..., :height, :width]
         with context.progress(_tiles(image, tile, overlap) * 2, f"{path.name}", unit="tile") as bar, \
                 tile_progress(bar), torch.inference_mode():
             batch = image.to(model.device, model.dtype)
-            tiles = {"tile": tile, "tile_overlap": overlap} if tile else {}
-            return model.reconstruct(batch, **tiles, **own).float().cpu()[..., :height, :width]
+            return model.reconstruct(batch, tile=tile, tile_overlap=overlap, **own).float().cpu()[..., :height, :width]
 
     def check(image: Any, path: Path) -> None:
         height, width = image.shape[-2:]
-        need = (-(-height // multiple) * multiple, -(-width // multiple) * multiple)
+        need = (-(-height // multiple) * multiple, -(-width // multiple) * multiple) if multiple > 1 else (height, width)
         try:  # on the shape the model will get (a zero-stride view: nothing is padded twice)
             shaped = image.new_zeros(()).expand(*image.shape[:2], *need) if need != (height, width) else image
             model.check_images(shaped)
