@@ -8,7 +8,10 @@ DCGAN decode of 256 latents, with torch given each thread count in turn (alterna
 counted, and the 1-minute load before and after. ``default`` is what ``zoo run`` picks
 (``zoo_core.default_threads()``: one thread per core not busy), decided once at the start as
 a run does. ``--busy N`` first starts N processes that spin on a core each for the length of
-the bench (a loaded machine made on purpose; they are stopped at the end). Equality: every
+the bench (a loaded machine made on purpose; they are stopped at the end). ``--after-busy N``
+instead spins N processes for 60 s and stops them before the bench starts: the machine is
+idle, but the 1-minute load average still counts them, as it counts a command that has just
+ended (what the default read before it also sampled the run queue; both decisions are printed). Equality: every
 thread count's output equals the 1-thread output to 1e-4 (float32 summation order differs).
 """
 
@@ -29,6 +32,7 @@ sys.path[:0] = [str(REPO / "bench"), str(REPO / "plugins" / "zoo-gan")]
 from _site import median  # noqa: E402
 
 from zoo_core import default_threads  # noqa: E402
+from zoo_core.threads import busy_cores  # noqa: E402
 
 
 def _spin() -> None:
@@ -51,6 +55,9 @@ def _workloads():  # type: ignore[no-untyped-def]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--busy", type=int, default=0, help="spinning processes to start first")
+    parser.add_argument("--after-busy", type=int, default=0,
+                        help="spinning processes to run for 60 s and stop before the bench (an idle machine "
+                             "whose 1-minute load still counts them)")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", default=None, help="counts to compare (default: 1, 2 and all cores)")
     args = parser.parse_args()
@@ -60,8 +67,20 @@ def main() -> None:
     try:
         if spinners:
             time.sleep(20)  # let the 1-minute load average see them, as a run starting now would
+        if args.after_busy:
+            earlier = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(args.after_busy)]
+            for process in earlier:
+                process.start()
+            time.sleep(60)
+            for process in earlier:
+                process.terminate()
+                process.join()
+            time.sleep(1)
         cores = len(os.sched_getaffinity(0))
         chosen = default_threads()
+        average_only = max(1, min(cores, int(cores - os.getloadavg()[0] + 0.5)))
+        print(f"default decided from the 1-minute load alone: {average_only} thread(s); with the run queue "
+              f"(busy cores {busy_cores():.1f}): {chosen}", flush=True)
         counts = sorted({int(c) for c in args.threads.split(",")} if args.threads else {1, 2, cores})
         settings = [(str(c), c) for c in counts] + [(f"default={chosen}", chosen)]
         print(f"torch {torch.__version__}, {cores} cores, {args.busy} spinning processes, load "
