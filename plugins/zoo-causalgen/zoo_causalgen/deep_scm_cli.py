@@ -69,9 +69,8 @@ def _split(n: int, held_out: float, seed: int, batch_size: int) -> tuple[Any, An
 def train_command(out_dir: Path, dataset: str, data_dir: Path | None, images_dir: Path, attributes_csv: Path,
                   graph_source: str | None, discover: str | None, categorical: str | None, columns: str | None,
                   held_out: float, latent_dim: int, width: int, stage_convs: int, cf_weight: float, beta: float,
-                  lr: float,
-                  epochs: int, patience: int, batch_size: int, seed: int, device: str, no_amp: bool, resume: bool,
-                  force: bool, quiet: bool, limit: int | None) -> None:
+                  lr: float, epochs: int, patience: int, batch_size: int, seed: int, device: str, no_amp: bool,
+                  resume: bool, force: bool, quiet: bool, limit: int | None) -> None:
     """Learn a deep SCM from labelled images: attribute mechanisms, a conditional VAE, predictors."""
     import os
 
