@@ -16,7 +16,8 @@ causal-pendulum's (hand-written mechanisms), in the same run.
    over one step earlier each time (the decoder re-drawing the exact factual factors; drawing
    the exact counterfactual factors; the model's own mechanisms from the exact factual factors).
 
-    python bench/bench_deep_scm_pendulum.py --data /tmp/pendulum --run /tmp/runs/pendulum [--epochs 6] [--batch-size 32] [--skip-train]
+    python bench/bench_deep_scm_pendulum.py --data /tmp/pendulum --run /tmp/runs/pendulum [--epochs 8]
+        [--batch-size 32] [--skip-train]
 """
 
 from __future__ import annotations
