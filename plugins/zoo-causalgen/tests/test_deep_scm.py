@@ -105,6 +105,45 @@ def test_the_image_counterfactual_keeps_the_abducted_image_noise():
     assert len(row["noise"]["digit"]) == 10  # one Gumbel per category
 
 
+@pytest.mark.parametrize("convs", [1, 2])
+def test_each_decoder_stage_knows_where_it_is(convs):
+    """The coordinate ramps: a convolution alone draws the same thing everywhere on a uniform map,
+    so a thin shape whose place an attribute sets (a pendulum's rod) cannot be placed."""
+    torch.manual_seed(6)
+    config = DeepSCMConfig(height=16, width=16, latent_dim=4, base_channels=4, stage_convs=convs)
+    stage = DeepSCM(config).decoder.stages[0]
+    ramps = [r for r in (stage.ramp1, stage.ramp2) if r is not None]
+    assert len(ramps) == convs
+    with torch.no_grad():
+        for ramp in ramps:  # weights of the size a trained stage has
+            ramp.weight.normal_(0, 1)
+        uniform, code = torch.ones(1, stage.conv.in_channels, 4, 4), torch.zeros(1, stage.film.in_features)
+        inner = stage(uniform, code)[0, :, 3:-3, 3:-3]  # away from the zero padding's border
+        assert (inner - inner[:, :1, :1]).abs().amax() > 1e-2
+        for ramp in ramps:
+            ramp.weight.zero_()
+        inner = stage(uniform, code)[0, :, 3:-3, 3:-3]
+        assert (inner - inner[:, :1, :1]).abs().amax() < 1e-6  # without them: blind to position
+
+
+def test_large_images_get_two_convolutions_per_decoder_stage():
+    assert DeepSCMConfig(height=64, width=64).convolutions_per_stage == 2
+    assert DeepSCMConfig(height=28, width=28).convolutions_per_stage == 1  # the CPU budget's size
+    assert DeepSCMConfig(height=28, width=28, stage_convs=2).convolutions_per_stage == 2
+
+
+def test_the_decoder_reaches_pure_white_and_pure_black():
+    """A white background (a rendered scene's) was out of reach while the gain starts below 1."""
+    model = _random_model(7)
+    code = model.image_code({"thickness": torch.full((1,), 2.5), "intensity": torch.full((1,), 200.0),
+                             "digit": torch.zeros(1)})
+    with torch.no_grad():
+        for bias, beyond in ((20.0, lambda x: x >= 1), (-20.0, lambda x: x <= -1)):
+            model.decoder.out.bias.fill_(bias)
+            model.decoder.out.weight.zero_()
+            assert beyond(model.decoder(torch.zeros(1, 4), code)).all()
+
+
 # -- end to end: a folder, a CSV, a graph ----------------------------------------------------------------------
 
 

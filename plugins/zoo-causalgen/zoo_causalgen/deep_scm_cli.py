@@ -60,15 +60,17 @@ def _split(n: int, held_out: float, seed: int, batch_size: int) -> tuple[Any, An
               help="fraction of rows held out (at most 1,000) for early stopping and zoo eval")
 @click.option("--latent-dim", type=int, default=16, show_default=True, help="size of the image noise")
 @click.option("--width", type=int, default=16, show_default=True, help="channels of the first convolution")
+@click.option("--stage-convs", type=click.IntRange(0, 2), default=0, show_default=True,
+              help="3x3 convolutions per decoder stage, 1 or 2 (0: two for images of 64 pixels or more, else one)")
 @click.option("--cf-weight", type=float, default=1.0, show_default=True,
               help="weight of the counterfactual term (0: a plain conditional VAE)")
 @click.option("--beta", type=float, default=1.0, show_default=True, help="weight of the VAE's KL term")
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 def train_command(out_dir: Path, dataset: str, data_dir: Path | None, images_dir: Path, attributes_csv: Path,
                   graph_source: str | None, discover: str | None, categorical: str | None, columns: str | None,
-                  held_out: float, latent_dim: int, width: int, cf_weight: float, beta: float, lr: float,
-                  epochs: int, patience: int, batch_size: int, seed: int, device: str, no_amp: bool, resume: bool,
-                  force: bool, quiet: bool, limit: int | None) -> None:
+                  held_out: float, latent_dim: int, width: int, stage_convs: int, cf_weight: float, beta: float,
+                  lr: float, epochs: int, patience: int, batch_size: int, seed: int, device: str, no_amp: bool,
+                  resume: bool, force: bool, quiet: bool, limit: int | None) -> None:
     """Learn a deep SCM from labelled images: attribute mechanisms, a conditional VAE, predictors."""
     import os
 
@@ -86,7 +88,8 @@ def train_command(out_dir: Path, dataset: str, data_dir: Path | None, images_dir
     setup = prepare_training(images_dir, attributes_csv, graph_source=graph_source, discover=discover,
                              categorical=_names(categorical, "--categorical"),
                              columns=_names(columns, "--columns") or None, limit=limit,
-                             latent_dim=latent_dim, width=width, log=lambda line: click.echo(line, err=True))
+                             latent_dim=latent_dim, width=width, stage_convs=stage_convs,
+                             log=lambda line: click.echo(line, err=True))
     train_rows, held_rows = _split(len(setup.data), held_out, seed, batch_size)
     click.echo(f"{len(train_rows)} images to train on, {len(held_rows)} held out", err=True)
     _train(setup, train_rows, held_rows, out_dir=out_dir, lr=lr, seed=seed, device=device, amp=not no_amp,

@@ -66,7 +66,7 @@ def attribute_specs(data: LabelledImages, graph: AttributeGraph) -> list[Any]:
 def prepare_training(images_dir: Path, attributes_csv: Path, *, graph_source: str | None = None,
                      discover: str | None = None, categorical: Sequence[str] = (),
                      columns: Sequence[str] | None = None, limit: int | None = None, latent_dim: int = 16,
-                     width: int = 16, log: Callable[[str], None] = print) -> TrainingSetup:
+                     width: int = 16, stage_convs: int = 0, log: Callable[[str], None] = print) -> TrainingSetup:
     """Everything ``zoo train deep-scm`` needs before the first step (every bad input: one line)."""
     from .deep_scm import DeepSCMConfig
 
@@ -92,7 +92,7 @@ def prepare_training(images_dir: Path, attributes_csv: Path, *, graph_source: st
     _, height, width_px, channels = pixels.shape
     config = DeepSCMConfig(attributes=attribute_specs(data, graph), image_parents=list(graph.image_parents),
                            channels=channels, height=height, width=width_px, latent_dim=latent_dim,
-                           base_channels=width)
+                           base_channels=width, stage_convs=stage_convs)
     return TrainingSetup(Path(attributes_csv), data, graph, config, pixels)
 
 
