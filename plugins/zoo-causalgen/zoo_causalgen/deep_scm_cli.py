@@ -111,9 +111,7 @@ def _train(setup: Any, train_rows: Any, held_rows: Any, *, out_dir: Path, lr: fl
               "columns": [a.name for a in setup.data.attributes], "graph": setup.graph.text(),
               "held_out": [setup.data.files[i].name for i in held_rows], "seed": seed}
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    with training_context(device, amp=amp) as ctx:
-        if ctx.device.type == "cpu":
-            _cpu_threads(lambda line: click.echo(line, err=True))
+    with training_context(device, amp=amp) as ctx:  # CPU threads: zoo train decided them (--threads, ZOO_THREADS)
         val = (images[held_rows].to(ctx.device), table[held_rows].to(ctx.device))
         task = DeepSCMTask(ctx, setup.config, lr=lr, seed=seed, val=val,
                            steps_per_epoch=max(1, len(train_rows) // batch_size), cf_weight=cf_weight, beta=beta,
@@ -129,25 +127,6 @@ def _train(setup: Any, train_rows: Any, held_rows: Any, *, out_dir: Path, lr: fl
     click.echo(f"deep-scm: best epoch {result.best_epoch} of {result.epochs} (held out: {shown}); "
                f"{result.seconds / 60:.1f} min; run it with: zoo run {out_dir} --do ... ; measure it with: "
                f"zoo eval {out_dir}")
-
-
-def _cpu_threads(log: Any) -> None:
-    """Leave the cores other processes keep busy: on a loaded 2-core machine torch's 2 threads
-    wait on each other (small convolutions ran 13x slower than on 1 thread here, load 5).
-    OMP_NUM_THREADS, when set, decides instead."""
-    import os
-
-    import torch
-
-    if os.environ.get("OMP_NUM_THREADS"):
-        return
-    cores = os.cpu_count() or 1
-    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    threads = max(1, min(torch.get_num_threads(), int(cores - busy + 0.5)))
-    if threads < torch.get_num_threads():
-        torch.set_num_threads(threads)
-        log(f"{threads} CPU thread{'s' if threads > 1 else ''}: the machine is busy (load {busy:.1f} on {cores} "
-            "cores); OMP_NUM_THREADS sets it")
 
 
 @click.command()
