@@ -362,7 +362,8 @@ def fit(task: TrainingTask, ctx: TrainContext, images: torch.Tensor, labels: tor
 
             save_png(make_grid(task.preview().float().cpu()), out_dir / "samples" / f"epoch-{epoch:03d}.png")
             summary = ", ".join(f"{k} {v:.4g}" for k, v in {**losses, **metrics}.items())
-            log(f"epoch {epoch}: {summary} ({elapsed:.1f} s){' *best*' if improved else ''}")
+            best_mark = " *best*" if improved and task.monitor is not None else ""  # no "best" without a number
+            log(f"epoch {epoch}: {summary} ({elapsed:.1f} s){best_mark}")
             result = _result(state, patience)
             if improved:  # the folder always holds the best epoch so far, card included
                 tensors, config = task.export()
