@@ -77,8 +77,8 @@ def kernel_distance(a: torch.Tensor, b: torch.Tensor, *, subsets: int = 100, sub
 
 # --- feature spaces and the held-out quality signal -------------------------------------------------------------
 
-#: Side the random feature network resizes every image to (any input size works).
-RANDOM_FEATURES_SIZE = 64
+#: The random feature network sees images whose shorter side is in this range (others are resized).
+RANDOM_FEATURES_SIDES = (16, 128)
 
 
 class FeatureSpace(Protocol):
@@ -111,12 +111,16 @@ class RandomFeatures(nn.Module):
     itself: the weights follow from ``seed``, and numbers from different seeds or from other
     feature spaces are not comparable.
 
-    Any size and channel count: images are made RGB (grey repeated, alpha dropped) and resized
-    to 64×64; four stride-2 convolutions (32, 64, 128, 256 channels, LeakyReLU, He-initialised)
-    each contribute their spatially averaged responses, 480 features in all.
+    Any size and channel count: images are made RGB (grey repeated, alpha dropped) and seen at
+    their own size, resized only where the shorter side is under 16 or over 128 pixels (the
+    network is fully convolutional and pools over the image; compare images of one size). The features are the image's mean and spread per colour channel, then, for each of
+    four stride-2 convolutions (16, 32, 64, 128 zero-mean random filters, He-scaled, LeakyReLU),
+    the mean and spread of every filter's response over the image: 486 in all. Zero-mean filters
+    do not respond to flat colour, so the filter statistics measure edges and texture (what
+    blur removes and noise adds), and the first six measure colour.
     """
 
-    widths = (32, 64, 128, 256)
+    widths = (16, 32, 64, 128)
 
     def __init__(self, seed: int = 0) -> None:
         super().__init__()
@@ -141,13 +145,16 @@ class RandomFeatures(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         x = _as_rgb(images.float())
-        if x.shape[-2:] != (RANDOM_FEATURES_SIZE, RANDOM_FEATURES_SIZE):
-            x = F.interpolate(x, size=(RANDOM_FEATURES_SIZE, RANDOM_FEATURES_SIZE), mode="bilinear",
+        h, w = x.shape[-2:]
+        low, high = RANDOM_FEATURES_SIDES
+        scale = max(1.0, low / min(h, w)) * min(1.0, high / min(h, w))
+        if scale != 1.0:  # fully convolutional and pooled: any size works; this bounds the cost and the blur
+            x = F.interpolate(x, size=(max(1, round(h * scale)), max(1, round(w * scale))), mode="bilinear",
                               antialias=True, align_corners=False)
-        pooled = [x.mean((2, 3)), x.std((2, 3))]  # colour and contrast
+        pooled = [x.mean((2, 3)), x.std((2, 3), unbiased=False)]  # colour and contrast
         for conv in self.layers:
             x = F.leaky_relu(conv(x), 0.2)
-            pooled += [x.mean((2, 3)), x.std((2, 3))]  # how much of each random pattern, and how unevenly
+            pooled += [x.mean((2, 3)), x.std((2, 3), unbiased=False)]  # how much of each pattern, how unevenly
         return torch.cat(pooled, 1)
 
 
