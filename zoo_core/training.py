@@ -346,7 +346,7 @@ def fit(task: TrainingTask, ctx: TrainContext, images: torch.Tensor, labels: tor
         metrics = _agree(ctx, task.validate())
         if task.monitor is not None and task.monitor not in metrics:
             raise RuntimeError(f"validate() returned no {task.monitor!r}")
-        row = {"epoch": epoch, **{k: round(v, 5) for k, v in {**losses, **metrics}.items()},
+        row = {"epoch": epoch, **{k: float(f"{v:.6g}") for k, v in {**losses, **metrics}.items()},  # KID: ~1e-4
                "seconds": round(elapsed, 2)}
         state["history"].append(row)
         state["seconds"] += elapsed
