@@ -144,6 +144,16 @@ class FitResult:
     stopped_early: bool = False
     images_per_second: float = 0.0
 
+    def summary(self) -> str:
+        """``best epoch 3 of 5: kid 0.012 (floor 0.0004), fd 1.9 (floor 0.8)``: a metric's ``_floor``
+        shown beside it; with no held-out metric, says that the last epoch is the model instead
+        of calling any epoch best."""
+        if not self.best:
+            return f"no held-out metric: the last epoch ({self.epochs}) is the model"
+        shown = [f"{k} {v:.4g}" + (f" (floor {self.best[k + '_floor']:.4g})" if k + "_floor" in self.best else "")
+                 for k, v in self.best.items() if not k.endswith("_floor")]
+        return f"best epoch {self.best_epoch} of {self.epochs}: " + ", ".join(shown)
+
     def to_dict(self) -> dict[str, Any]:
         return {"epochs": self.epochs, "best_epoch": self.best_epoch, "best": self.best,
                 "seconds": round(self.seconds, 2), "stopped_early": self.stopped_early,

@@ -96,7 +96,7 @@ def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path
         result = fit(task, ctx, images, labels, out_dir=out_dir, batch_size=batch_size, max_epochs=epochs,
                      patience=patience, seed=seed, resume=resume, force=force, progress=not quiet)
         if ctx.is_main:
-            click.echo(f"{name}: {summary(result)}; {result.seconds / 60:.1f} min, "
+            click.echo(f"{name}: {result.summary()}; {result.seconds / 60:.1f} min, "
                        f"{result.images_per_second:.0f} images/s; model repo in {out_dir}")
 
 
@@ -137,15 +137,6 @@ def _augmenter(mode: str, count: int, *, show: bool) -> Any:
         why = f"{count} training images < {AUGMENT_BELOW}" if mode == "auto" else "--augment on"
         click.echo(f"{augmenter!r} on what the discriminator sees ({why}; --augment off to disable)", err=True)
     return augmenter
-
-
-def summary(result: Any) -> str:
-    """``best epoch B of N: kid 0.01 (floor 0.002), ...``: the best epoch only when a number chose it."""
-    if not result.best:
-        return f"no held-out metric, the last epoch ({result.epochs}) is the model"
-    shown = [f"{k} {v:.4g}" + (f" (floor {result.best[k + '_floor']:.4g})" if k + "_floor" in result.best else "")
-             for k, v in result.best.items() if not k.endswith("_floor")]
-    return f"best epoch {result.best_epoch} of {result.epochs}: " + ", ".join(shown)
 
 
 def _gan_command(conditional: bool) -> click.Command:
