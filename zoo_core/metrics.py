@@ -247,8 +247,9 @@ def add_noise(images: torch.Tensor, std: float = 0.2, *, seed: int = 0) -> torch
 class HeldOutQuality:
     """KID and Fréchet distance of generated images to held-out real images, floor beside them.
 
-    The reference is ``held_out`` (real images training never sees). The floor is what real
-    images score: ``samples`` training images (or all, if fewer) against the same reference,
+    The reference is ``held_out`` (real images training never sees). Features are standardised
+    by their mean and spread over the training images (fixed at construction), so that every
+    feature counts. The floor is what real images score: ``samples`` training images (or all, if fewer) against the same reference,
     i.e. what a model that reproduced its training data would get. KID is the one to rank by
     on small data: it is unbiased at any sample size, while FD's bias grows as the reference
     shrinks (it is shown for comparison, with its own floor at the same sample count).
@@ -260,18 +261,27 @@ class HeldOutQuality:
             raise ValueError(f"need at least 2 held-out images, got {len(held_out)}")
         self.features, self.samples, self.seed = features, samples, seed
         self.subsets, self.subset_size = subsets, subset_size
-        self.reference = features(held_out)
         pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:samples]
-        self.floor = {f"{k}_floor": v for k, v in self.distances(features(train[pick])).items()}
+        real = features(train[pick])
+        # every feature in units of its spread over the training images, fixed from here on: else
+        # the few features that vary most between images (overall brightness) swamp the kernel,
+        # and noise, which moves many features a little, hardly registers
+        self.mean, self.scale = real.mean(0), real.std(0).clamp_min(1e-6)
+        self.reference = self._standard(features(held_out))
+        self.floor = {f"{k}_floor": v for k, v in self.distances(self._standard(real)).items()}
+
+    def _standard(self, features: torch.Tensor) -> torch.Tensor:
+        return (features - self.mean) / self.scale
 
     def distances(self, features: torch.Tensor) -> dict[str, float]:
+        """KID and FD of standardised ``features`` to the held-out images'."""
         kid, _ = kernel_distance(features, self.reference, subsets=self.subsets, subset_size=self.subset_size,
                                  seed=self.seed)
         return {"kid": kid, "fd": frechet_distance(features, self.reference)}
 
     def score(self, images: torch.Tensor) -> dict[str, float]:
         """``kid`` and ``fd`` of ``images`` against the held-out set, and their floors."""
-        return {**self.distances(self.features(images)), **self.floor}
+        return {**self.distances(self._standard(self.features(images))), **self.floor}
 
 
 def split_held_out(count: int, *, seed: int = 0, fraction: float = 0.1, minimum: int = 2,
