@@ -8,7 +8,9 @@ whatever the machine's load (wall time and process CPU time are printed too). Ea
 generator is scored as ``zoo eval`` scores the registry's: Fréchet distance and KID between
 5,000 samples and the 10,000 test images in the feature space of zoo's Fashion-MNIST
 classifier (not Inception FID), with the floor (5,000 training images against the test
-images) beside them. Ratios are augmented / plain in the same run: below 1 means better.
+images) beside them; the FD of 2,500 samples after each quarter of the steps is printed too
+(untimed), to show whether a run is still improving or already getting worse. Ratios are
+augmented / plain in the same run: below 1 means better.
 
     OMP_NUM_THREADS=1 python bench/bench_small_data.py [--sizes 1000 5000] [--steps 2000]
         [--batch-size 64] [--width 32] [--seed 0] [--threads 1]
@@ -27,7 +29,8 @@ def load() -> str:
     return f"{os.getloadavg()[0]:.1f}"
 
 
-def train(subset: torch.Tensor, *, augment: bool, steps: int, batch_size: int, width: int, seed: int):
+def train(subset: torch.Tensor, *, augment: bool, steps: int, batch_size: int, width: int, seed: int,
+          every: int = 0, score=None):  # type: ignore[no-untyped-def]
     from zoo_core.training import TrainContext
     from zoo_gan.augment import DiffAugment
     from zoo_gan.dcgan import DCGANConfig
@@ -40,13 +43,19 @@ def train(subset: torch.Tensor, *, augment: bool, steps: int, batch_size: int, w
     labels = torch.zeros(len(subset), dtype=torch.long)
     per_epoch = len(subset) // batch_size
     order = torch.empty(0, dtype=torch.long)
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu, trajectory = time.perf_counter(), time.process_time(), []
     for step in range(steps):
         if step % per_epoch == 0:  # a fresh seeded shuffle each epoch, as fit does
             order = torch.randperm(len(subset), generator=torch.Generator().manual_seed(seed * 100003 + step))
         index = order[(step % per_epoch) * batch_size:(step % per_epoch + 1) * batch_size]
         task.train_step(subset[index], labels[index])
-    return task.model.eval(), time.perf_counter() - wall, time.process_time() - cpu
+        if every and (step + 1) % every == 0 and step + 1 < steps:  # FD on the way (not timed)
+            paused_wall, paused_cpu = time.perf_counter(), time.process_time()
+            trajectory.append(score(task.model.eval()))
+            task.model.train()
+            wall += time.perf_counter() - paused_wall
+            cpu += time.process_time() - paused_cpu
+    return task.model.eval(), time.perf_counter() - wall, time.process_time() - cpu, trajectory
 
 
 def main() -> None:
@@ -82,8 +91,13 @@ def main() -> None:
         plain: dict[str, float] = {}
         for augment in (False, True):
             before = load()
-            model, wall, cpu = train(subset, augment=augment, steps=args.steps, batch_size=args.batch_size,
-                                     width=args.width, seed=args.seed)
+            def quick_fd(model) -> float:  # type: ignore[no-untyped-def]
+                samples = model.sample(args.samples // 2, seed=args.seed, batch_size=1000).float()
+                return frechet_distance(classifier.features_of(samples), test_features)
+
+            model, wall, cpu, trajectory = train(subset, augment=augment, steps=args.steps,
+                                                 batch_size=args.batch_size, width=args.width, seed=args.seed,
+                                                 every=args.steps // 4, score=quick_fd)
             features = classifier.features_of(model.sample(args.samples, seed=args.seed, batch_size=1000).float())
             fd = frechet_distance(features, test_features)
             kid, _ = kernel_distance(features, test_features)
@@ -94,6 +108,9 @@ def main() -> None:
                 plain = {"fd": fd, "kid": kid}
             print(f"{size:7d} {'on' if augment else 'off':>8} {fd:8.3f} {kid:9.5f} {wall:7.0f} {cpu:7.0f} "
                   f"{before + '-' + load():>9} {ratios}", flush=True)
+            steps_at = [args.steps // 4 * (i + 1) for i in range(len(trajectory))]
+            print("         FD on the way (half the samples): "
+                  + ", ".join(f"step {s} {v:.2f}" for s, v in zip(steps_at, trajectory)), flush=True)
 
 
 if __name__ == "__main__":
