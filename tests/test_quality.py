@@ -56,3 +56,8 @@ def test_a_zoo_encoder_is_a_feature_space_by_name():
 def test_a_model_without_encode_is_refused_by_name():
     with pytest.raises(zoo_core.InputError, match="--feature-model dcgan-fashion: a DCGAN has no encode"):
         feature_space("dcgan-fashion", device="cpu")
+
+
+def test_an_unknown_feature_model_is_refused_by_name():
+    with pytest.raises(zoo_core.InputError, match="--feature-model no-such-model: no such model"):
+        feature_space("no-such-model", device="cpu")

@@ -209,10 +209,14 @@ def feature_space(spec: str = "random", *, device: str | torch.device = "cpu") -
     if spec == "random":
         return random_features(device=device)
     from .api import load
-    from .errors import InputError
+    from .errors import InputError, UnknownModelError
     from .interfaces import Encoder
 
-    model = load(spec, device=device)
+    try:
+        model = load(spec, device=device)
+    except UnknownModelError:
+        raise InputError(f"--feature-model {spec}: no such model; name an encoder or autoencoder (zoo list --task "
+                         "encoder), a training folder, or 'random'") from None
     if not isinstance(model, Encoder):
         raise InputError(f"--feature-model {spec}: a {type(model).__name__} has no encode(); name an encoder or "
                          "autoencoder (zoo list --task encoder), or 'random'")
