@@ -144,6 +144,16 @@ class FitResult:
     stopped_early: bool = False
     images_per_second: float = 0.0
 
+    def summary(self) -> str:
+        """``best epoch 3 of 5: kid 0.012 (floor 0.0004), fd 1.9 (floor 0.8)``: a metric's ``_floor``
+        shown beside it; with no held-out metric, says that the last epoch is the model instead
+        of calling any epoch best."""
+        if not self.best:
+            return f"no held-out metric: the last epoch ({self.epochs}) is the model"
+        shown = [f"{k} {v:.4g}" + (f" (floor {self.best[k + '_floor']:.4g})" if k + "_floor" in self.best else "")
+                 for k, v in self.best.items() if not k.endswith("_floor")]
+        return f"best epoch {self.best_epoch} of {self.epochs}: " + ", ".join(shown)
+
     def to_dict(self) -> dict[str, Any]:
         return {"epochs": self.epochs, "best_epoch": self.best_epoch, "best": self.best,
                 "seconds": round(self.seconds, 2), "stopped_early": self.stopped_early,
@@ -346,7 +356,7 @@ def fit(task: TrainingTask, ctx: TrainContext, images: torch.Tensor, labels: tor
         metrics = _agree(ctx, task.validate())
         if task.monitor is not None and task.monitor not in metrics:
             raise RuntimeError(f"validate() returned no {task.monitor!r}")
-        row = {"epoch": epoch, **{k: round(v, 5) for k, v in {**losses, **metrics}.items()},
+        row = {"epoch": epoch, **{k: float(f"{v:.6g}") for k, v in {**losses, **metrics}.items()},  # KID: ~1e-4
                "seconds": round(elapsed, 2)}
         state["history"].append(row)
         state["seconds"] += elapsed
@@ -362,7 +372,8 @@ def fit(task: TrainingTask, ctx: TrainContext, images: torch.Tensor, labels: tor
 
             save_png(make_grid(task.preview().float().cpu()), out_dir / "samples" / f"epoch-{epoch:03d}.png")
             summary = ", ".join(f"{k} {v:.4g}" for k, v in {**losses, **metrics}.items())
-            log(f"epoch {epoch}: {summary} ({elapsed:.1f} s){' *best*' if improved else ''}")
+            best_mark = " *best*" if improved and task.monitor is not None else ""  # no "best" without a number
+            log(f"epoch {epoch}: {summary} ({elapsed:.1f} s){best_mark}")
             result = _result(state, patience)
             if improved:  # the folder always holds the best epoch so far, card included
                 tensors, config = task.export()

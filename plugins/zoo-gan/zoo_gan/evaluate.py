@@ -15,26 +15,14 @@ from typing import Any
 
 import click
 import torch
-from torch.nn import functional as F
 
 import zoo_core
 from zoo_core.data import FASHION_MNIST_CLASSES, load_fashion_mnist, to_model_range
-from zoo_core.metrics import frechet_distance, kernel_distance
+from zoo_core.metrics import add_noise, blur, frechet_distance, kernel_distance
 
 from .classifier import load_classifier
 
-__all__ = ["evaluate", "generator_metrics", "blur"]
-
-
-def blur(images: torch.Tensor, sigma: float = 1.0) -> torch.Tensor:
-    """Gaussian blur (5×5 kernel) of (N, C, H, W) images, edges replicated."""
-    x = torch.arange(5, dtype=torch.float32) - 2
-    kernel = torch.exp(-x ** 2 / (2 * sigma ** 2))
-    kernel = (kernel / kernel.sum()).to(images)
-    c = images.shape[1]
-    padded = F.pad(images, (2, 2, 2, 2), mode="replicate")
-    out = F.conv2d(padded, kernel.view(1, 1, 1, 5).repeat(c, 1, 1, 1), groups=c)
-    return F.conv2d(out, kernel.view(1, 1, 5, 1).repeat(c, 1, 1, 1), groups=c)
+__all__ = ["evaluate", "generator_metrics"]
 
 
 def generator_metrics(model: Any, classifier: Any, *, samples: int, seed: int, data_dir: Path | None,
@@ -49,7 +37,6 @@ def generator_metrics(model: Any, classifier: Any, *, samples: int, seed: int, d
     f_train = classifier.features_of(train_x)
     generated = model.sample(samples, seed=seed, batch_size=batch_size).float()
     f_gen = classifier.features_of(generated)
-    noise = torch.randn(test_x.shape, generator=torch.Generator().manual_seed(seed)) * 0.2
     kid, kid_std = kernel_distance(f_gen, f_test)
     kid_floor, _ = kernel_distance(f_train, f_test)
     metrics = {
@@ -59,7 +46,7 @@ def generator_metrics(model: Any, classifier: Any, *, samples: int, seed: int, d
         "fd_floor": frechet_distance(f_train, f_test),
         "kid_floor": kid_floor,
         "fd_blurred_test": frechet_distance(classifier.features_of(blur(test_x)), f_test),
-        "fd_noised_test": frechet_distance(classifier.features_of((test_x + noise).clamp(-1, 1)), f_test),
+        "fd_noised_test": frechet_distance(classifier.features_of(add_noise(test_x, 0.2, seed=seed)), f_test),
     }
     if model.num_classes:
         per_class = samples // model.num_classes

@@ -10,9 +10,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from zoo_core.interfaces import seeded_noise
-from zoo_core.metrics import frechet_distance
+from zoo_core.metrics import HeldOutQuality, frechet_distance
 from zoo_core.training import FitResult, TrainContext
 
+from .augment import DiffAugment
 from .classifier import ClassifierConfig, FeatureClassifier
 from .dcgan import DCGAN, DCGANConfig
 
@@ -77,15 +78,20 @@ def warm_start(model: DCGAN, source: str, device: torch.device) -> int:
 class GANTask:
     """Non-saturating GAN training with Adam(2e-4, β1=0.5), as in the DCGAN paper.
 
-    The held-out metric is the Fréchet distance, in the feature classifier's space, between
-    ``eval_samples`` generated images and ``reference`` features of real images.
+    The held-out metric is either the Fréchet distance, in the feature classifier's space,
+    between ``eval_samples`` generated images and ``reference`` features of real images
+    (Fashion-MNIST-shaped data), or, given ``quality``, the KID of ``eval_samples`` generated
+    images against a held-out split in any feature space (any folder), its floor beside it.
+    With ``augment``, every image the discriminator sees, real or generated, goes through it.
     """
 
     def __init__(self, ctx: TrainContext, config: DCGANConfig, *, lr: float, seed: int,
                  classifier: FeatureClassifier | None, reference: torch.Tensor | None, eval_samples: int,
                  recipe: str, dataset: str, classes: tuple[str, ...], ac_weight: float = 1.0,
-                 reference_labels: torch.Tensor | None = None) -> None:
+                 reference_labels: torch.Tensor | None = None, quality: HeldOutQuality | None = None,
+                 augment: DiffAugment | None = None) -> None:
         self.ctx, self.config, self.seed = ctx, config, seed
+        self.quality, self.augment = quality, augment
         self.ac_weight = ac_weight
         self.reference_labels = reference_labels
         self.recipe, self.dataset, self.classes = recipe, dataset, classes
@@ -104,7 +110,10 @@ class GANTask:
         # A conditional model is judged class by class: a sample of the wrong class, or a class that
         # repeats one picture, is far from that class's real images (the overall FD forgives both)
         class_aware = config.num_classes and reference_labels is not None
-        self.monitor = None if classifier is None else ("class_fd" if class_aware else "fd")
+        if quality is not None:  # KID: unbiased however few held-out images there are
+            self.monitor: str | None = "kid"
+        else:
+            self.monitor = None if classifier is None else ("class_fd" if class_aware else "fd")
 
     def modules(self) -> dict[str, nn.Module]:
         return {"dcgan": self.model}
@@ -121,8 +130,8 @@ class GANTask:
         zeros = torch.zeros(n, device=self.ctx.device)
         with self.ctx.autocast():
             fake = self.generator(z, y)
-            d_real, c_real = self._discriminate(images, y)
-            d_fake, _ = self._discriminate(fake.detach(), y)
+            d_real, c_real = self._discriminate(self._seen(images), y)
+            d_fake, _ = self._discriminate(self._seen(fake.detach()), y)
             loss_d = F.binary_cross_entropy_with_logits(d_real, ones) + \
                 F.binary_cross_entropy_with_logits(d_fake, zeros)
             if conditional:
@@ -131,7 +140,7 @@ class GANTask:
         loss_d.backward()
         self.opt_d.step()
         with self.ctx.autocast():
-            d_gen, c_gen = self._discriminate(fake, y)
+            d_gen, c_gen = self._discriminate(self._seen(fake), y)
             loss_g = F.binary_cross_entropy_with_logits(d_gen, ones)
             if conditional and self.ac_weight:
                 loss_g = loss_g + self.ac_weight * F.cross_entropy(c_gen, labels)
@@ -139,6 +148,10 @@ class GANTask:
         loss_g.backward()
         self.opt_g.step()
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
+
+    def _seen(self, images: torch.Tensor) -> torch.Tensor:
+        """What the discriminator is shown: the images through DiffAugment when it is on."""
+        return images if self.augment is None else self.augment(images)
 
     def _discriminate(self, images: torch.Tensor, labels: torch.Tensor | None):
         """Real/fake logits and (conditional model) class logits, through DDP when distributed."""
@@ -157,6 +170,8 @@ class GANTask:
         return out.float()
 
     def validate(self) -> dict[str, float]:
+        if self.quality is not None:
+            return self.quality.score(self._generate(self.eval_samples, seed=self.seed + 12345))
         if self.classifier is None:
             return {}
         samples = self._generate(self.eval_samples, seed=self.seed + 12345)
@@ -183,7 +198,11 @@ class GANTask:
         from .card import model_card
 
         kind = "class-conditional DCGAN" if self.config.num_classes else "DCGAN"
-        if self.classifier is None or self.reference is None:
+        if self.quality is not None:
+            note = (f"KID of {self.eval_samples} samples to {len(self.quality.reference)} held-out real images "
+                    f"(never trained on) in the feature space {self.quality.features.name}; its floor, training "
+                    "images against the same held-out images, is `kid_floor` (FD and `fd_floor` beside it)")
+        elif self.classifier is None or self.reference is None:
             note = "none (no feature classifier for these images): the last epoch is the model"
         else:
             per_class = "averaged over the classes, each class's samples against that class's images: " \
@@ -191,6 +210,8 @@ class GANTask:
             note = (f"{per_class}Fréchet distance of {self.eval_samples} samples to {len(self.reference)} real training "
                     "images "
                     "in the feature space of zoo's Fashion-MNIST classifier (not Inception FID)")
+        if self.augment is not None:
+            note += f"; trained with {self.augment!r} on what the discriminator sees"
         return model_card(title=f"{kind} on {self.dataset}", config=asdict(self.config), result=result,
                           recipe=self.recipe, dataset=self.dataset,
                           classes=self.classes if self.config.num_classes else (), monitor_note=note)

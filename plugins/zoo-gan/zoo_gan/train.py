@@ -10,6 +10,7 @@ import click
 from zoo_core import InputError
 from zoo_core.training import check_positive, command_recipe, training_options
 
+from .augment import AUGMENT_BELOW
 from .classifier import load_classifier
 
 _common = training_options()  # --out, --dataset, --epochs, ... shared with every zoo train command
@@ -42,7 +43,8 @@ def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path
                patience: int, batch_size: int, seed: int, device: str, no_amp: bool, resume: bool, force: bool,
                quiet: bool,
                limit: int | None, image_size: int, channels: int, width: int, latent_dim: int, lr: float,
-               classifier: str, eval_samples: int, ac_weight: float = 1.0, init_from: str | None = None) -> None:
+               classifier: str, eval_samples: int, feature_model: str = "auto", augment: str = "auto",
+               ac_weight: float = 1.0, init_from: str | None = None) -> None:
     import torch
 
     from zoo_core.data import load_dataset, to_model_range
@@ -65,9 +67,10 @@ def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path
             raise InputError("cdcgan needs labelled data: --dataset folder with one subfolder per class")
         config = DCGANConfig(image_size=image_size, channels=channels, latent_dim=latent_dim, width=width,
                              num_classes=len(data.classes) if conditional else 0)
-        images = to_model_range(data.images, image_size)
-        feature_net, reference, reference_labels = None, None, None
-        if classifier != "none" and (_given("classifier") or (channels == 1 and image_size == 32)):
+        images, labels = to_model_range(data.images, image_size), data.labels
+        feature_net, reference, reference_labels, quality = None, None, None, None
+        fashion_shaped = channels == 1 and image_size == 32
+        if feature_model == "auto" and classifier != "none" and (_given("classifier") or fashion_shaped):
             feature_net = load_classifier(classifier, ctx.device)
             c, s = feature_net.config.channels, feature_net.config.image_size
             if (c, s) != (channels, image_size):  # asked for by name: an error, not a silent fallback
@@ -76,27 +79,64 @@ def _train_gan(conditional: bool, *, out_dir: Path, dataset: str, data_dir: Path
             pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:10000]
             reference = feature_net.features_of(images[pick])
             reference_labels = data.labels[pick]
-        elif ctx.is_main:
-            why = "--classifier none" if classifier == "none" else "the feature classifier takes 1x32x32 images"
-            click.echo(f"{why}: no held-out metric, so training runs for --epochs without early stopping",
-                       err=True)
+        else:
+            images, labels, quality, eval_samples = _held_out_quality(
+                images, labels, feature_model, ctx.device, seed=seed, eval_samples=eval_samples, show=ctx.is_main)
+        augmenter = _augmenter(augment, len(images), show=ctx.is_main)
         task = GANTask(ctx, config, lr=lr, seed=seed, classifier=feature_net, reference=reference,
                        reference_labels=reference_labels, eval_samples=eval_samples, ac_weight=ac_weight,
                        recipe=command_recipe(f"zoo train {name}"), dataset=data.name,
-                       classes=data.classes)
+                       classes=data.classes, quality=quality, augment=augmenter)
         if init_from is not None and not resume:
             from .tasks import warm_start
 
             copied = warm_start(task.model, init_from, ctx.device)
             if ctx.is_main:
                 click.echo(f"--init-from {init_from}: started from its {copied} tensors", err=True)
-        result = fit(task, ctx, images, data.labels, out_dir=out_dir, batch_size=batch_size, max_epochs=epochs,
+        result = fit(task, ctx, images, labels, out_dir=out_dir, batch_size=batch_size, max_epochs=epochs,
                      patience=patience, seed=seed, resume=resume, force=force, progress=not quiet)
         if ctx.is_main:
-            click.echo(f"{name}: best epoch {result.best_epoch} of {result.epochs}: "
-                       + ", ".join(f"{k} {v:.4g}" for k, v in result.best.items())
-                       + f"; {result.seconds / 60:.1f} min, {result.images_per_second:.0f} images/s; "
-                       f"model repo in {out_dir}")
+            click.echo(f"{name}: {result.summary()}; {result.seconds / 60:.1f} min, "
+                       f"{result.images_per_second:.0f} images/s; model repo in {out_dir}")
+
+
+#: Generated images scored per epoch against a held-out split (KID is unbiased at any count).
+HELD_OUT_SAMPLES = 1000
+
+
+def _held_out_quality(images: Any, labels: Any, feature_model: str, device: Any, *, seed: int, eval_samples: int,
+                      show: bool) -> tuple[Any, Any, Any, int]:
+    """Training images and labels less a held-out split, the quality meter on that split, and the
+    sample count it scores (``--eval-samples`` if given, else ``HELD_OUT_SAMPLES``)."""
+    from zoo_core.metrics import HeldOutQuality, feature_space, split_held_out
+
+    if len(images) < 4:  # two to train on, two held out (KID needs two on each side)
+        raise InputError(f"the held-out metric needs at least 4 images (a tenth, at least 2, is held out), "
+                         f"got {len(images)}")
+    spec = "random" if feature_model == "auto" else feature_model
+    features = feature_space(spec, device=device)
+    if not _given("eval_samples"):
+        eval_samples = HELD_OUT_SAMPLES
+    train, held = split_held_out(len(images), seed=seed)
+    quality = HeldOutQuality(features, images[held], images[train], samples=eval_samples, seed=seed)
+    if show:
+        click.echo(f"held-out metric: KID of {eval_samples} samples to {len(held)} held-out images in the "
+                   f"{features.name} feature space; floor (training images): kid {quality.floor['kid_floor']:.4g}, "
+                   f"fd {quality.floor['fd_floor']:.4g}", err=True)
+    return images[train], labels[train], quality, eval_samples
+
+
+def _augmenter(mode: str, count: int, *, show: bool) -> Any:
+    """DiffAugment for ``--augment`` on ``count`` training images, or None."""
+    from .augment import AUGMENT_BELOW, DiffAugment, augment_enabled
+
+    if not augment_enabled(mode, count):
+        return None
+    augmenter = DiffAugment()
+    if show:
+        why = f"{count} training images < {AUGMENT_BELOW}" if mode == "auto" else "--augment on"
+        click.echo(f"{augmenter!r} on what the discriminator sees ({why}; --augment off to disable)", err=True)
+    return augmenter
 
 
 def _gan_command(conditional: bool) -> click.Command:
@@ -112,7 +152,16 @@ def _gan_command(conditional: bool) -> click.Command:
                   help="feature network for the held-out Fréchet distance: a registry name, a training output "
                        "folder, or 'none'")
     @click.option("--eval-samples", type=int, default=5000, show_default=True,
-                  help="samples per epoch for the held-out metric")
+                  help=f"samples per epoch for the held-out metric ({HELD_OUT_SAMPLES} when it is KID on a held-out "
+                       "split)")
+    @click.option("--feature-model", default="auto", show_default=True,
+                  help="feature space of the held-out metric: 'random' (a fixed random conv network, no download), "
+                       "any zoo encoder (a registry name or training folder), or 'auto': the --classifier for "
+                       "1x32x32 images, else 'random'. Except for the classifier, a tenth of the images is held "
+                       "out and the metric is KID against them, its floor beside it")
+    @click.option("--augment", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
+                  help="DiffAugment (colour, translation, cutout) on everything the discriminator sees; auto: on "
+                       f"below {AUGMENT_BELOW:,} training images")
     def command(image_size: str, channels: str, **options: Any) -> None:
         """Train a DCGAN (class-conditional for cdcgan) on Fashion-MNIST or a folder of images."""
         _train_gan(conditional, image_size=int(image_size), channels=int(channels), **options)

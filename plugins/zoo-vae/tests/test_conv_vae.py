@@ -105,12 +105,16 @@ def test_elbo_decreases_in_a_short_run_through_zoo_train(zoo, tmp_path, monkeypa
     # fake images are uniform noise: learnable structure is the mean grey level, enough for the ELBO to fall
     code, out, err = zoo("train", "conv-vae", "--out", str(tmp_path / "run"), "--data-dir", str(data), "--epochs", "3",
                          "--batch-size", "32", "--latent-dim", "4", "--width", "8", "--hidden", "32", "--quiet",
-                         "--device", "cpu")
+                         "--device", "cpu", "--eval-samples", "200")
     assert code == 0, err
     history = json.loads((tmp_path / "run" / "training.json").read_text())["history"]
     assert len(history) == 3
     assert history[-1]["val_neg_elbo"] < history[0]["val_neg_elbo"]
     assert history[-1]["loss"] < history[0]["loss"]
+    # samples are scored against the held-out images too, floor beside it, in the summary as well
+    assert all({"kid", "kid_floor", "fd", "fd_floor"} <= set(row) for row in history)
+    assert "sample quality: KID of 200 samples to 40 held-out images in the random-conv" in err
+    assert "conv-vae: best epoch" in out + err and "kid" in out + err and "(floor " in out + err
     for name in ("model.safetensors", "config.json", "README.md", "checkpoint.safetensors"):
         assert (tmp_path / "run" / name).exists()
     assert "zoo train conv-vae" in (tmp_path / "run" / "README.md").read_text()

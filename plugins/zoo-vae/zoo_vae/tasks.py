@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from zoo_core.interfaces import seeded_noise
+from zoo_core.metrics import HeldOutQuality
 from zoo_core.training import FitResult, TrainContext
 
 from .conv_vae import ConvVAE, ConvVAEConfig
@@ -36,12 +37,19 @@ def heldout_elbo(model: ConvVAE, images: torch.Tensor, *, seed: int, batch_size:
 
 
 class VAETask:
-    """Adam on -ELBO_beta; held out: the negative ELBO (beta = 1) on images set aside from training."""
+    """Adam on -ELBO_beta; held out: the negative ELBO (beta = 1) on images set aside from training.
+
+    With ``quality``, each epoch also scores ``eval_samples`` samples against the held-out images
+    (KID and FD, floors beside them): how the samples look, which the ELBO does not say. The
+    ELBO still picks the best epoch: it is the model's own objective on every held-out image.
+    """
 
     monitor = "val_neg_elbo"
 
     def __init__(self, ctx: TrainContext, config: ConvVAEConfig, *, lr: float, beta: float, seed: int,
-                 val_images: torch.Tensor, recipe: str, dataset: str) -> None:
+                 val_images: torch.Tensor, recipe: str, dataset: str, quality: HeldOutQuality | None = None,
+                 eval_samples: int = 1000) -> None:
+        self.quality, self.eval_samples = quality, eval_samples
         self.ctx, self.config, self.beta, self.seed = ctx, config, beta, seed
         self.recipe, self.dataset = recipe, dataset
         torch.manual_seed(seed)  # identical initial weights on every rank
@@ -68,7 +76,11 @@ class VAETask:
     def validate(self) -> dict[str, float]:
         self.model.eval()
         metrics = heldout_elbo(self.model, self.val_images, seed=self.seed + 777)
-        return {f"val_{k}": v for k, v in metrics.items()}
+        found = {f"val_{k}": v for k, v in metrics.items()}
+        if self.quality is not None:
+            found.update(self.quality.score(self.model.sample(self.eval_samples, seed=self.seed + 12345,
+                                                              batch_size=1000).float()))
+        return found
 
     def preview(self) -> torch.Tensor:
         self.model.eval()
@@ -85,5 +97,8 @@ class VAETask:
         note = (f"negative ELBO (beta = 1, one posterior sample per image, nats per image) on "
                 f"{len(self.val_images)} training images held out from training; likelihood: "
                 f"{self.config.likelihood}")
+        if self.quality is not None:
+            note += (f"; beside it, KID and FD of {self.eval_samples} samples to the held-out images in the "
+                     f"{self.quality.features.name} feature space, with their floors (training images)")
         return model_card(title=f"conv VAE on {self.dataset}", config=asdict(self.config), result=result,
                           recipe=self.recipe, dataset=self.dataset, monitor_note=note)

@@ -25,11 +25,16 @@ HELD_OUT = 5000  # training images set aside for the early-stopping metric (the 
 @click.option("--beta", type=float, default=1.0, show_default=True,
               help="weight of the KL term in the training loss (the held-out metric always uses 1)")
 @click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--feature-model", default="random", show_default=True,
+              help="feature space for the KID/FD of samples against the held-out images, reported beside the "
+                   "ELBO: 'random' (a fixed random conv network, no download), any zoo encoder (a registry name or "
+                   "training folder), or 'none'")
+@click.option("--eval-samples", type=int, default=1000, show_default=True,
+              help="samples per epoch for the KID/FD")
 def train_conv_vae(out_dir: Path, dataset: str, data_dir: Path | None, image_size: int, channels: str,
                    latent_dim: int, width: int, hidden: int, likelihood: str, beta: float, lr: float, epochs: int,
                    patience: int, batch_size: int, seed: int, device: str, no_amp: bool, resume: bool, force: bool,
-                   quiet: bool,
-                   limit: int | None) -> None:
+                   quiet: bool, limit: int | None, feature_model: str, eval_samples: int) -> None:
     """Train the conv VAE on Fashion-MNIST or a folder of images, stopping when the held-out ELBO stalls."""
     from zoo_core.data import load_dataset, to_model_range
     from zoo_core import ConfigError
@@ -41,6 +46,8 @@ def train_conv_vae(out_dir: Path, dataset: str, data_dir: Path | None, image_siz
     check_positive(epochs=epochs, patience=patience, batch_size=batch_size, lr=lr)
     if beta < 0:
         raise InputError(f"--beta must be >= 0, got {beta}")
+    if eval_samples < 2:  # a Fréchet distance needs a covariance
+        raise InputError(f"--eval-samples must be at least 2, got {eval_samples}")
     if limit is not None and limit <= 0:
         raise InputError(f"--limit must be positive, got {limit}")
     n_channels = int(channels)
@@ -59,12 +66,21 @@ def train_conv_vae(out_dir: Path, dataset: str, data_dir: Path | None, image_siz
         held_out = min(HELD_OUT, len(images) // 10)
         train_x, val_x = images[:-held_out], images[-held_out:]
         labels = (data.labels[:limit] if limit else data.labels)[:-held_out]
+        quality = None
+        if feature_model != "none":
+            from zoo_core.metrics import HeldOutQuality, feature_space
+
+            features = feature_space(feature_model, device=ctx.device)
+            quality = HeldOutQuality(features, val_x, train_x, samples=eval_samples, seed=seed)
+            if ctx.is_main:
+                click.echo(f"sample quality: KID of {eval_samples} samples to {len(val_x)} held-out images in the "
+                           f"{features.name} feature space; floor (training images): kid "
+                           f"{quality.floor['kid_floor']:.4g}, fd {quality.floor['fd_floor']:.4g}", err=True)
         task = VAETask(ctx, config, lr=lr, beta=beta, seed=seed, val_images=val_x.to(ctx.device),
-                       recipe=command_recipe("zoo train conv-vae"), dataset=data.name)
+                       recipe=command_recipe("zoo train conv-vae"), dataset=data.name, quality=quality,
+                       eval_samples=eval_samples)
         result = fit(task, ctx, train_x, labels, out_dir=out_dir, batch_size=batch_size, max_epochs=epochs,
                      patience=patience, seed=seed, resume=resume, force=force, progress=not quiet)
         if ctx.is_main:
-            click.echo(f"conv-vae: best epoch {result.best_epoch} of {result.epochs}: "
-                       + ", ".join(f"{k} {v:.4g}" for k, v in result.best.items())
-                       + f"; {result.seconds / 60:.1f} min, {result.images_per_second:.0f} images/s; "
-                       f"model repo in {out_dir}")
+            click.echo(f"conv-vae: {result.summary()}; {result.seconds / 60:.1f} min, "
+                       f"{result.images_per_second:.0f} images/s; model repo in {out_dir}")
