@@ -136,13 +136,7 @@ def write_atomic(path: Path, data: bytes | str, *, overwrite: bool = True) -> No
         raise OutputError.writing(Path(target), exc) from exc
     try:
         try:
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(fd, view):]
-        except OSError as exc:
-            if exc.errno in _FULL_OR_READ_ONLY:
-                raise OutputError.writing(Path(target), exc) from exc
-            raise
+            _write_all(fd, payload, target)
         finally:
             os.close(fd)
         try:
@@ -157,6 +151,19 @@ def write_atomic(path: Path, data: bytes | str, *, overwrite: bool = True) -> No
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        raise
+
+
+def _write_all(fd: int, payload: bytes, target: str) -> None:
+    """Write all of ``payload`` to ``fd``; a full disk or read-only folder is an ``OutputError``
+    naming ``target``, the file the user asked for (not the temporary one)."""
+    try:
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError as exc:
+        if exc.errno in _FULL_OR_READ_ONLY:
+            raise OutputError.writing(Path(target), exc) from exc
         raise
 
 
@@ -181,14 +188,7 @@ def _write_unnamed(directory: str, target: str, payload: bytes) -> bool:
             return False  # this file system has no unnamed files: the named way works everywhere
         raise OutputError.writing(Path(target), exc) from exc
     try:
-        try:
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(fd, view):]
-        except OSError as exc:
-            if exc.errno in _FULL_OR_READ_ONLY:
-                raise OutputError.writing(Path(target), exc) from exc
-            raise
+        _write_all(fd, payload, target)
         if _root_fd is None:  # linkat with AT_SYMLINK_FOLLOW needs a directory descriptor in Python
             _root_fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
         try:
