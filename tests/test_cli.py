@@ -225,6 +225,7 @@ def _cli(site, *args, **env):
                           env=environment, timeout=120)
 
 
+@pytest.mark.slow  # 3-5 s (a subprocess or a large allocation); CI runs it, the fast loop does not
 def test_real_subprocess_round_trip(toy, site, tmp_path):
     listing = _cli(site, "list", "--json")
     assert listing.returncode == 0 and json.loads(listing.stdout)

@@ -250,6 +250,7 @@ def test_zoo_plugins_shows_hooks_architectures_models_and_slow_loads(toy, site, 
     assert by_name["zoo-toy"]["slow"] is False and "toy-gen" in by_name["zoo-toy"]["runs_models"]
 
 
+@pytest.mark.slow  # 3-5 s (a subprocess or a large allocation); CI runs it, the fast loop does not
 def test_zoo_plugins_check_prints_one_line_per_failure_and_exits_1(nonconforming, zoo):
     code, out, err = zoo("plugins", "zoo-nonconforming", "--check")
     assert code == 1

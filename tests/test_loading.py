@@ -243,6 +243,7 @@ print(status("VmHWM") - before)
 """
 
 
+@pytest.mark.slow  # 3-5 s (a subprocess or a large allocation); CI runs it, the fast loop does not
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
 def test_a_float32_file_loads_into_float16_without_holding_the_float32_copy(tmp_path):
     """128 MiB of float32 in eight 16 MiB tensors: the float16 model is 64 MiB. Loading the whole

@@ -125,6 +125,7 @@ def test_a_run_that_cannot_fit_in_memory_fails_before_allocating(toy, zoo, tmp_p
     assert not (tmp_path / "d").exists() or not any((tmp_path / "d").iterdir())
 
 
+@pytest.mark.slow  # 3-5 s (a subprocess or a large allocation); CI runs it, the fast loop does not
 def test_an_untiled_pass_over_a_huge_image_suggests_tile(toy, zoo, tmp_path, monkeypatch):
     big = _picture(tmp_path / "big.png", size=(2048, 2048))
     # held for the whole pass: the input (12 bytes a pixel) and the 4096x4096 output with its saving
