@@ -23,7 +23,7 @@ def two_cores(monkeypatch):
         monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
         monkeypatch.setattr(threads, "_sampled", None)
         now = load if runnable is None else runnable
-        monkeypatch.setattr(threads, "_sample_run_queue", lambda time: now)
+        monkeypatch.setattr(threads, "_sample_run_queue", lambda: now)
 
     return with_load
 

@@ -1,4 +1,5 @@
-"""Files appear whole or not at all: write beside the target, then rename over it."""
+"""Files appear whole or not at all: written unnamed and linked into place, or written beside
+the target under a temporary name and renamed over it."""
 
 from __future__ import annotations
 
@@ -196,7 +197,7 @@ def _write_unnamed(directory: str, target: str, payload: bytes) -> bool:
         except (FileExistsError, FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise  # as write_atomic: the caller says which
         except OSError as exc:
-            if exc.errno in (errno.EXDEV, errno.EPERM, errno.ENOENT, errno.EINVAL, errno.EOPNOTSUPP):
+            if exc.errno in (errno.EXDEV, errno.EPERM, errno.EINVAL, errno.EOPNOTSUPP):
                 _unnamed_works = False  # /proc hidden, or a kernel that will not link it: never again
                 return False
             raise OutputError.writing(Path(target), exc) from exc

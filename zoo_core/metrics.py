@@ -187,6 +187,8 @@ def random_features(seed: int = 0, *, device: str | torch.device = "cpu") -> Fea
 
 def _fit_to(images: torch.Tensor, channels: int, size: tuple[int, int] | None, multiple: int) -> torch.Tensor:
     """Images converted to ``channels`` and resized to ``size`` (or to a multiple of ``multiple``)."""
+    from .resize import resize_to
+
     have = images.shape[1]
     if have != channels:
         rgb = _as_rgb(images)
@@ -194,16 +196,14 @@ def _fit_to(images: torch.Tensor, channels: int, size: tuple[int, int] | None, m
     h, w = images.shape[-2:]
     if size is None and multiple > 1:
         size = (max(multiple, round(h / multiple) * multiple), max(multiple, round(w / multiple) * multiple))
-    if size is not None and (h, w) != tuple(size):
-        images = F.interpolate(images, size=tuple(size), mode="bilinear", antialias=True, align_corners=False)
-    return images
+    return images if size is None else resize_to(images, size, "stretch")
 
 
 def feature_space(spec: str = "random", *, device: str | torch.device = "cpu") -> FeatureSpace:
     """A feature space by name: ``random`` (``random_features()``), or any zoo model with an
     ``encode`` (an ``Encoder`` or ``Autoencoder``: a registry name or a training folder), loaded
-    with ``zoo_core.load``. Images are converted to the encoder's channel count and resized to
-    its ``config.image_size`` where it has one (else to a multiple of its ``size_multiple``);
+    with ``zoo_core.load``. Images are converted to the encoder's channel count and stretched to
+    its ``input_size`` where it has one (else to a multiple of its ``size_multiple``);
     spatial latents are summarised by their per-channel mean and spread.
     """
     if spec == "random":
@@ -220,8 +220,7 @@ def feature_space(spec: str = "random", *, device: str | torch.device = "cpu") -
     if not isinstance(model, Encoder):
         raise InputError(f"--feature-model {spec}: a {type(model).__name__} has no encode(); name an encoder or "
                          "autoencoder (zoo list --task encoder), or 'random'")
-    side = getattr(getattr(model, "config", None), "image_size", None)
-    size = (int(side), int(side)) if isinstance(side, int) else None
+    size = model.input_size
     channels, multiple = int(model.input_channels), int(getattr(model, "size_multiple", 1))
 
     def prepare(images: torch.Tensor) -> torch.Tensor:

@@ -309,6 +309,8 @@ def remove_stale_temporaries(directory: Path, names: Sequence[str] | Callable[[s
     this run itself would write are touched (``names``: those names, or a test on a name), and
     none of a process that is still running (one writing the same folder now).
     """
+    from .folders import _alive
+
     directory = Path(directory)
     if not directory.is_dir():
         return 0
@@ -318,22 +320,11 @@ def remove_stale_temporaries(directory: Path, names: Sequence[str] | Callable[[s
         for entry in entries:
             match = _TEMPORARY.fullmatch(entry.name)
             if match and wanted(match["name"]) and entry.is_file(follow_symlinks=False) \
-                    and not (match["pid"] and _running(int(match["pid"]))):
+                    and not (match["pid"] and _alive(int(match["pid"]))):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
                     removed += 1
     return removed
-
-
-def _running(pid: int) -> bool:
-    """Whether process ``pid`` exists on this machine (a signal-0 probe)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, OSError):
-        return True  # someone else's process, or a number we cannot ask about: leave its file
-    return True
 
 
 @dataclass

@@ -15,7 +15,7 @@ question, so one policy holds.
 from __future__ import annotations
 
 import os
-from typing import Any
+import time
 
 from .errors import InputError
 
@@ -72,17 +72,15 @@ _FRESH_S = 5.0
 def _runnable_now() -> float | None:
     """Threads runnable now on the machine, less the one asking (``procs_running`` of
     /proc/stat, the median of ``_SAMPLES`` reads), or None where there is no /proc/stat."""
-    import time
-
     global _sampled
     if _sampled is not None and time.monotonic() - _sampled[0] < _FRESH_S:
         return _sampled[1]
-    value = _sample_run_queue(time)
+    value = _sample_run_queue()
     _sampled = (time.monotonic(), value)
     return value
 
 
-def _sample_run_queue(time: Any) -> float | None:
+def _sample_run_queue() -> float | None:
     counts = []
     for sample in range(_SAMPLES):
         if sample:

@@ -7,6 +7,8 @@ its PSNR; without images it samples like a generator. Architectures that declare
 
 from __future__ import annotations
 
+import contextlib
+
 import math
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -125,14 +127,13 @@ def _reconstruct(context: RunContext, files: list[Path]) -> RunResult:
 
         height, width = image.shape[-2:]
         image = padded(image, path)
-        if not tile:  # one pass: no tiles to count (a folder of thumbnails pays for every step per file)
-            with torch.inference_mode():
-                output = model.reconstruct(image.to(model.device, model.dtype), **own).float().cpu()
-            return output if tuple(output.shape[-2:]) == (height, width) else output[..., :height, :width]
-        with context.progress(_tiles(image, tile, overlap) * 2, f"{path.name}", unit="tile") as bar, \
-                tile_progress(bar), torch.inference_mode():
-            batch = image.to(model.device, model.dtype)
-            return model.reconstruct(batch, tile=tile, tile_overlap=overlap, **own).float().cpu()[..., :height, :width]
+        tiles = {"tile": tile, "tile_overlap": overlap} if tile else {}
+        with contextlib.ExitStack() as stack, torch.inference_mode():
+            if tile:  # a bar over the tiles; one pass has none to count (a folder of thumbnails pays per file)
+                bar = stack.enter_context(context.progress(_tiles(image, tile, overlap) * 2, path.name, unit="tile"))
+                stack.enter_context(tile_progress(bar))
+            output = model.reconstruct(image.to(model.device, model.dtype), **tiles, **own)
+        return output.float().cpu()[..., :height, :width]
 
     def check(image: Any, path: Path) -> None:
         height, width = image.shape[-2:]
